@@ -1,0 +1,304 @@
+"""The host's configuration: one YAML file whose keys mirror the Helm chart's values.
+
+Every model forbids unknown keys, so a typo fails fast; `load_config` turns pydantic's
+errors into one `ConfigError` whose lines name each bad key by its dotted path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+
+from host.errors import ConfigError
+
+Capability = Literal[
+    "k8s.read",
+    "findings.report",
+    "debug.processList",
+    "debug.pythonProfile",
+    "debug.pythonStackTrace",
+    "debug.pythonMemory",
+    "debug.pythonInspect",
+    "debug.pythonDebugger",
+]
+
+EventKind = Literal[
+    "pod.create",
+    "pod.update",
+    "pod.delete",
+    "pod.crashLoop",
+    "pod.oomKilled",
+    "pod.imagePullBackOff",
+    "pod.evicted",
+    "k8s.warningEvent",
+    "alert",
+    "manual",
+    "schedule",
+]
+
+
+class Model(BaseModel):
+    """Base for config sections: camelCase keys as in values.yaml, unknown keys rejected."""
+
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
+    )
+
+
+class TriggerBinding(Model):
+    """An extra trigger bound to a workflow from config (on top of the triggers it declares)."""
+
+    on: EventKind = Field(description="Event kind that starts the workflow.")
+    namespaces: list[str] = Field(default_factory=list, description="Only these namespaces; empty means all.")
+    label_selector: str | None = Field(default=None, description="Kubernetes label selector on the subject.")
+    name_pattern: str | None = Field(default=None, description="Glob on the subject's name.")
+    schedule: str | None = Field(default=None, description="Interval such as '5m' for on: schedule.")
+
+
+class BuiltinWorkflow(Model):
+    """Settings every built-in workflow shares."""
+
+    enabled: bool = Field(default=True, description="Load this workflow.")
+    triggers: list[TriggerBinding] = Field(
+        default_factory=list, description="Extra triggers, e.g. the profiler on pod.crashLoop."
+    )
+    namespaces: list[str] = Field(
+        default_factory=list, description="Namespaces this workflow may act on; empty means all."
+    )
+
+
+class PythonProfilerConfig(BuiltinWorkflow):
+    default_duration: int = Field(default=2, ge=1, le=600, description="Seconds to sample.")
+    include_idle: bool = Field(default=False, description="Include idle (sleeping) threads.")
+
+
+class PythonMemoryAnalysisConfig(BuiltinWorkflow):
+    default_duration: int = Field(default=60, ge=1, le=3600, description="Seconds to trace allocations.")
+
+
+class DebuggerStackTraceConfig(BuiltinWorkflow):
+    traces_amount: int = Field(default=1, ge=1, le=100, description="How many dumps to take.")
+    sleep_duration: float = Field(default=1, ge=0, le=60, description="Seconds between dumps.")
+
+
+class PythonDebuggerConfig(BuiltinWorkflow):
+    default_port: int = Field(default=5678, ge=1, le=65535, description="Port debugpy listens on.")
+
+
+class PodTroubleshooting(Model):
+    python_profiler: PythonProfilerConfig = PythonProfilerConfig()
+    pod_process_list: BuiltinWorkflow = BuiltinWorkflow()
+    python_memory_analysis: PythonMemoryAnalysisConfig = PythonMemoryAnalysisConfig()
+    debugger_stack_trace: DebuggerStackTraceConfig = DebuggerStackTraceConfig()
+    python_process_inspector: BuiltinWorkflow = BuiltinWorkflow()
+    python_debugger: PythonDebuggerConfig = PythonDebuggerConfig()
+
+
+class WorkflowsConfig(Model):
+    pod_troubleshooting: PodTroubleshooting = PodTroubleshooting()
+    builtin_directory: Path | None = Field(
+        default=None, description="Where the built-in workflows live; defaults to the installed ones."
+    )
+
+
+class ConfigMapRef(Model):
+    name: str = "custom-workflows-config"
+
+
+class WorkflowVolume(Model):
+    mount_path: Path = Field(default=Path("/workflows"), description="Directory holding custom workflows.")
+    config_map: ConfigMapRef = ConfigMapRef()
+
+
+class Grant(Model):
+    """What the operator allows one custom workflow (or a glob of names) to do."""
+
+    workflow: str = Field(description="Workflow name, or a glob such as 'team-a-*'.")
+    capabilities: list[Capability] = Field(default_factory=list)
+    namespaces: list[str] = Field(default_factory=list, description="Empty means all namespaces.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Param values for this workflow.")
+    triggers: list[TriggerBinding] = Field(default_factory=list, description="Extra triggers.")
+
+
+class TypescriptWorkflows(Model):
+    enabled: bool = False
+    volume: WorkflowVolume = WorkflowVolume()
+    default_capabilities: list[Capability] = Field(
+        default_factory=lambda: ["k8s.read", "findings.report"],
+        description="Granted to custom workflows no grant names.",
+    )
+    grants: list[Grant] = Field(default_factory=list)
+
+
+class CustomWorkflows(Model):
+    typescript: TypescriptWorkflows = TypescriptWorkflows()
+
+
+class Backoff(Model):
+    initial_seconds: float = Field(default=0.5, gt=0)
+    max_seconds: float = Field(default=30, gt=0)
+
+
+class SandboxConfig(Model):
+    """Limits for every workflow child."""
+
+    deno_path: Path | None = Field(default=None, description="Deno binary; default: the one from the deno package.")
+    sdk_path: Path | None = Field(default=None, description="sdk-ts directory; default: the installed one.")
+    state_dir: Path = Field(default=Path("/tmp/wfhost"), description="Snapshots, entry files, DENO_DIR.")
+    max_heap_mb: int = Field(default=128, ge=16, le=8192)
+    invocation_timeout_seconds: float = Field(default=120, gt=0, le=86400)
+    start_timeout_seconds: float = Field(default=15, gt=0)
+    max_message_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
+    max_calls_per_invocation: int = Field(default=500, ge=1)
+    max_findings_per_invocation: int = Field(default=50, ge=1)
+    max_log_bytes_per_invocation: int = Field(default=256 << 10, ge=1024)
+    max_workflow_bytes: int = Field(default=4 << 20, ge=1024, description="Cap on a workflow directory's code.")
+    concurrency_per_workflow: int = Field(default=1, ge=1, le=64)
+    queue_size: int = Field(default=100, ge=1)
+    restart_backoff: Backoff = Backoff()
+    check_timeout_seconds: float = Field(default=60, gt=0)
+    check_max_memory_mb: int = Field(default=1024, ge=128)
+
+
+class LogSink(Model):
+    enabled: bool = True
+
+
+class FilesSink(Model):
+    enabled: bool = False
+    directory: Path = Path("/var/lib/wfhost/findings")
+
+
+class WebhookSink(Model):
+    enabled: bool = False
+    url: str = ""
+    timeout_seconds: float = Field(default=10, gt=0)
+    max_retries: int = Field(default=5, ge=0)
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _url_when_enabled(self) -> WebhookSink:
+        if self.enabled and not self.url:
+            raise ValueError("url is required when the sink is enabled")
+        return self
+
+
+class SlackSink(WebhookSink):
+    pass
+
+
+class SinksConfig(Model):
+    log: LogSink = LogSink()
+    files: FilesSink = FilesSink()
+    webhook: WebhookSink = WebhookSink()
+    slack: SlackSink = SlackSink()
+    spool_directory: Path | None = Field(
+        default=None, description="Where undelivered findings wait for retry; default under sandbox.stateDir."
+    )
+
+
+class ApiConfig(Model):
+    enabled: bool = True
+    host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=1, le=65535)
+    token: str | None = Field(default=None, description="Bearer token for mutating endpoints.")
+    token_file: Path | None = Field(default=None, description="File holding the token (a mounted Secret).")
+    public_url: str | None = Field(default=None, description="How findings link back to the API.")
+
+
+class ClusterConfig(Model):
+    kubeconfig: Path | None = Field(default=None, description="Kubeconfig file; default: in-cluster config.")
+    namespaces: list[str] = Field(default_factory=list, description="Watch only these; empty means all.")
+    watch_timeout_seconds: int = Field(default=300, ge=1)
+    backoff: Backoff = Backoff(initial_seconds=0.5, max_seconds=30)
+
+
+class TriggersConfig(Model):
+    per_subject_interval_seconds: float = Field(
+        default=60, ge=0, description="Run a workflow at most once per subject in this interval."
+    )
+
+
+class DebugConfig(Model):
+    image: str = "ghcr.io/wfhost/debug:0.1.0"
+    max_ephemeral_containers_per_pod: int = Field(default=1, ge=1, le=10)
+    action_timeout_seconds: float = Field(default=300, gt=0)
+    container_start_timeout_seconds: float = Field(default=60, gt=0)
+
+
+class LeaderElectionConfig(Model):
+    enabled: bool = False
+    lease_name: str = "wfhost"
+    lease_namespace: str = "default"
+    lease_duration_seconds: float = Field(default=15, gt=0)
+    renew_deadline_seconds: float = Field(default=10, gt=0)
+    retry_period_seconds: float = Field(default=2, gt=0)
+
+
+class LoggingConfig(Model):
+    format: Literal["auto", "json", "console"] = "auto"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class HostConfig(Model):
+    """The whole configuration file."""
+
+    workflows: WorkflowsConfig = WorkflowsConfig()
+    custom_workflows: CustomWorkflows = CustomWorkflows()
+    sandbox: SandboxConfig = SandboxConfig()
+    sinks: SinksConfig = SinksConfig()
+    api: ApiConfig = ApiConfig()
+    cluster: ClusterConfig = ClusterConfig()
+    triggers: TriggersConfig = TriggersConfig()
+    debug: DebugConfig = DebugConfig()
+    leader_election: LeaderElectionConfig = LeaderElectionConfig()
+    logging: LoggingConfig = LoggingConfig()
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + item)
+    return "".join(parts) or "(root)"
+
+
+def format_validation_error(exc: ValidationError, *, source: str) -> str:
+    """One line per problem, each naming the key path the way values.yaml spells it."""
+    lines = [f"invalid configuration in {source}:"]
+    for err in exc.errors():
+        lines.append(f"  {_dotted(err['loc'])}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, *, source: str = "<config>") -> HostConfig:
+    """Validate already-parsed YAML/JSON data into a `HostConfig`."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"invalid configuration in {source}: the top level must be a mapping")
+    try:
+        return HostConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source=source)) from exc
+
+
+def load_config(path: Path | None) -> HostConfig:
+    """Read and validate the config file; `None` gives the defaults."""
+    if path is None:
+        return HostConfig()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    return parse_config(data, source=str(path))
