@@ -128,7 +128,7 @@ class TypescriptWorkflows(Model):
     enabled: bool = False
     volume: WorkflowVolume = WorkflowVolume()
     default_capabilities: list[Capability] = Field(
-        default_factory=lambda: ["k8s.read", "findings.report"],
+        default_factory=lambda: list[Capability](["k8s.read", "findings.report"]),
         description="Granted to custom workflows no grant names.",
     )
     grants: list[Grant] = Field(default_factory=list)

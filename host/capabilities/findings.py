@@ -1,0 +1,82 @@
+"""The `findings.report` capability: turn a guest's report into a `Finding` and publish it."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from host.capabilities.context import CallContext
+from host.capabilities.router import CapabilityRouter
+from host.model.events import Subject
+from host.model.findings import Attachment, Finding, Severity, Table
+from host.rpc import ErrorCode, RpcError
+
+INLINE_TEXT_LIMIT = 256 << 10
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class AttachmentRef(_Params):
+    artifact_id: str | None = None
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,128}$")
+    media_type: str = Field(default="text/plain", max_length=128)
+    text: str | None = Field(default=None, max_length=INLINE_TEXT_LIMIT)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> AttachmentRef:
+        if (self.artifact_id is None) == (self.text is None):
+            raise ValueError("an attachment names an artifactId or carries text, not both or neither")
+        if self.text is not None and self.name is None:
+            raise ValueError("an inline attachment needs a name")
+        return self
+
+
+class ReportParams(_Params):
+    title: str = Field(min_length=1, max_length=500)
+    body: str = Field(default="", max_length=1 << 20)
+    severity: Severity = "info"
+    subject: Subject | None = None
+    tables: list[Table] = Field(default_factory=list, max_length=50)
+    attachments: list[AttachmentRef] = Field(default_factory=list, max_length=20)
+
+    def subject_namespace(self, ctx: CallContext) -> str | None:
+        return self.subject.namespace if self.subject is not None else None
+
+
+async def report(ctx: CallContext, params: ReportParams) -> dict[str, str]:
+    if len(ctx.findings) >= ctx.limits.max_findings_per_invocation:
+        raise RpcError(
+            ErrorCode.LIMIT_EXCEEDED, f"invocation reported more than {ctx.limits.max_findings_per_invocation} findings"
+        )
+    attachments: list[Attachment] = []
+    for ref in params.attachments:
+        if ref.artifact_id is not None:
+            art = ctx.artifacts.get(ref.artifact_id)
+            if art is None:
+                raise RpcError(ErrorCode.NOT_FOUND, f"no artifact {ref.artifact_id} in this invocation")
+            attachments.append(art if ref.name is None else art.model_copy(update={"name": ref.name}))
+        else:
+            assert ref.text is not None
+            assert ref.name is not None
+            attachments.append(Attachment(name=ref.name, media_type=ref.media_type, data=ref.text.encode()))
+    finding = Finding(
+        workflow=ctx.workflow,
+        invocation_id=ctx.invocation_id,
+        subject=params.subject or ctx.event.subject,
+        title=params.title,
+        severity=params.severity,
+        body=params.body,
+        tables=params.tables,
+        attachments=attachments,
+    )
+    ctx.findings.append(finding)
+    if ctx.on_finding is not None:
+        await ctx.on_finding(finding)
+    return {"id": finding.id}
+
+
+def register(router: CapabilityRouter) -> None:
+    router.register("findings.report", ReportParams, report)
+

@@ -1,0 +1,94 @@
+"""What a workflow may call: the intersection of what it declares and what the operator grants.
+
+Checked in the host on every call. The guest's own checks are a courtesy and count for nothing.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any
+
+from host.config import Capability, HostConfig
+from host.rpc import ErrorCode, RpcError
+
+METHOD_CAPABILITY: dict[str, Capability] = {
+    "k8s.getPod": "k8s.read",
+    "k8s.listPods": "k8s.read",
+    "k8s.podLogs": "k8s.read",
+    "k8s.events": "k8s.read",
+    "findings.report": "findings.report",
+    "debug.processList": "debug.processList",
+    "debug.pythonProfile": "debug.pythonProfile",
+    "debug.pythonStackTrace": "debug.pythonStackTrace",
+    "debug.pythonMemory": "debug.pythonMemory",
+    "debug.pythonInspect": "debug.pythonInspect",
+    "debug.pythonDebugger": "debug.pythonDebugger",
+}
+
+PRIVILEGED = frozenset(c for c in METHOD_CAPABILITY.values() if c.startswith("debug."))
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What the operator allows one workflow: capabilities, namespaces (empty = all), params, extra triggers."""
+
+    capabilities: frozenset[str]
+    namespaces: frozenset[str] = frozenset()
+    params: dict[str, Any] = field(default_factory=dict)
+    triggers: tuple[Any, ...] = ()
+    source: str = "default"
+
+
+@dataclass(frozen=True)
+class Policy:
+    workflow: str
+    declared: frozenset[str]
+    granted: Grant
+
+    @property
+    def effective(self) -> frozenset[str]:
+        return self.declared & self.granted.capabilities
+
+    def allows_namespace(self, namespace: str | None) -> bool:
+        return not self.granted.namespaces or namespace in self.granted.namespaces
+
+    def check(self, method: str, *, namespace: str | None) -> Capability:
+        """Return the capability `method` needs, or raise CAPABILITY_DENIED saying why."""
+        cap = METHOD_CAPABILITY.get(method)
+        if cap is None:
+            raise RpcError(ErrorCode.METHOD_NOT_FOUND, f"no such capability method: {method}")
+        if cap not in self.declared:
+            raise RpcError(
+                ErrorCode.CAPABILITY_DENIED,
+                f"{method} needs capability {cap}, which {self.workflow} does not declare",
+                {"capability": cap, "reason": "not_declared"},
+            )
+        if cap not in self.granted.capabilities:
+            raise RpcError(
+                ErrorCode.CAPABILITY_DENIED,
+                f"{method} needs capability {cap}, which the operator has not granted to {self.workflow}",
+                {"capability": cap, "reason": "not_granted"},
+            )
+        if namespace is not None and not self.allows_namespace(namespace):
+            raise RpcError(
+                ErrorCode.CAPABILITY_DENIED,
+                f"{self.workflow} may not act in namespace {namespace!r}",
+                {"capability": cap, "reason": "namespace", "namespace": namespace},
+            )
+        return cap
+
+
+def custom_grant(config: HostConfig, workflow: str) -> Grant:
+    """The grant for a custom workflow: the first `grants` entry whose name or glob matches, else the default."""
+    ts = config.custom_workflows.typescript
+    for g in ts.grants:
+        if fnmatch.fnmatchcase(workflow, g.workflow):
+            return Grant(
+                capabilities=frozenset(g.capabilities),
+                namespaces=frozenset(g.namespaces),
+                params=dict(g.params),
+                triggers=tuple(g.triggers),
+                source=f"grant {g.workflow}",
+            )
+    return Grant(capabilities=frozenset(ts.default_capabilities), source="customWorkflows.typescript.defaultCapabilities")

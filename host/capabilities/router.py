@@ -1,0 +1,99 @@
+"""`CapabilityRouter`: validate a guest's call, check it against policy, run its handler, audit it.
+
+Order of checks for every call: the invocation is active -> the call budget -> the method's
+capability is declared and granted -> the params validate -> the subject's namespace is in scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+from pydantic import BaseModel, ValidationError
+
+from host.capabilities.context import CallContext
+from host.capabilities.policy import PRIVILEGED
+from host.rpc import ErrorCode, RpcError
+
+log = structlog.get_logger(__name__)
+audit = structlog.get_logger("wfhost.audit")
+
+
+class CallParams(Protocol):
+    def subject_namespace(self, ctx: CallContext) -> str | None: ...
+
+
+Handler = Callable[[CallContext, Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    params: type[BaseModel]
+    handler: Handler
+
+
+class CapabilityRouter:
+    def __init__(self) -> None:
+        self._routes: dict[str, Route] = {}
+
+    def register(self, method: str, params: type[BaseModel], handler: Handler) -> None:
+        self._routes[method] = Route(params=params, handler=handler)
+
+    def methods(self) -> frozenset[str]:
+        return frozenset(self._routes)
+
+    async def call(self, ctx: CallContext, method: str, raw: Any) -> Any:
+        if not ctx.active:
+            raise RpcError(ErrorCode.INVOCATION_NOT_ACTIVE, f"invocation {ctx.invocation_id} is not running")
+        ctx.count_call(method)
+        try:
+            cap = ctx.policy.check(method, namespace=None)
+        except RpcError as err:
+            self._denied(ctx, method, err)
+            raise
+        route = self._routes.get(method)
+        if route is None:
+            raise RpcError(ErrorCode.METHOD_NOT_FOUND, f"{method} is not available in this host")
+        if not isinstance(raw, dict):
+            raise RpcError(ErrorCode.INVALID_PARAMS, f"{method} takes an object of params")
+        body = {k: v for k, v in raw.items() if k != "invocationId"}
+        try:
+            params = route.params.model_validate(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "params"
+            raise RpcError(ErrorCode.INVALID_PARAMS, f"{method}: {where}: {first['msg']}") from exc
+        namespace = params.subject_namespace(ctx) if hasattr(params, "subject_namespace") else None
+        if namespace is not None:
+            try:
+                ctx.policy.check(method, namespace=namespace)
+            except RpcError as err:
+                self._denied(ctx, method, err, namespace=namespace)
+                raise
+        if cap not in PRIVILEGED:
+            return await route.handler(ctx, params)
+        try:
+            result = await route.handler(ctx, params)
+        except RpcError as err:
+            audit.warning("audit.privileged_call", workflow=ctx.workflow, invocation=ctx.invocation_id,
+                          action=method, target=_target(params), result="error", error=err.message)
+            raise
+        audit.info("audit.privileged_call", workflow=ctx.workflow, invocation=ctx.invocation_id,
+                   action=method, target=_target(params), result="ok")
+        return result
+
+    @staticmethod
+    def _denied(ctx: CallContext, method: str, err: RpcError, *, namespace: str | None = None) -> None:
+        log.warning("capability.denied", workflow=ctx.workflow, invocation=ctx.invocation_id,
+                    method=method, namespace=namespace, reason=err.message)
+
+
+def _target(params: BaseModel) -> str:
+    target = getattr(params, "target", None)
+    if target is None:
+        return "?"
+    return f"{getattr(target, 'namespace', '?')}/{getattr(target, 'name', '?')}"
+
+

@@ -1,0 +1,72 @@
+"""`FindingsService`: publish a finding to every sink without ever blocking the workflow that made it.
+
+Each sink gets its own queue and delivery task, so a slow or failing sink delays nobody; the
+most recent findings stay in memory for the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+
+import structlog
+
+from host.findings.sink import Sink
+from host.model.findings import Finding
+
+log = structlog.get_logger(__name__)
+
+
+class FindingsService:
+    def __init__(self, sinks: list[Sink], *, keep: int = 500, queue_size: int = 1000) -> None:
+        self.sinks = sinks
+        self._recent: OrderedDict[str, Finding] = OrderedDict()
+        self._keep = keep
+        self._queues: dict[str, asyncio.Queue[Finding]] = {s.name: asyncio.Queue(queue_size) for s in sinks}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.delivered: dict[str, int] = {s.name: 0 for s in sinks}
+        self.failed: dict[str, int] = {s.name: 0 for s in sinks}
+        self.dropped: dict[str, int] = {s.name: 0 for s in sinks}
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._run(s), name=f"sink:{s.name}") for s in self.sinks]
+
+    async def publish(self, finding: Finding) -> None:
+        self._recent[finding.id] = finding
+        while len(self._recent) > self._keep:
+            self._recent.popitem(last=False)
+        for sink in self.sinks:
+            q = self._queues[sink.name]
+            try:
+                q.put_nowait(finding)
+            except asyncio.QueueFull:
+                self.dropped[sink.name] += 1
+                log.error("findings.sink_queue_full", sink=sink.name, finding=finding.id)
+
+    def recent(self) -> list[Finding]:
+        return list(reversed(self._recent.values()))
+
+    def get(self, finding_id: str) -> Finding | None:
+        return self._recent.get(finding_id)
+
+    async def _run(self, sink: Sink) -> None:
+        q = self._queues[sink.name]
+        while True:
+            finding = await q.get()
+            try:
+                await sink.deliver(finding)
+                self.delivered[sink.name] += 1
+            except Exception as exc:  # noqa: BLE001 -- a sink's failure is counted and logged, never propagated
+                self.failed[sink.name] += 1
+                log.error("findings.delivery_failed", sink=sink.name, finding=finding.id, error=str(exc))
+            finally:
+                q.task_done()
+
+    async def flush(self, timeout: float = 30) -> None:
+        """Wait until every queued finding has been handed to its sink (bounded)."""
+        await asyncio.wait_for(asyncio.gather(*(q.join() for q in self._queues.values())), timeout)
+
+    async def close(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,67 @@
+"""The normalized event a workflow receives (see docs/protocol.md, "Event")."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ConfigDict, Field
+
+from host.config import EventKind
+from host.model.base import WireModel
+
+POD_KINDS = frozenset(
+    {"pod.create", "pod.update", "pod.delete", "pod.crashLoop", "pod.oomKilled", "pod.imagePullBackOff", "pod.evicted"}
+)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Subject(WireModel):
+    kind: str = "Pod"
+    namespace: str | None = None
+    name: str
+    uid: str | None = None
+
+
+class Target(WireModel):
+    namespace: str = Field(min_length=1, max_length=253)
+    pod: str = Field(min_length=1, max_length=253)
+    container: str | None = Field(default=None, max_length=253)
+
+
+class Event(WireModel):
+    """One event. Kind-specific fields are optional; the sources fill what their kind has."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(default_factory=lambda: new_id("ev"))
+    kind: EventKind
+    time: datetime = Field(default_factory=utcnow)
+    subject: Subject | None = None
+    pod: dict[str, Any] | None = None
+    changes: list[str] | None = None
+    container: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    restart_count: int | None = None
+    k8s_event: dict[str, Any] | None = None
+    alert: dict[str, Any] | None = None
+    target: Target | None = None
+    requested_by: str | None = None
+    schedule: str | None = None
+
+    @property
+    def namespace(self) -> str | None:
+        if self.subject is not None and self.subject.namespace:
+            return self.subject.namespace
+        if self.target is not None:
+            return self.target.namespace
+        return None

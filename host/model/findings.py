@@ -1,0 +1,62 @@
+"""A finding: what a workflow reports, with tables and attachments, ready for the sinks."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, field_serializer, field_validator
+
+from host.model.base import WireModel
+from host.model.events import Subject, new_id, utcnow
+
+Severity = Literal["info", "low", "medium", "high", "critical"]
+
+
+class Table(WireModel):
+    title: str | None = Field(default=None, max_length=500)
+    columns: list[str] = Field(max_length=50)
+    rows: list[list[str | int | float | bool | None]] = Field(max_length=5000)
+
+
+class Attachment(WireModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9._-]{1,128}$")
+    media_type: str = Field(max_length=128)
+    data: bytes = Field(repr=False)
+
+    @field_serializer("data")
+    def _b64(self, data: bytes) -> str:
+        return base64.b64encode(data).decode()
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _from_b64(cls, value: object) -> object:
+        if isinstance(value, str):
+            return base64.b64decode(value)
+        return value
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+class Finding(WireModel):
+    id: str = Field(default_factory=lambda: new_id("f"))
+    workflow: str
+    invocation_id: str | None = None
+    subject: Subject | None = None
+    title: str = Field(min_length=1, max_length=500)
+    severity: Severity = "info"
+    body: str = Field(default="", max_length=1 << 20)
+    tables: list[Table] = Field(default_factory=list, max_length=50)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=20)
+    time: datetime = Field(default_factory=utcnow)
+
+    def summary(self) -> dict[str, object]:
+        """The finding without attachment bytes: what a listing, a log line or `invoke` prints."""
+        data = self.wire()
+        data["attachments"] = [
+            {"name": a.name, "mediaType": a.media_type, "size": a.size} for a in self.attachments
+        ]
+        return data

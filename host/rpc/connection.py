@@ -1,0 +1,223 @@
+"""`RpcConnection`: requests in both directions over one reader/writer pair, correlated by id.
+
+Pending requests live in a map keyed by id and are always removed in `finally`, so a late
+reply is dropped, not leaked; when the connection closes every pending request fails.
+Incoming requests run as tasks, at most `max_concurrent_incoming` at once; past that the
+peer gets `LIMIT_EXCEEDED` instead of unbounded work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import structlog
+
+from host.errors import ProtocolFault, WorkerCrashed
+from host.rpc.codes import ErrorCode
+from host.rpc.errors import RpcError
+from host.rpc.framing import decode_line, encode_message
+from host.rpc.messages import ErrorObject, Message, Notification, Request, Response
+
+log = structlog.get_logger(__name__)
+
+
+class RpcHandler(Protocol):
+    """What serves the peer's requests and notifications."""
+
+    async def handle_request(self, method: str, params: Any) -> Any: ...
+
+    async def handle_notification(self, method: str, params: Any) -> None: ...
+
+
+FaultCallback = Callable[[ProtocolFault], Awaitable[None] | None]
+
+
+class RpcConnection:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter | Any,
+        handler: RpcHandler,
+        *,
+        max_message_bytes: int,
+        name: str = "peer",
+        on_fault: FaultCallback | None = None,
+        max_concurrent_incoming: int = 64,
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._handler = handler
+        self._max = max_message_bytes
+        self._name = name
+        self._on_fault = on_fault
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._incoming: set[asyncio.Task[None]] = set()
+        self._max_incoming = max_concurrent_incoming
+        self._write_lock = asyncio.Lock()
+        self._reader_task: asyncio.Task[None] | None = None
+        self._closed = asyncio.Event()
+        self.close_reason: str | None = None
+        self.fault: ProtocolFault | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        self._reader_task = asyncio.create_task(self._read_loop(), name=f"rpc-reader:{self._name}")
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+    async def close(self, reason: str = "closed") -> None:
+        self._shutdown(reason)
+        if self._reader_task is not None and self._reader_task is not asyncio.current_task():
+            self._reader_task.cancel()
+            await asyncio.gather(self._reader_task, return_exceptions=True)
+        for task in list(self._incoming):
+            task.cancel()
+        if self._incoming:
+            await asyncio.gather(*self._incoming, return_exceptions=True)
+
+    def _shutdown(self, reason: str) -> None:
+        if self._closed.is_set():
+            return
+        self.close_reason = reason
+        self._closed.set()
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(WorkerCrashed(f"{self._name}: connection {reason}"))
+        self._pending.clear()
+
+    # -- outgoing --------------------------------------------------------------------------
+    async def request(self, method: str, params: Any = None, *, timeout: float | None = None) -> Any:
+        """Send a request and wait for its result; raises `RpcError` on an error reply."""
+        if self.closed:
+            raise WorkerCrashed(f"{self._name}: connection {self.close_reason}")
+        req_id = next(self._ids)
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[req_id] = fut
+        try:
+            await self._send(Request(id=req_id, method=method, params=params))
+            if timeout is None:
+                return await fut
+            try:
+                return await asyncio.wait_for(fut, timeout)
+            except TimeoutError as exc:
+                raise RpcError(ErrorCode.REQUEST_TIMEOUT, f"{method} got no answer within {timeout:g}s") from exc
+        finally:
+            self._pending.pop(req_id, None)
+
+    async def notify(self, method: str, params: Any = None) -> None:
+        await self._send(Notification(method=method, params=params))
+
+    async def _send(self, msg: Message) -> None:
+        data = encode_message(msg)
+        async with self._write_lock:
+            if self.closed:
+                raise WorkerCrashed(f"{self._name}: connection {self.close_reason}")
+            try:
+                self._writer.write(data)
+                await self._writer.drain()
+            except (ConnectionError, RuntimeError) as exc:
+                self._shutdown("lost while writing")
+                raise WorkerCrashed(f"{self._name}: cannot write: {exc}") from exc
+
+    # -- incoming --------------------------------------------------------------------------
+    async def _read_loop(self) -> None:
+        reason = "reached end of stream"
+        try:
+            while True:
+                try:
+                    line = await self._reader.readuntil(b"\n")
+                except asyncio.IncompleteReadError as exc:
+                    if exc.partial:
+                        await self._fault(ProtocolFault("stream ended inside a message"))
+                        return
+                    break
+                except asyncio.LimitOverrunError as exc:
+                    await self._fault(
+                        ProtocolFault(f"message exceeds the limit of {self._max} bytes (at {exc.consumed})")
+                    )
+                    return
+                if len(line) - 1 > self._max:
+                    await self._fault(ProtocolFault(f"message of {len(line) - 1} bytes exceeds the limit of {self._max}"))
+                    return
+                try:
+                    msg = decode_line(line[:-1], max_bytes=self._max)
+                except ProtocolFault as fault:
+                    await self._fault(fault)
+                    return
+                self._dispatch(msg)
+        except ConnectionError as exc:
+            reason = f"lost: {exc}"
+        finally:
+            self._shutdown(self.close_reason or reason)
+
+    async def _fault(self, fault: ProtocolFault) -> None:
+        self.fault = fault
+        self._shutdown(f"protocol fault: {fault}")
+        log.warning("rpc.protocol_fault", peer=self._name, error=str(fault))
+        if self._on_fault is not None:
+            result = self._on_fault(fault)
+            if result is not None:
+                await result
+
+    def _dispatch(self, msg: Message) -> None:
+        if isinstance(msg, Response):
+            fut = self._pending.get(msg.id) if isinstance(msg.id, int) else None
+            if fut is None or fut.done():
+                log.debug("rpc.late_or_unknown_reply_dropped", peer=self._name, id=msg.id)
+                return
+            if msg.error is not None:
+                fut.set_exception(RpcError(msg.error.code, msg.error.message, msg.error.data))
+            else:
+                fut.set_result(msg.result)
+            return
+        if len(self._incoming) >= self._max_incoming:
+            if isinstance(msg, Request):
+                self._spawn(self._reply_error(msg.id, RpcError(
+                    ErrorCode.LIMIT_EXCEEDED, f"more than {self._max_incoming} requests in flight")))
+            else:
+                log.warning("rpc.notification_dropped", peer=self._name, method=msg.method)
+            return
+        self._spawn(self._serve(msg))
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._incoming.add(task)
+        task.add_done_callback(self._incoming.discard)
+
+    async def _serve(self, msg: Request | Notification) -> None:
+        if isinstance(msg, Notification):
+            try:
+                await self._handler.handle_notification(msg.method, msg.params)
+            except Exception:  # a bad notification must not kill the reader; it is logged
+                log.exception("rpc.notification_handler_failed", peer=self._name, method=msg.method)
+            return
+        try:
+            result = await self._handler.handle_request(msg.method, msg.params)
+        except RpcError as err:
+            await self._reply_error(msg.id, err)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("rpc.request_handler_failed", peer=self._name, method=msg.method)
+            await self._reply_error(msg.id, RpcError(ErrorCode.INTERNAL_ERROR, f"internal error: {type(exc).__name__}"))
+            return
+        try:
+            await self._send(Response(id=msg.id, result=result))
+        except WorkerCrashed:
+            log.debug("rpc.reply_after_close_dropped", peer=self._name, id=msg.id)
+
+    async def _reply_error(self, req_id: int | str, err: RpcError) -> None:
+        try:
+            await self._send(Response(id=req_id, error=ErrorObject(code=err.code, message=err.message, data=err.data)))
+        except WorkerCrashed:
+            log.debug("rpc.reply_after_close_dropped", peer=self._name, id=req_id)

@@ -1,0 +1,75 @@
+"""Newline-delimited framing: one JSON object per line, checked strictly.
+
+`decode_line` never raises anything but `ProtocolFault`: a malformed line is a value the
+caller decides about (the host kills the child), never a crash of the reader.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from host.errors import ProtocolFault
+from host.rpc.messages import ErrorObject, Message, Notification, Request, Response
+
+
+def encode_message(msg: Message) -> bytes:
+    """Serialize a message as one line (compact JSON, `\\n`-terminated, no raw newlines inside)."""
+    payload: dict[str, Any] = {"jsonrpc": "2.0"}
+    if isinstance(msg, Request):
+        payload["id"] = msg.id
+        payload["method"] = msg.method
+        if msg.params is not None:
+            payload["params"] = msg.params
+    elif isinstance(msg, Notification):
+        payload["method"] = msg.method
+        if msg.params is not None:
+            payload["params"] = msg.params
+    else:
+        payload["id"] = msg.id
+        if msg.error is not None:
+            payload["error"] = msg.error.model_dump(exclude_none=True)
+        else:
+            payload["result"] = msg.result
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode() + b"\n"
+
+
+def decode_line(line: bytes, *, max_bytes: int) -> Message:
+    """Parse one line into a message, or raise `ProtocolFault` saying what is wrong with it."""
+    if len(line) > max_bytes:
+        raise ProtocolFault(f"message of {len(line)} bytes exceeds the limit of {max_bytes}")
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolFault(f"line is not UTF-8 (byte {exc.start})") from exc
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolFault(f"line is not JSON: {_excerpt(text)}") from exc
+    if not isinstance(data, dict):
+        raise ProtocolFault(f"message is not a JSON object: {_excerpt(text)}")
+    if data.get("jsonrpc") != "2.0":
+        raise ProtocolFault(f'message lacks "jsonrpc": "2.0": {_excerpt(text)}')
+    try:
+        if "method" in data:
+            return Request.model_validate(data) if "id" in data else Notification.model_validate(data)
+        if "id" in data and ("result" in data) != ("error" in data):
+            if "error" in data:
+                return Response(id=data["id"], error=ErrorObject.model_validate(data["error"]))
+            return Response.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "message"
+        raise ProtocolFault(f"invalid JSON-RPC message ({where}: {first['msg']}): {_excerpt(text)}") from exc
+    raise ProtocolFault(f"not a JSON-RPC 2.0 request, notification or response: {_excerpt(text)}")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _excerpt(text: str, limit: int = 120) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit] + "..."

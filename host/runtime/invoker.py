@@ -1,0 +1,68 @@
+"""Run one invocation of a loaded workflow and turn whatever happened into an `InvocationResult`."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import structlog
+
+from host.capabilities.context import CallContext, FindingCallback
+from host.errors import InvocationTimeout, ProtocolFault, WfhostError, WorkerCrashed, WorkflowFailed
+from host.model.events import Event, new_id
+from host.model.invocation import InvocationResult, Outcome
+from host.model.manifest import resolve_params
+from host.workflows.loaded import LoadedWorkflow
+
+log = structlog.get_logger(__name__)
+
+
+async def invoke(
+    wf: LoadedWorkflow,
+    event: Event,
+    *,
+    overrides: dict[str, Any] | None = None,
+    on_finding: FindingCallback | None = None,
+    timeout: float | None = None,
+    invocation_id: str | None = None,
+) -> InvocationResult:
+    """Never raises for what the workflow does: every outcome is a result."""
+    inv_id = invocation_id or new_id("inv")
+    base = {"id": inv_id, "workflow": wf.name, "event_id": event.id, "event_kind": event.kind}
+    try:
+        params = resolve_params(wf.manifest, wf.config_params, overrides or {})
+    except ValueError as exc:
+        return InvocationResult(**base, outcome="rejected", error=str(exc))
+    if not wf.policy.allows_namespace(event.namespace):
+        return InvocationResult(
+            **base, outcome="rejected", error=f"{wf.name} may not act in namespace {event.namespace!r}"
+        )
+    limits = wf.pool.env.limits
+    ctx = CallContext(
+        invocation_id=inv_id, workflow=wf.name, event=event, params=params, policy=wf.policy,
+        limits=limits, on_finding=on_finding,
+    )
+    began = time.perf_counter()
+    log.info("invocation.started", workflow=wf.name, invocation=inv_id, event_kind=event.kind, event_id=event.id)
+    outcome: Outcome = "ok"
+    error: str | None = None
+    error_name: str | None = None
+    try:
+        await wf.pool.invoke(ctx, timeout=timeout or limits.invocation_timeout_seconds)
+    except WorkflowFailed as exc:
+        outcome, error, error_name = "failed", str(exc), exc.name
+    except InvocationTimeout as exc:
+        outcome, error = "timeout", str(exc)
+    except (WorkerCrashed, ProtocolFault) as exc:
+        outcome, error = "crashed", str(exc)
+    except WfhostError as exc:
+        outcome, error = "crashed", str(exc)
+    duration = time.perf_counter() - began
+    result = InvocationResult(
+        **base, outcome=outcome, error=error, error_name=error_name,
+        duration_seconds=duration, findings=list(ctx.findings),
+    )
+    level = "info" if outcome == "ok" else "warning"
+    getattr(log, level)("invocation.finished", workflow=wf.name, invocation=inv_id, outcome=outcome,
+                        duration=round(duration, 4), findings=len(ctx.findings), error=error)
+    return result

@@ -1,0 +1,127 @@
+"""One sandboxed child process: start it locked down, drain its stderr, stop it in steps.
+
+Stopping goes close stdin -> wait -> SIGTERM the process group -> wait -> SIGKILL, each step
+bounded and logged, so no `deno` process outlives the host: the child also gets
+PR_SET_PDEATHSIG, so even a host killed with SIGKILL takes its children along.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from functools import partial
+from pathlib import Path
+
+import structlog
+
+from host.errors import SandboxError
+from host.sandbox.deno import limit_child
+
+log = structlog.get_logger(__name__)
+
+STDERR_LOG_LIMIT = 64 << 10  # bytes of a child's stderr we log before dropping the rest
+
+
+class ChildProcess:
+    def __init__(self, proc: asyncio.subprocess.Process, *, name: str) -> None:
+        self.proc = proc
+        self.name = name
+        self.stderr_bytes = 0
+        self.stderr_tail = ""
+        self._stderr_task = asyncio.create_task(self._drain_stderr(), name=f"stderr:{name}")
+
+    @classmethod
+    async def spawn(
+        cls, args: list[str], *, env: dict[str, str], cwd: Path, name: str, line_limit: int, data_bytes: int
+    ) -> ChildProcess:
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *args,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=env,
+                cwd=str(cwd),
+                limit=line_limit + 2,
+                preexec_fn=partial(limit_child, data_bytes=data_bytes),
+            )
+        except OSError as exc:
+            raise SandboxError(f"cannot start {args[0]}: {exc}") from exc
+        log.debug("sandbox.child_started", worker=name, pid=proc.pid)
+        return cls(proc, name=name)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def stdout(self) -> asyncio.StreamReader:
+        assert self.proc.stdout is not None
+        return self.proc.stdout
+
+    @property
+    def stdin(self) -> asyncio.StreamWriter:
+        assert self.proc.stdin is not None
+        return self.proc.stdin
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.returncode
+
+    async def _drain_stderr(self) -> None:
+        stream = self.proc.stderr
+        assert stream is not None
+        dropped = 0
+        while True:
+            chunk = await stream.read(65536)
+            if not chunk:
+                break
+            self.stderr_tail = (self.stderr_tail + chunk.decode(errors="replace"))[-4096:]
+            if self.stderr_bytes < STDERR_LOG_LIMIT:
+                text = chunk.decode(errors="replace").rstrip()
+                if text:
+                    log.info("sandbox.child_stderr", worker=self.name, text=text[:4096])
+            else:
+                dropped += len(chunk)
+            self.stderr_bytes += len(chunk)
+        if dropped:
+            log.warning("sandbox.child_stderr_dropped", worker=self.name, bytes=dropped)
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            self.proc.send_signal(sig)
+
+    def kill_now(self) -> None:
+        """SIGKILL the whole group at once (the guest cannot be trusted to cooperate)."""
+        self._signal_group(signal.SIGKILL)
+
+    async def stop(self, *, close_wait: float = 1.0, term_wait: float = 1.0) -> int:
+        """Stop in steps; returns the exit code (negative for a signal)."""
+        if self.proc.returncode is None:
+            if self.proc.stdin is not None and not self.proc.stdin.is_closing():
+                self.proc.stdin.close()
+            if not await self._wait(close_wait):
+                log.debug("sandbox.child_sigterm", worker=self.name, pid=self.pid)
+                self._signal_group(signal.SIGTERM)
+                if not await self._wait(term_wait):
+                    log.warning("sandbox.child_sigkill", worker=self.name, pid=self.pid)
+                    self._signal_group(signal.SIGKILL)
+                    await self.proc.wait()
+        # Anything else left in the group (a guest cannot fork, but be thorough) goes too.
+        self._signal_group(signal.SIGKILL)
+        await asyncio.gather(self._stderr_task, return_exceptions=True)
+        code = self.proc.returncode
+        assert code is not None
+        return code
+
+    async def _wait(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self.proc.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True

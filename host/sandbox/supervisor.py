@@ -1,0 +1,178 @@
+"""`WorkerPool`: the live children of one workflow version, restarted with backoff when they die.
+
+A pool has `size` slots, each holding at most one worker that serves one invocation at a time.
+A worker that crashes, times out, breaks framing or is killed from outside is replaced; the
+replacement waits `initial * 2**(failures-1)` seconds (capped) before it starts, and a
+successful invocation resets the count. Other workflows' pools never notice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+
+import structlog
+
+from host.capabilities.context import CallContext
+from host.capabilities.router import CapabilityRouter
+from host.errors import SandboxError, WfhostError
+from host.model.manifest import Manifest
+from host.sandbox.prepare import PreparedWorkflow, SandboxEnv
+from host.sandbox.worker import Worker
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class _Slot:
+    index: int
+    worker: Worker | None = None
+    failures: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    watcher: asyncio.Task[None] | None = None
+
+
+@dataclass
+class PoolStats:
+    starts: int = 0
+    restarts: int = 0
+    invocations: int = 0
+    cold_start_seconds: float = 0.0
+
+
+class WorkerPool:
+    def __init__(
+        self, prepared: PreparedWorkflow, env: SandboxEnv, router: CapabilityRouter, *, size: int, label: str
+    ) -> None:
+        self.prepared = prepared
+        self.env = env
+        self.router = router
+        self.label = label
+        self.size = size
+        self.stats = PoolStats()
+        self._slots = [_Slot(i) for i in range(size)]
+        self._free: asyncio.Queue[_Slot] = asyncio.Queue()
+        for slot in self._slots:
+            self._free.put_nowait(slot)
+        self._closed = False
+        self._background: set[asyncio.Task[None]] = set()
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # -- startup ----------------------------------------------------------------------------
+    async def start_first(self) -> Manifest:
+        """Start slot 0's worker now and return its manifest (this is how a new version is validated)."""
+        slot = self._slots[0]
+        async with slot.lock:
+            worker = await self._spawn(slot, backoff=False)
+        assert worker.manifest is not None
+        return worker.manifest
+
+    async def _spawn(self, slot: _Slot, *, backoff: bool) -> Worker:
+        if backoff and slot.failures:
+            lim = self.env.limits.restart_backoff
+            delay = min(lim.max_seconds, lim.initial_seconds * 2 ** (slot.failures - 1))
+            log.info("sandbox.restart_backoff", workflow=self.label, slot=slot.index, delay=delay, failures=slot.failures)
+            await asyncio.sleep(delay)
+        if self._closed:
+            raise SandboxError(f"{self.label}: pool is closed")
+        worker = Worker(self.prepared, self.env, self.router, name=f"{self.label}#{slot.index}")
+        began = time.perf_counter()
+        await worker.start()
+        self.stats.cold_start_seconds = time.perf_counter() - began
+        if self.stats.starts:
+            self.stats.restarts += 1
+        self.stats.starts += 1
+        slot.worker = worker
+        slot.watcher = asyncio.create_task(self._watch(slot, worker), name=f"watch:{worker.name}")
+        return worker
+
+    async def _watch(self, slot: _Slot, worker: Worker) -> None:
+        """Notice a worker that dies while idle (killed from outside) and restart it with backoff."""
+        assert worker.child is not None
+        await worker.child.proc.wait()
+        if self._closed or worker._stopping or slot.worker is not worker:
+            return
+        if slot.lock.locked():
+            return  # an invocation holds the slot; it handles the death itself
+        log.warning("sandbox.worker_died", workflow=self.label, slot=slot.index, code=worker.child.returncode)
+        slot.failures += 1
+        async with slot.lock:
+            await worker.stop()
+            if slot.worker is worker:
+                slot.worker = None
+            try:
+                await self._spawn(slot, backoff=True)
+            except WfhostError as exc:
+                log.warning("sandbox.restart_failed", workflow=self.label, slot=slot.index, error=str(exc))
+
+    # -- invocations ------------------------------------------------------------------------
+    async def invoke(self, ctx: CallContext, *, timeout: float) -> object:
+        if self._closed:
+            raise SandboxError(f"{self.label}: pool is closed")
+        slot = await self._free.get()
+        self._busy += 1
+        self._idle.clear()
+        try:
+            async with slot.lock:
+                worker = slot.worker
+                if worker is None or not worker.alive:
+                    if worker is not None:
+                        await worker.stop()
+                        slot.worker = None
+                    worker = await self._spawn(slot, backoff=True)
+                self.stats.invocations += 1
+                try:
+                    result = await worker.run(ctx, timeout=timeout)
+                except BaseException:
+                    if not worker.alive:
+                        slot.failures += 1
+                        await worker.stop()
+                        slot.worker = None
+                    raise
+                slot.failures = 0
+                return result
+        finally:
+            self._busy -= 1
+            if self._busy == 0:
+                self._idle.set()
+            self._free.put_nowait(slot)
+            if slot.worker is None and not self._closed:
+                task = asyncio.create_task(self._rewarm(slot), name=f"rewarm:{self.label}#{slot.index}")
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+    async def _rewarm(self, slot: _Slot) -> None:
+        """Start a replacement in the background so the next invocation finds a warm worker."""
+        async with slot.lock:
+            if slot.worker is not None or self._closed:
+                return
+            try:
+                await self._spawn(slot, backoff=True)
+            except WfhostError as exc:
+                log.warning("sandbox.restart_failed", workflow=self.label, slot=slot.index, error=str(exc))
+
+    @property
+    def busy(self) -> int:
+        return self._busy
+
+    def worker_pids(self) -> list[int]:
+        return [s.worker.pid for s in self._slots if s.worker is not None and s.worker.pid is not None]
+
+    async def close(self, *, drain: bool = True, drain_timeout: float = 30) -> None:
+        """Stop accepting work; let running invocations finish (bounded), then stop every child."""
+        self._closed = True
+        if drain:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), drain_timeout)
+        for task in list(self._background):
+            task.cancel()
+        for slot in self._slots:
+            if slot.watcher is not None:
+                slot.watcher.cancel()
+            if slot.worker is not None:
+                await slot.worker.stop()
+                slot.worker = None

@@ -1,0 +1,1 @@
+"""Workflow files: which files are workflows, the built-ins' config mapping, and the hot-reloading registry."""

@@ -1,0 +1,51 @@
+"""Load one workflow file: prepare it, start its first worker, check its manifest and config params."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from host.capabilities.policy import Grant, Policy
+from host.capabilities.router import CapabilityRouter
+from host.errors import WorkflowRefused
+from host.model.manifest import Manifest, resolve_params
+from host.sandbox.prepare import SandboxEnv, prepare
+from host.sandbox.snapshot import DirScan
+from host.sandbox.supervisor import WorkerPool
+from host.workflows.loaded import LoadedWorkflow, Origin
+
+GrantFor = Callable[[Manifest], Grant]
+NameCheck = Callable[[Manifest], None]
+
+
+async def load_workflow(
+    path: Path,
+    *,
+    origin: Origin,
+    env: SandboxEnv,
+    router: CapabilityRouter,
+    grant_for: GrantFor,
+    check_name: NameCheck | None = None,
+    scan: DirScan | None = None,
+) -> LoadedWorkflow:
+    """Raise `WorkflowRefused` (or another `WfhostError`) if any step fails; nothing is left running then."""
+    prepared = await prepare(path, env, scan=scan)
+    pool = WorkerPool(prepared, env, router, size=env.limits.concurrency_per_workflow, label=path.stem)
+    try:
+        manifest = await pool.start_first()
+        if check_name is not None:
+            check_name(manifest)
+        grant = grant_for(manifest)
+        try:
+            resolve_params(manifest, grant.params)
+        except ValueError as exc:
+            raise WorkflowRefused(str(path), f"params from config ({grant.source}): {exc}") from exc
+    except BaseException:
+        await pool.close(drain=False)
+        raise
+    pool.label = manifest.name
+    return LoadedWorkflow(
+        name=manifest.name, source=path, origin=origin, manifest=manifest, pool=pool,
+        policy=Policy(workflow=manifest.name, declared=frozenset(manifest.capabilities), granted=grant),
+        config_params=dict(grant.params), extra_triggers=list(grant.triggers),
+    )
