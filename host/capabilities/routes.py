@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from host.capabilities import findings
 from host.capabilities.router import CapabilityRouter
 
+if TYPE_CHECKING:
+    from host.kube.client import KubeClient
 
-def build_router() -> CapabilityRouter:
+
+def build_router(*, kube: KubeClient | None = None) -> CapabilityRouter:
     router = CapabilityRouter()
     findings.register(router)
+    if kube is not None:
+        from host.capabilities import k8s_read
+
+        k8s_read.register(router, kube)
     return router

@@ -16,7 +16,16 @@ from pydantic import ValidationError
 
 from host.capabilities.policy import Grant
 from host.capabilities.routes import build_router
-from host.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_config_arg, fail, load_yaml_or_json, parse_params, setup
+from host.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_config_arg,
+    fail,
+    load_yaml_or_json,
+    parse_params,
+    setup,
+)
 from host.config import HostConfig
 from host.errors import WfhostError, WorkflowRefused
 from host.findings.files_sink import write_finding

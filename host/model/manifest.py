@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from host.config import Capability, EventKind
 from host.model.base import WireModel
 
-NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
 
 class TriggerSpec(WireModel):
@@ -31,7 +31,7 @@ class ParamSpec(WireModel):
 
 
 class Manifest(WireModel):
-    name: str = Field(description="DNS-label style, unique across loaded workflows.")
+    name: str = Field(description="1-63 letters, digits and ._-, unique across loaded workflows.")
     description: str | None = None
     triggers: list[TriggerSpec] = Field(default_factory=list)
     capabilities: list[Capability] = Field(default_factory=list)
@@ -40,7 +40,7 @@ class Manifest(WireModel):
     @model_validator(mode="after")
     def _check(self) -> Manifest:
         if not NAME_RE.match(self.name):
-            raise ValueError(f"name {self.name!r} must be a DNS label (lowercase letters, digits, '-')")
+            raise ValueError(f"name {self.name!r} must be 1-63 letters, digits, '.', '_' or '-'")
         for pname, spec in self.params.items():
             if spec.default is not None:
                 coerce_param(pname, spec, spec.default)

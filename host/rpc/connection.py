@@ -83,6 +83,9 @@ class RpcConnection:
             task.cancel()
         if self._incoming:
             await asyncio.gather(*self._incoming, return_exceptions=True)
+        close = getattr(self._writer, "close", None)
+        if close is not None and not self._writer.is_closing():
+            close()
 
     def _shutdown(self, reason: str) -> None:
         if self._closed.is_set():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -61,8 +62,6 @@ def check_graph(graph: dict[str, Any], *, snapshot: Snapshot, sdk_root: Path, or
     for mod in graph.get("modules", []):
         spec = str(mod.get("specifier", "?"))
         shown = _shown(spec, snap_root, original)
-        if "error" in mod:
-            raise WorkflowRefused(str(original), _explain_error(str(mod["error"]), spec, snapshot, snap_root))
         kind = mod.get("kind")
         path = _local_path(spec)
         if path is None:
@@ -70,6 +69,8 @@ def check_graph(graph: dict[str, Any], *, snapshot: Snapshot, sdk_root: Path, or
         real = path.resolve()
         if not (real.is_relative_to(snap_root) or real.is_relative_to(sdk)):
             raise WorkflowRefused(str(original), f"imports {shown}, which is outside the workflow directory")
+        if "error" in mod:
+            raise WorkflowRefused(str(original), _explain_error(str(mod["error"]), spec, snapshot, snap_root))
         if kind != "esm" or mod.get("mediaType") not in CODE_MEDIA_TYPES:
             what = {"asserted": "a JSON import", "external": "a text/bytes import"}.get(str(kind), f"a {kind} module")
             raise WorkflowRefused(
@@ -80,18 +81,21 @@ def check_graph(graph: dict[str, Any], *, snapshot: Snapshot, sdk_root: Path, or
 
 
 def _shown(spec: str, snap_root: Path, original: Path) -> str:
+    """Name a module as the author wrote it: relative to the original directory, not our snapshot."""
     path = _local_path(spec)
-    if path is not None and path.is_relative_to(snap_root):
-        return str(original.parent / path.relative_to(snap_root))
-    return spec
+    if path is None:
+        return spec
+    if path.is_relative_to(snap_root.parent):
+        return os.path.normpath(original.parent / os.path.relpath(path, snap_root))
+    return str(path)
 
 
 def _explain_error(error: str, spec: str, snapshot: Snapshot, snap_root: Path) -> str:
     path = _local_path(spec)
     if path is not None and path.is_relative_to(snap_root):
         rel = path.relative_to(snap_root).as_posix()
-        if rel in snapshot.skipped:
-            return f"imports {rel}, which cannot be used: it is {snapshot.skipped[rel]}"
         if not rel.endswith((".ts", ".mts", ".tsx", ".js", ".mjs", ".jsx")):
             return f"imports {rel}: only JavaScript/TypeScript modules are allowed"
+        if rel in snapshot.skipped:
+            return f"imports {rel}, which cannot be used: it is {snapshot.skipped[rel]}"
     return f"cannot resolve {spec}: {error}"

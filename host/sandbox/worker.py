@@ -7,6 +7,7 @@ SIGKILLed at once (an `Atomics.wait` or a `while(true){}` would ignore anything 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import structlog
@@ -48,12 +49,13 @@ class Worker:
         self._active: dict[str, CallContext] = {}
         self._idle_log_bytes = 0
         self._stopping = False
+        self._killed = False
 
     # -- lifecycle --------------------------------------------------------------------------
     @property
     def alive(self) -> bool:
         return (
-            self.child is not None and self.child.returncode is None
+            not self._killed and self.child is not None and self.child.returncode is None
             and self.conn is not None and not self.conn.closed
         )
 
@@ -120,8 +122,7 @@ class Worker:
 
     async def _on_fault(self, fault: ProtocolFault) -> None:
         log.warning("sandbox.protocol_fault", worker=self.name, error=str(fault))
-        if self.child is not None:
-            self.child.kill_now()
+        self.kill()
 
     async def stop(self) -> None:
         self._stopping = True
@@ -133,6 +134,7 @@ class Worker:
             await self.child.stop()
 
     def kill(self) -> None:
+        self._killed = True
         if self.child is not None:
             self.child.kill_now()
 
@@ -165,7 +167,9 @@ class Worker:
             fault = self.conn.fault if self.conn is not None else None
             if fault is not None:
                 raise ProtocolFault(f"{ctx.workflow}: {fault}") from exc
-            await asyncio.sleep(0)  # let the exit status arrive
+            if self.child is not None:  # let the exit status arrive, so the reason can name it
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.child.proc.wait(), 1.0)
             raise WorkerCrashed(f"{ctx.workflow}: {self._death_reason('worker died during the run')}") from exc
         except asyncio.CancelledError:
             self.kill()

@@ -1,0 +1,35 @@
+"""Prometheus metrics of one host, in a registry of its own (so tests can run several hosts)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.events_seen = Counter("wfhost_events_seen_total", "Events seen, by kind", ["kind"], registry=self.registry)
+        self.invocations = Counter(
+            "wfhost_invocations_total", "Invocations, by workflow and outcome", ["workflow", "outcome"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "wfhost_invocation_duration_seconds", "Invocation wall-clock time", ["workflow"], registry=self.registry,
+            buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+        )
+        self.queue_depth = Gauge("wfhost_queue_depth", "Invocations waiting, by workflow", ["workflow"],
+                                 registry=self.registry)
+        self.dropped = Counter("wfhost_invocations_dropped_total", "Invocations dropped, by workflow and reason",
+                               ["workflow", "reason"], registry=self.registry)
+        self.worker_restarts = Gauge("wfhost_worker_restarts", "Worker restarts of the loaded version, by workflow",
+                                     ["workflow"], registry=self.registry)
+        self.findings = Counter("wfhost_findings_total", "Findings reported, by workflow and severity",
+                                ["workflow", "severity"], registry=self.registry)
+        self.sink_failures = Gauge("wfhost_sink_failures", "Failed deliveries, by sink", ["sink"], registry=self.registry)
+        self.leader = Gauge("wfhost_leader", "1 while this replica leads", registry=self.registry)
+        self.workflows_loaded = Gauge("wfhost_workflows_loaded", "Workflows loaded", registry=self.registry)
+        self.workflow_errors = Gauge("wfhost_workflow_load_errors", "Workflow files with a load error",
+                                     registry=self.registry)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,169 @@
+"""`Dispatcher`: events in, invocations out, through one bounded queue per workflow.
+
+Each workflow has its own queue and `concurrency` consumer tasks, so a slow workflow never
+delays another. A full queue drops the new invocation, counted and logged. An item may carry
+a future, which the API uses to wait for that invocation's findings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from host.findings.service import FindingsService
+from host.metrics import Metrics
+from host.model.events import Event, new_id
+from host.model.findings import Finding
+from host.model.invocation import InvocationResult
+from host.runtime.invoker import invoke
+from host.triggers.index import RateLimiter, TriggerIndex
+from host.workflows.registry import Registry
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class _Item:
+    event: Event
+    overrides: dict[str, Any]
+    invocation_id: str = field(default_factory=lambda: new_id("inv"))
+    done: asyncio.Future[InvocationResult] | None = None
+
+
+class QueueFull(Exception):
+    """The workflow's queue is full; the invocation was not accepted."""
+
+
+class UnknownWorkflow(Exception):
+    """No loaded workflow has that name."""
+
+
+class Dispatcher:
+    def __init__(
+        self, *, registry: Registry, index: TriggerIndex, limiter: RateLimiter, findings: FindingsService,
+        metrics: Metrics, queue_size: int, concurrency: int,
+    ) -> None:
+        self.registry = registry
+        self.index = index
+        self.limiter = limiter
+        self.findings = findings
+        self.metrics = metrics
+        self.queue_size = queue_size
+        self.concurrency = concurrency
+        self._queues: dict[str, asyncio.Queue[_Item]] = {}
+        self._consumers: dict[str, list[asyncio.Task[None]]] = {}
+        self.results: list[InvocationResult] = []  # recent results, newest last
+        self._closed = False
+
+    # -- wiring -----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Call when the registry changed: rebuild the index, start queues for new workflows, stop removed ones."""
+        workflows = self.registry.workflows()
+        self.index.rebuild(workflows)
+        names = {w.name for w in workflows}
+        for name in names - set(self._queues):
+            q: asyncio.Queue[_Item] = asyncio.Queue(self.queue_size)
+            self._queues[name] = q
+            self._consumers[name] = [
+                asyncio.create_task(self._consume(name, q), name=f"dispatch:{name}:{i}") for i in range(self.concurrency)
+            ]
+        for name in set(self._queues) - names:
+            self._stop_queue(name, reason="workflow unloaded")
+        self.metrics.workflows_loaded.set(len(names))
+        self.metrics.workflow_errors.set(sum(1 for s in self.registry.statuses() if s.error))
+
+    def _stop_queue(self, name: str, *, reason: str) -> None:
+        q = self._queues.pop(name)
+        for task in self._consumers.pop(name, []):
+            task.cancel()
+        while not q.empty():
+            item = q.get_nowait()
+            self.metrics.dropped.labels(name, "unloaded").inc()
+            if item.done is not None and not item.done.done():
+                item.done.set_exception(UnknownWorkflow(f"{name}: {reason}"))
+
+    async def close(self) -> None:
+        self._closed = True
+        tasks = [t for ts in self._consumers.values() for t in ts]
+        for name in list(self._queues):
+            self._stop_queue(name, reason="host stopping")
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def depth(self, name: str) -> int:
+        q = self._queues.get(name)
+        return q.qsize() if q is not None else 0
+
+    # -- intake -----------------------------------------------------------------------------
+    async def submit(self, event: Event) -> list[str]:
+        """An event from a source: queue every matching workflow that the rate limit lets through."""
+        self.metrics.events_seen.labels(event.kind).inc()
+        queued = []
+        for name in self.index.match(event):
+            if not self.limiter.allow(name, event):
+                self.metrics.dropped.labels(name, "rate_limited").inc()
+                log.debug("dispatch.rate_limited", workflow=name, event_kind=event.kind)
+                continue
+            try:
+                self._enqueue(name, _Item(event=event, overrides={}))
+            except QueueFull:
+                continue
+            queued.append(name)
+        return queued
+
+    def trigger(self, name: str, event: Event, overrides: dict[str, Any], *, wait: bool) -> tuple[str, asyncio.Future[InvocationResult] | None]:
+        """An explicit request (API, CLI) for one workflow; raises UnknownWorkflow or QueueFull."""
+        if name not in self._queues:
+            raise UnknownWorkflow(f"no loaded workflow named {name!r}")
+        self.metrics.events_seen.labels(event.kind).inc()
+        fut: asyncio.Future[InvocationResult] | None = asyncio.get_running_loop().create_future() if wait else None
+        item = _Item(event=event, overrides=overrides, done=fut)
+        self._enqueue(name, item)
+        return item.invocation_id, fut
+
+    def _enqueue(self, name: str, item: _Item) -> None:
+        q = self._queues.get(name)
+        if q is None or self._closed:
+            raise UnknownWorkflow(f"no loaded workflow named {name!r}")
+        try:
+            q.put_nowait(item)
+        except asyncio.QueueFull:
+            self.metrics.dropped.labels(name, "queue_full").inc()
+            log.warning("dispatch.queue_full", workflow=name, size=self.queue_size, event_kind=item.event.kind)
+            raise QueueFull(f"{name}: queue of {self.queue_size} is full") from None
+        self.metrics.queue_depth.labels(name).set(q.qsize())
+
+    # -- consumers --------------------------------------------------------------------------
+    async def _consume(self, name: str, q: asyncio.Queue[_Item]) -> None:
+        while True:
+            item = await q.get()
+            self.metrics.queue_depth.labels(name).set(q.qsize())
+            try:
+                result = await self._run(name, item)
+            except asyncio.CancelledError:
+                if item.done is not None and not item.done.done():
+                    item.done.cancel()
+                raise
+            if item.done is not None and not item.done.done():
+                item.done.set_result(result)
+
+    async def _run(self, name: str, item: _Item) -> InvocationResult:
+        wf = self.registry.get(name)
+        if wf is None:
+            return InvocationResult(id=item.invocation_id, workflow=name, event_id=item.event.id,
+                                    event_kind=item.event.kind, outcome="rejected", error="workflow unloaded")
+
+        async def publish(finding: Finding) -> None:
+            self.metrics.findings.labels(name, finding.severity).inc()
+            await self.findings.publish(finding)
+
+        result = await invoke(wf, item.event, overrides=item.overrides, on_finding=publish,
+                              invocation_id=item.invocation_id)
+        self.metrics.invocations.labels(name, result.outcome).inc()
+        self.metrics.duration.labels(name).observe(result.duration_seconds)
+        self.metrics.worker_restarts.labels(name).set(wf.pool.stats.restarts)
+        self.results.append(result)
+        del self.results[:-1000]
+        return result

@@ -1,0 +1,101 @@
+"""Fixtures shared by the whole suite: a sandbox environment in a temp dir, workflow files, loaders."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from host.capabilities.policy import Grant
+from host.capabilities.router import CapabilityRouter
+from host.capabilities.routes import build_router
+from host.config import HostConfig, parse_config
+from host.logs import configure_logging
+from host.sandbox.prepare import SandboxEnv
+from host.workflows.loaded import LoadedWorkflow
+from host.workflows.loader import load_workflow
+
+REPO = Path(__file__).resolve().parent.parent
+
+configure_logging(format="console", level="warning")
+
+
+def make_config(tmp_path: Path, **sections: object) -> HostConfig:
+    data: dict[str, object] = {"sandbox": {"stateDir": str(tmp_path / "state")}}
+    for key, value in sections.items():
+        if key == "sandbox" and isinstance(value, dict):
+            data["sandbox"] = {**data["sandbox"], **value}  # type: ignore[dict-item]
+        else:
+            data[key] = value
+    return parse_config(data)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> HostConfig:
+    return make_config(tmp_path, sandbox={"invocationTimeoutSeconds": 10, "restartBackoff": {"initialSeconds": 0.05, "maxSeconds": 0.4}})
+
+
+@pytest.fixture
+def env(config: HostConfig) -> SandboxEnv:
+    return SandboxEnv.from_config(config)
+
+
+@pytest.fixture
+def router() -> CapabilityRouter:
+    return build_router()
+
+
+WriteWorkflow = Callable[..., Path]
+
+
+@pytest.fixture
+def write_workflow(tmp_path: Path) -> WriteWorkflow:
+    """Write `source` (dedented) to `<tmp>/workflows/<name>` (or `directory`) and return the path."""
+
+    def write(name: str, source: str, *, directory: Path | None = None) -> Path:
+        d = directory or tmp_path / "workflows"
+        d.mkdir(parents=True, exist_ok=True)
+        path = d / name
+        path.write_text(textwrap.dedent(source).lstrip())
+        return path
+
+    return write
+
+
+def simple_workflow(name: str, body: str = "await ctx.report({ title: 'hi' });", *, caps: str = '"findings.report"',
+                    params: str = "{}") -> str:
+    return f"""
+    import {{ defineWorkflow }} from "@wfhost/sdk";
+    export default defineWorkflow({{
+      name: "{name}",
+      triggers: [{{ on: "manual" }}],
+      capabilities: [{caps}],
+      params: {params},
+      async run(ctx, event) {{
+        {body}
+      }},
+    }});
+    """
+
+
+Loader = Callable[[Path], "AsyncIterator[LoadedWorkflow]"]
+
+
+@pytest.fixture
+async def loaded(env: SandboxEnv, router: CapabilityRouter) -> AsyncIterator[Callable[[Path], object]]:
+    """`wf = await loaded(path)` loads with exactly the declared capabilities; pools are closed afterwards."""
+    pools: list[LoadedWorkflow] = []
+
+    async def load(path: Path) -> LoadedWorkflow:
+        wf = await load_workflow(
+            path, origin="file", env=env, router=router,
+            grant_for=lambda m: Grant(capabilities=frozenset(m.capabilities), source="test"),
+        )
+        pools.append(wf)
+        return wf
+
+    yield load
+    for wf in pools:
+        await wf.pool.close(drain=False)
