@@ -6,6 +6,7 @@ errors into one `ConfigError` whose lines name each bad key by its dotted path.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -289,6 +290,24 @@ def parse_config(data: Any, *, source: str = "<config>") -> HostConfig:
         raise ConfigError(format_validation_error(exc, source=source)) from exc
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans: only true/false, so a trigger's `on:` key stays the string "on"."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML the way Helm users write it: `on: manual` is a key named "on", not `True`."""
+    return yaml.load(text, Loader=_Yaml12Loader)
+
+
 def load_config(path: Path | None) -> HostConfig:
     """Read and validate the config file; `None` gives the defaults."""
     if path is None:
@@ -298,7 +317,7 @@ def load_config(path: Path | None) -> HostConfig:
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
     return parse_config(data, source=str(path))

@@ -34,5 +34,5 @@ def configure_logging(*, format: Format = "auto", level: str = "info", stream: T
         ],
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS.get(level, logging.INFO)),
         logger_factory=structlog.PrintLoggerFactory(file=out),
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=True,
     )

@@ -12,7 +12,7 @@ from host.capabilities.router import CapabilityRouter
 from host.errors import KubeError, NotFound
 from host.kube.client import KubeClient
 from host.rpc import ErrorCode, RpcError
-from host.sources.normalize import normalize_event, normalize_pod
+from host.sources.normalize import normalize_k8s_event, normalize_pod
 
 MAX_LOG_BYTES = 512 << 10
 
@@ -91,7 +91,7 @@ def register(router: CapabilityRouter, kube: KubeClient) -> None:
             items = await kube.list_events(p.subject.namespace, field_selector=selector)
         except KubeError as exc:
             raise upstream(exc) from exc
-        return {"items": [normalize_event(e) for e in items]}
+        return {"items": [normalize_k8s_event(e) for e in items]}
 
     router.register("k8s.getPod", GetPod, get_pod)
     router.register("k8s.listPods", ListPods, list_pods)

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from host.config import HostConfig, load_config
+from host.config import HostConfig, load_config, load_yaml
 from host.errors import ConfigError
 from host.logs import configure_logging
 
@@ -50,7 +50,7 @@ def parse_params(items: list[str]) -> dict[str, Any]:
 
 def load_yaml_or_json(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ValueError(f"cannot read {path}: {exc.strerror}") from exc
     except yaml.YAMLError as exc:

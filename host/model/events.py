@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ POD_KINDS = frozenset(
 
 
 def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+    return f"{prefix}-{os.urandom(6).hex()}"
 
 
 def utcnow() -> datetime:

@@ -18,7 +18,7 @@ import structlog
 from host.errors import ProtocolFault, WorkerCrashed
 from host.rpc.codes import ErrorCode
 from host.rpc.errors import RpcError
-from host.rpc.framing import decode_line, encode_message
+from host.rpc.framing import decode_line, encode_message, encode_request
 from host.rpc.messages import ErrorObject, Message, Notification, Request, Response
 
 log = structlog.get_logger(__name__)
@@ -106,7 +106,7 @@ class RpcConnection:
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[req_id] = fut
         try:
-            await self._send(Request(id=req_id, method=method, params=params))
+            await self._write(encode_request(req_id, method, params))
             if timeout is None:
                 return await fut
             try:
@@ -120,7 +120,9 @@ class RpcConnection:
         await self._send(Notification(method=method, params=params))
 
     async def _send(self, msg: Message) -> None:
-        data = encode_message(msg)
+        await self._write(encode_message(msg))
+
+    async def _write(self, data: bytes) -> None:
         async with self._write_lock:
             if self.closed:
                 raise WorkerCrashed(f"{self._name}: connection {self.close_reason}")

@@ -9,7 +9,7 @@ import structlog
 
 from host.capabilities.context import CallContext, FindingCallback
 from host.errors import InvocationTimeout, ProtocolFault, WfhostError, WorkerCrashed, WorkflowFailed
-from host.model.events import Event, new_id
+from host.model.events import Event, new_id, utcnow
 from host.model.invocation import InvocationResult, Outcome
 from host.model.manifest import resolve_params
 from host.workflows.loaded import LoadedWorkflow
@@ -43,6 +43,7 @@ async def invoke(
         limits=limits, on_finding=on_finding,
     )
     began = time.perf_counter()
+    started = utcnow()
     log.info("invocation.started", workflow=wf.name, invocation=inv_id, event_kind=event.kind, event_id=event.id)
     outcome: Outcome = "ok"
     error: str | None = None
@@ -58,9 +59,10 @@ async def invoke(
     except WfhostError as exc:
         outcome, error = "crashed", str(exc)
     duration = time.perf_counter() - began
-    result = InvocationResult(
-        **base, outcome=outcome, error=error, error_name=error_name,
-        duration_seconds=duration, findings=list(ctx.findings),
+    # Every field is made by the host itself: build without re-validating (this is the hot path).
+    result = InvocationResult.model_construct(
+        id=inv_id, workflow=wf.name, event_id=event.id, event_kind=event.kind, outcome=outcome, error=error,
+        error_name=error_name, started=started, duration_seconds=duration, findings=list(ctx.findings),
     )
     level = "info" if outcome == "ok" else "warning"
     getattr(log, level)("invocation.finished", workflow=wf.name, invocation=inv_id, outcome=outcome,

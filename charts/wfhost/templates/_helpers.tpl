@@ -1,0 +1,350 @@
+{{/*
+Named helpers shared by the templates. Object names are truncated to 63 characters
+because most of them also appear as label values and DNS labels, which Kubernetes caps at
+63; a trailing "-" left by the cut is trimmed.
+*/}}
+
+{{/* The chart name, or nameOverride. */}}
+{{- define "wfhost.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The release's full name, the prefix of every object name: fullnameOverride, else
+"<release>-<chart>", or just the release name when it already contains the chart name.
+*/}}
+{{- define "wfhost.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+A name derived from the full name plus a suffix ("-read", "-workflows"...). Called with
+(list $ "suffix"); the full name is shortened so the suffix always survives the 63
+character cut.
+*/}}
+{{- define "wfhost.suffixedName" -}}
+{{- $root := index . 0 }}
+{{- $suffix := index . 1 }}
+{{- $base := include "wfhost.fullname" $root | trunc (int (sub 62 (len $suffix))) | trimSuffix "-" }}
+{{- printf "%s-%s" $base $suffix }}
+{{- end }}
+
+{{/* "<chart>-<version>" for the helm.sh/chart label; "+" is not allowed in labels. */}}
+{{- define "wfhost.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The standard labels on every object. */}}
+{{- define "wfhost.labels" -}}
+helm.sh/chart: {{ include "wfhost.chart" . }}
+{{ include "wfhost.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: wfhost
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* The labels the Deployment, Service, PDB and NetworkPolicy select pods by. */}}
+{{- define "wfhost.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "wfhost.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* The ServiceAccount the host runs as. */}}
+{{- define "wfhost.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "wfhost.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* An image reference from {repository, tag, digest}; called with (list $ .Values.x.image). */}}
+{{- define "wfhost.imageRef" -}}
+{{- $root := index . 0 }}
+{{- $image := index . 1 }}
+{{- if $image.digest }}
+{{- printf "%s@%s" $image.repository $image.digest }}
+{{- else }}
+{{- printf "%s:%s" $image.repository (default $root.Chart.AppVersion $image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when leader election is on: asked for, or more than one replica. */}}
+{{- define "wfhost.leaderElection" -}}
+{{- if or .Values.leaderElection.enabled (gt (int .Values.replicaCount) 1) }}true{{ end }}
+{{- end }}
+
+{{/* The Lease the replicas compete for. */}}
+{{- define "wfhost.leaseName" -}}
+{{- default (include "wfhost.fullname" .) .Values.leaderElection.leaseName }}
+{{- end }}
+
+{{/* Where the API token Secret is mounted, and the token file inside it. */}}
+{{- define "wfhost.tokenDir" -}}/var/run/secrets/wfhost/api-token{{- end }}
+{{- define "wfhost.configDir" -}}/etc/wfhost{{- end }}
+
+{{/* The Secret holding the API token: an existing one, or the chart's own. */}}
+{{- define "wfhost.tokenSecretName" -}}
+{{- default (include "wfhost.suffixedName" (list . "api-token")) .Values.api.token.existingSecret }}
+{{- end }}
+
+{{/* The ConfigMap mounted as the custom workflows directory. */}}
+{{- define "wfhost.workflowsConfigMapName" -}}
+{{- if .Values.customWorkflows.typescript.files }}
+{{- include "wfhost.suffixedName" (list . "workflows") }}
+{{- else }}
+{{- .Values.customWorkflows.typescript.volume.configMap.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The namespaces the host watches, as a JSON list: cluster.namespaces, or with a namespaced
+install and no list, the release namespace. An empty list means every namespace.
+*/}}
+{{- define "wfhost.watchNamespaces" -}}
+{{- $namespaces := .Values.cluster.namespaces | default list }}
+{{- if and .Values.rbac.namespaced (not $namespaces) }}
+{{- $namespaces = list .Release.Namespace }}
+{{- end }}
+{{- toJson $namespaces }}
+{{- end }}
+
+{{/*
+Which permissions the host needs and where, as JSON, derived from what is switched on:
+
+  read:  {cluster: bool, namespaces: [...]}  pods, pods/log, events. Cluster-wide when the
+         host watches every namespace, else only in the watched namespaces.
+  debug: {enabled: bool, cluster: bool, namespaces: [...]}  pods/ephemeralcontainers and
+         pods/exec, needed by the debug actions. Enabled while any debug workflow is: a
+         built-in (each of them uses debug actions) or custom workflows holding a debug.*
+         capability. Scoped to the union of those workflows' namespaces (within the
+         watched ones) when every one of them names its namespaces, else to the watched
+         namespaces (cluster-wide when the host watches everything).
+
+A namespaced install never asks for cluster-wide access.
+*/}}
+{{- define "wfhost.rbacPlan" -}}
+{{- $watch := include "wfhost.watchNamespaces" . | fromJsonArray }}
+{{- $debugOn := false }}
+{{- $debugEverywhere := false }}
+{{- $debugNamespaces := list }}
+{{- /* Every built-in workflow uses debug actions. */}}
+{{- range $name, $workflow := .Values.workflows.podTroubleshooting }}
+{{- if $workflow.enabled }}
+{{- $debugOn = true }}
+{{- if $workflow.namespaces }}
+{{- $debugNamespaces = concat $debugNamespaces $workflow.namespaces }}
+{{- else }}
+{{- $debugEverywhere = true }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $custom := .Values.customWorkflows.typescript }}
+{{- if $custom.enabled }}
+{{- range $custom.defaultCapabilities }}
+{{- if hasPrefix "debug." . }}
+{{- /* Unnamed custom workflows are not scoped to namespaces. */}}
+{{- $debugOn = true }}
+{{- $debugEverywhere = true }}
+{{- end }}
+{{- end }}
+{{- range $grant := $custom.grants }}
+{{- range $grant.capabilities }}
+{{- if hasPrefix "debug." . }}
+{{- $debugOn = true }}
+{{- if $grant.namespaces }}
+{{- $debugNamespaces = concat $debugNamespaces $grant.namespaces }}
+{{- else }}
+{{- $debugEverywhere = true }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $read := dict "cluster" (and (not .Values.rbac.namespaced) (not $watch)) "namespaces" $watch }}
+{{- $debug := dict "enabled" $debugOn "cluster" false "namespaces" list }}
+{{- if $debugOn }}
+{{- if $debugEverywhere }}
+{{- $_ := set $debug "cluster" (get $read "cluster") }}
+{{- $_ := set $debug "namespaces" $watch }}
+{{- else }}
+{{- $scoped := list }}
+{{- range $debugNamespaces | uniq | sortAlpha }}
+{{- /* Outside the watched namespaces the host cannot even read the pod. */}}
+{{- if or (not $watch) (has . $watch) }}
+{{- $scoped = append $scoped . }}
+{{- end }}
+{{- end }}
+{{- $_ := set $debug "namespaces" $scoped }}
+{{- end }}
+{{- end }}
+{{- toJson (dict "read" $read "debug" $debug) }}
+{{- end }}
+
+{{/* The RBAC rules for reading pods, their logs and events. */}}
+{{- define "wfhost.readRules" -}}
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: [""]
+  resources: ["pods/log"]
+  verbs: ["get"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["get", "list", "watch"]
+{{- end }}
+
+{{/*
+The RBAC rules of the debug backend: add an ephemeral container to a pod (a patch of the
+pods/ephemeralcontainers subresource) and run the debug agent in it (pods/exec; "get" is
+what the WebSocket exec protocol asks for, "create" the older SPDY one).
+*/}}
+{{- define "wfhost.debugRules" -}}
+- apiGroups: [""]
+  resources: ["pods/ephemeralcontainers"]
+  verbs: ["get", "patch"]
+- apiGroups: [""]
+  resources: ["pods/exec"]
+  verbs: ["create", "get"]
+{{- end }}
+
+{{/*
+The host's config file, built from the values sections that mirror it. Chart-only keys
+(files, paths, token) are turned into what the host reads: mounted paths and names.
+*/}}
+{{- define "wfhost.hostConfig" -}}
+{{- $v := .Values }}
+{{- $le := $v.leaderElection }}
+{{- $ts := $v.customWorkflows.typescript }}
+{{- $sinks := deepCopy $v.sinks }}
+{{- $api := dict "enabled" true "host" "0.0.0.0" "port" $v.api.port "tokenFile" (printf "%s/%s" (include "wfhost.tokenDir" .) $v.api.token.secretKey) }}
+{{- with $v.api.publicUrl }}
+{{- $_ := set $api "publicUrl" . }}
+{{- end }}
+{{- $config := dict
+  "workflows" (include "wfhost.builtinWorkflows" . | fromJson)
+  "customWorkflows" (dict "typescript" (dict
+    "enabled" $ts.enabled
+    "volume" (dict "mountPath" $ts.volume.mountPath "configMap" (dict "name" (include "wfhost.workflowsConfigMapName" .)))
+    "defaultCapabilities" $ts.defaultCapabilities
+    "grants" (include "wfhost.grants" . | fromJsonArray)))
+  "sandbox" (merge (dict "sdkPath" $v.image.paths.sdk) (deepCopy $v.sandbox))
+  "sinks" $sinks
+  "api" $api
+  "cluster" (dict
+    "namespaces" (include "wfhost.watchNamespaces" . | fromJsonArray)
+    "watchTimeoutSeconds" $v.cluster.watchTimeoutSeconds
+    "backoff" $v.cluster.backoff)
+  "triggers" $v.triggers
+  "debug" (dict
+    "image" (include "wfhost.imageRef" (list . $v.debug.image))
+    "maxEphemeralContainersPerPod" $v.debug.maxEphemeralContainersPerPod
+    "actionTimeoutSeconds" $v.debug.actionTimeoutSeconds
+    "containerStartTimeoutSeconds" $v.debug.containerStartTimeoutSeconds)
+  "leaderElection" (dict
+    "enabled" (eq (include "wfhost.leaderElection" .) "true")
+    "leaseName" (include "wfhost.leaseName" .)
+    "leaseNamespace" .Release.Namespace
+    "leaseDurationSeconds" $le.leaseDurationSeconds
+    "renewDeadlineSeconds" $le.renewDeadlineSeconds
+    "retryPeriodSeconds" $le.retryPeriodSeconds)
+  "logging" $v.logging
+}}
+{{- toYaml $config }}
+{{- end }}
+
+{{/*
+Trigger bindings as JSON with the "on" key restored: YAML 1.1 (which Helm uses for values
+files) reads an unquoted `on:` key as `true`, so a binding written the natural way arrives
+as {"true": "pod.crashLoop"}.
+*/}}
+{{- define "wfhost.triggers" -}}
+{{- $out := list }}
+{{- range . }}
+{{- $binding := deepCopy . }}
+{{- if hasKey $binding "true" }}
+{{- $_ := set $binding "on" (get $binding "true") }}
+{{- $_ := unset $binding "true" }}
+{{- end }}
+{{- $out = append $out $binding }}
+{{- end }}
+{{- toJson $out }}
+{{- end }}
+
+{{/* The built-in workflows' settings, with their trigger bindings repaired. */}}
+{{- define "wfhost.builtinWorkflows" -}}
+{{- $workflows := deepCopy .Values.workflows }}
+{{- range $name, $workflow := $workflows.podTroubleshooting }}
+{{- if hasKey $workflow "triggers" }}
+{{- $_ := set $workflow "triggers" (include "wfhost.triggers" $workflow.triggers | fromJsonArray) }}
+{{- end }}
+{{- end }}
+{{- $_ := set $workflows "builtinDirectory" .Values.image.paths.builtinWorkflows }}
+{{- toJson $workflows }}
+{{- end }}
+
+{{/* The custom workflow grants, with their trigger bindings repaired. */}}
+{{- define "wfhost.grants" -}}
+{{- $grants := list }}
+{{- range .Values.customWorkflows.typescript.grants }}
+{{- $grant := deepCopy . }}
+{{- if hasKey $grant "triggers" }}
+{{- $_ := set $grant "triggers" (include "wfhost.triggers" $grant.triggers | fromJsonArray) }}
+{{- end }}
+{{- $grants = append $grants $grant }}
+{{- end }}
+{{- toJson $grants }}
+{{- end }}
+
+{{/* Fails the render on combinations the schema cannot express. */}}
+{{- define "wfhost.validate" -}}
+{{- $ts := .Values.customWorkflows.typescript }}
+{{- if and $ts.files (not $ts.enabled) }}
+{{- fail "customWorkflows.typescript.files is set but customWorkflows.typescript.enabled is false: enable custom workflows or remove the files" }}
+{{- end }}
+{{- $seen := dict }}
+{{- range $path, $_ := $ts.files }}
+{{- $key := $path | replace "/" "__" }}
+{{- if hasKey $seen $key }}
+{{- fail (printf "customWorkflows.typescript.files: %q and %q map to the same ConfigMap key %q" (get $seen $key) $path $key) }}
+{{- end }}
+{{- $_ := set $seen $key $path }}
+{{- end }}
+{{- $le := .Values.leaderElection }}
+{{- if ge (float64 $le.renewDeadlineSeconds) (float64 $le.leaseDurationSeconds) }}
+{{- fail "leaderElection.renewDeadlineSeconds must be less than leaderElection.leaseDurationSeconds" }}
+{{- end }}
+{{- if ge (float64 $le.retryPeriodSeconds) (float64 $le.renewDeadlineSeconds) }}
+{{- fail "leaderElection.retryPeriodSeconds must be less than leaderElection.renewDeadlineSeconds" }}
+{{- end }}
+{{- with .Values.sinks.spoolDirectory }}
+{{- $writable := list $.Values.sandbox.stateDir "/tmp" }}
+{{- if $.Values.sinks.files.enabled }}
+{{- $writable = append $writable $.Values.sinks.files.directory }}
+{{- end }}
+{{- $inside := false }}
+{{- range $writable }}
+{{- if or (eq $.Values.sinks.spoolDirectory .) (hasPrefix (printf "%s/" (trimSuffix "/" .)) $.Values.sinks.spoolDirectory) }}
+{{- $inside = true }}
+{{- end }}
+{{- end }}
+{{- if not $inside }}
+{{- fail (printf "sinks.spoolDirectory %s is not writable: the root filesystem is read-only; put it under one of %s" . (join ", " $writable)) }}
+{{- end }}
+{{- end }}
+{{- if and (not .Values.serviceAccount.create) (not .Values.serviceAccount.name) }}
+{{- fail "serviceAccount.name is required when serviceAccount.create is false" }}
+{{- end }}
+{{- end }}

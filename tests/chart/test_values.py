@@ -1,0 +1,253 @@
+"""values.yaml, its schema and its documentation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import helm_python as helm
+import pytest
+import yaml
+
+from tests.chart.support import CHART_DIR, chart, render
+from tests.chart.values_doc import README, VALUES, parse_values_doc, readme_with_table, render_table
+
+SCHEMA = json.loads((CHART_DIR / "values.schema.json").read_text(encoding="utf-8"))
+
+# The keys and defaults the issue asks for, verbatim.
+ISSUE_DEFAULTS = {
+    "workflows": {
+        "podTroubleshooting": {
+            "pythonProfiler": {"enabled": True, "defaultDuration": 2, "includeIdle": False},
+            "podProcessList": {"enabled": True},
+            "pythonMemoryAnalysis": {"enabled": True, "defaultDuration": 60},
+            "debuggerStackTrace": {"enabled": True, "tracesAmount": 1, "sleepDuration": 1},
+            "pythonProcessInspector": {"enabled": True},
+            "pythonDebugger": {"enabled": True, "defaultPort": 5678},
+        }
+    },
+    "customWorkflows": {
+        "typescript": {
+            "enabled": False,
+            "volume": {"mountPath": "/workflows", "configMap": {"name": "custom-workflows-config"}},
+        }
+    },
+}
+
+
+def _nested(path: str, value: Any) -> dict[str, Any]:
+    result: Any = value
+    for key in reversed(path.split(".")):
+        result = {key: result}
+    assert isinstance(result, dict)
+    return result
+
+
+def test_defaults_have_exactly_the_keys_and_values_the_issue_lists() -> None:
+    defaults = yaml.safe_load(VALUES.read_text(encoding="utf-8"))
+    assert defaults["workflows"] == ISSUE_DEFAULTS["workflows"]
+    typescript = defaults["customWorkflows"]["typescript"]
+    assert {k: typescript[k] for k in ("enabled", "volume")} == ISSUE_DEFAULTS["customWorkflows"][
+        "typescript"
+    ]
+
+
+def test_default_values_pass_the_schema() -> None:
+    chart().validate_schema({})
+
+
+# (dotted key, bad value, what the error must mention)
+BAD_VALUES = [
+    pytest.param(
+        "workflows.podTroubleshooting.pythonProfiler.defaultDuration", -1, "minimum", id="negative-duration"
+    ),
+    pytest.param(
+        "workflows.podTroubleshooting.pythonMemoryAnalysis.defaultDuration", 0, "minimum", id="zero-duration"
+    ),
+    pytest.param(
+        "workflows.podTroubleshooting.debuggerStackTrace.sleepDuration", -0.5, "minimum", id="negative-sleep"
+    ),
+    pytest.param("sandbox.invocationTimeoutSeconds", -10, "exclusiveMinimum", id="negative-timeout"),
+    pytest.param(
+        "workflows.podTroubleshooting.pythonProfiler.defaultDuration", 601, "maximum", id="duration-too-long"
+    ),
+    pytest.param("api.port", 70000, "maximum", id="api-port-too-high"),
+    pytest.param("api.port", 0, "minimum", id="api-port-zero"),
+    pytest.param(
+        "workflows.podTroubleshooting.pythonDebugger.defaultPort", 65536, "maximum", id="debugpy-port"
+    ),
+    pytest.param("service.port", -1, "minimum", id="service-port"),
+    pytest.param("sandbox.maxHeapMb", "big", "want integer", id="string-for-heap"),
+    pytest.param("replicaCount", "2", "want integer", id="string-for-replicas"),
+    pytest.param(
+        "workflows.podTroubleshooting.debuggerStackTrace.tracesAmount",
+        "1",
+        "want integer",
+        id="string-for-traces",
+    ),
+    pytest.param(
+        "workflows.podTroubleshooting.pythonProfiler.defaultDuration", 1.5, "want integer", id="fraction"
+    ),
+    pytest.param(
+        "workflows.podTroubleshooting.pythonProfiler.enabled", "yes", "want boolean", id="string-for-bool"
+    ),
+    pytest.param("unknownTopLevel", 1, "additional properties 'unknownTopLevel'", id="unknown-top-key"),
+    pytest.param(
+        "workflows.podTroubleshooting.pythonProfiler.sampleRate", 100, "sampleRate", id="unknown-nested-key"
+    ),
+    pytest.param(
+        "workflows.podTroubleshooting.flameGraph", {"enabled": True}, "flameGraph", id="unknown-workflow"
+    ),
+    pytest.param("customWorkflows.typescript.volume.configMap.nmae", "x", "nmae", id="typo-in-configmap"),
+    pytest.param("sinks.webhook.enabled", True, "url", id="webhook-without-url"),
+    pytest.param("sinks.slack.url", "not a url", "pattern", id="slack-url-not-http"),
+    pytest.param(
+        "customWorkflows.typescript.grants",
+        [{"workflow": "x", "capabilities": ["root"]}],
+        "one of",
+        id="bad-capability",
+    ),
+    pytest.param(
+        "customWorkflows.typescript.grants", [{"capabilities": []}], "workflow", id="grant-without-workflow"
+    ),
+    pytest.param(
+        "workflows.podTroubleshooting.pythonProfiler.triggers",
+        [{"on": "pod.exploded"}],
+        "one of",
+        id="bad-event-kind",
+    ),
+    pytest.param("customWorkflows.typescript.files", {"../escape.ts": "x"}, "escape", id="file-path-escapes"),
+    pytest.param(
+        "customWorkflows.typescript.volume.mountPath", "workflows", "pattern", id="relative-mount-path"
+    ),
+    pytest.param("cluster.namespaces", ["Not_A_Namespace"], "pattern", id="bad-namespace"),
+    pytest.param("image.digest", "latest", "pattern", id="bad-digest"),
+    pytest.param("image.pullPolicy", "Sometimes", "one of", id="bad-pull-policy"),
+    pytest.param("logging.format", "xml", "one of", id="bad-log-format"),
+    pytest.param("podDisruptionBudget.minAvailable", "half", "oneOf", id="bad-pdb"),
+    pytest.param("resources.limits.memory", "lots", "oneOf", id="bad-quantity"),
+    pytest.param("podSecurityContext.runAsUser", 0, "minimum", id="root-user"),
+    pytest.param("replicaCount", 0, "minimum", id="zero-replicas"),
+    pytest.param("sandbox.maxMessageBytes", 1 << 30, "maximum", id="huge-messages"),
+    pytest.param("leaderElection.leaseDurationSeconds", -15, "exclusiveMinimum", id="negative-lease"),
+    pytest.param("workflows.podTroubleshooting.pythonProfiler", None, "pythonProfiler", id="section-removed"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "message"), BAD_VALUES)
+def test_schema_rejects_bad_value(path: str, value: Any, message: str) -> None:
+    values = _nested(path, value)
+    with pytest.raises(helm.HelmValuesError) as caught:
+        chart().validate_schema(values)
+    assert message in str(caught.value)
+    if value is not None:
+        # The same values fail an install (render) too, before any template runs.
+        with pytest.raises(helm.HelmValuesError):
+            render(values)
+
+
+def test_schema_rejection_names_the_key_path() -> None:
+    with pytest.raises(helm.HelmValuesError) as caught:
+        chart().validate_schema(_nested("workflows.podTroubleshooting.pythonProfiler.defaultDuration", -1))
+    assert "/workflows/podTroubleshooting/pythonProfiler/defaultDuration" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"leaderElection": {"renewDeadlineSeconds": 20}}, "renewDeadlineSeconds must be less than"),
+        ({"leaderElection": {"retryPeriodSeconds": 10}}, "retryPeriodSeconds must be less than"),
+        ({"serviceAccount": {"create": False}}, "serviceAccount.name is required"),
+        (
+            {"sinks": {"spoolDirectory": "/var/spool/wfhost"}},
+            "spoolDirectory /var/spool/wfhost is not writable",
+        ),
+        ({"sinks": {"spoolDirectory": "/tmpfoo/spool"}}, "is not writable"),
+    ],
+)
+def test_template_rejects_combinations_the_schema_cannot_express(
+    values: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(helm.HelmRenderError, match=message):
+        render(values)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"sinks": {"spoolDirectory": "/tmp/wfhost/spool"}},
+        {"sinks": {"spoolDirectory": "/tmp"}},
+        {"sinks": {"spoolDirectory": "/var/lib/wfhost/findings/spool", "files": {"enabled": True}}},
+    ],
+)
+def test_spool_directory_on_a_writable_volume_is_accepted(values: dict[str, Any]) -> None:
+    assert render(values).host_config.sinks.spool_directory is not None
+
+
+def test_every_schema_object_rejects_unknown_keys() -> None:
+    unclosed: list[str] = []
+    open_objects: list[str] = []
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item, where)
+            return
+        if not isinstance(node, dict):
+            return
+        if "properties" in node and node.get("additionalProperties") is not False:
+            unclosed.append(where)
+        if node.get("type") == "object" and "properties" not in node and "additionalProperties" not in node:
+            open_objects.append(where)
+        for key, child in node.items():
+            if key in {"properties", "definitions"}:
+                for name, sub in child.items():
+                    walk(sub, f"{where}.{name}")
+            elif key in {"items", "oneOf", "anyOf", "allOf"}:
+                walk(child, where)
+            elif key == "additionalProperties":
+                walk(child, f"{where}.*")
+
+    walk(SCHEMA, "")
+    assert unclosed == []
+    assert SCHEMA["additionalProperties"] is False
+    # Objects whose keys are not ours: Helm's globals, a workflow's own params, and
+    # Kubernetes objects passed through (selectors, affinity terms), which the API server
+    # validates.
+    assert sorted(open_objects) == [".customWorkflows.typescript.grants.params", ".global", ".openObject"]
+
+
+def test_every_key_in_values_yaml_has_a_comment() -> None:
+    docs = parse_values_doc(VALUES.read_text(encoding="utf-8"))
+    assert len(docs) > 100
+    assert [doc.path for doc in docs if not doc.description] == []
+
+
+def test_every_documented_key_exists_in_the_schema() -> None:
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in node:
+            node = SCHEMA["definitions"][node["$ref"].rsplit("/", 1)[-1]]
+        return node
+
+    for doc in parse_values_doc(VALUES.read_text(encoding="utf-8")):
+        node = SCHEMA
+        for key in doc.path.split("."):
+            properties = resolve(node).get("properties", {})
+            assert key in properties, doc.path
+            node = properties[key]
+
+
+def test_optional_keys_are_documented_commented_out() -> None:
+    optional = [doc.path for doc in parse_values_doc(VALUES.read_text(encoding="utf-8")) if doc.optional]
+    assert optional == [
+        "workflows.podTroubleshooting.pythonProfiler.namespaces",
+        "workflows.podTroubleshooting.pythonProfiler.triggers",
+        "sinks.spoolDirectory",
+        "podDisruptionBudget.maxUnavailable",
+    ]
+
+
+def test_readme_values_table_is_generated_from_the_values_comments() -> None:
+    readme = README.read_text(encoding="utf-8")
+    table = render_table(parse_values_doc(VALUES.read_text(encoding="utf-8")))
+    assert readme == readme_with_table(readme, table), "run: python -m tests.chart.values_doc --write"
