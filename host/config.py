@@ -205,7 +205,7 @@ class SinksConfig(Model):
 class ApiConfig(Model):
     enabled: bool = True
     host: str = "0.0.0.0"
-    port: int = Field(default=8080, ge=1, le=65535)
+    port: int = Field(default=8080, ge=0, le=65535, description="0 picks a free port (tests, demo).")
     token: str | None = Field(default=None, description="Bearer token for mutating endpoints.")
     token_file: Path | None = Field(default=None, description="File holding the token (a mounted Secret).")
     public_url: str | None = Field(default=None, description="How findings link back to the API.")

@@ -8,14 +8,19 @@ from host.capabilities import findings
 from host.capabilities.router import CapabilityRouter
 
 if TYPE_CHECKING:
+    from host.debug.backend import DebugBackend
     from host.kube.client import KubeClient
 
 
-def build_router(*, kube: KubeClient | None = None) -> CapabilityRouter:
+def build_router(*, kube: KubeClient | None = None, debug: DebugBackend | None = None) -> CapabilityRouter:
     router = CapabilityRouter()
     findings.register(router)
     if kube is not None:
         from host.capabilities import k8s_read
 
         k8s_read.register(router, kube)
+    if debug is not None:
+        from host.capabilities import debug_actions
+
+        debug_actions.register(router, debug)
     return router

@@ -11,8 +11,10 @@ from host import __version__
 
 # Each module has `register(subparsers)`, which adds its parser and sets `func(args) -> int`.
 COMMANDS = (
+    "host.cli.cmd_run",
     "host.cli.cmd_invoke",
     "host.cli.cmd_check",
+    "host.cli.cmd_trigger",
 )
 
 

@@ -30,6 +30,10 @@ class FindingsService:
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._run(s), name=f"sink:{s.name}") for s in self.sinks]
+        for sink in self.sinks:
+            start = getattr(sink, "start", None)
+            if start is not None:
+                start()
 
     async def publish(self, finding: Finding) -> None:
         self._recent[finding.id] = finding
@@ -70,3 +74,7 @@ class FindingsService:
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for sink in self.sinks:
+            close = getattr(sink, "close", None)
+            if close is not None:
+                await close()

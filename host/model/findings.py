@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_serializer, field_validator
 
@@ -53,7 +53,7 @@ class Finding(WireModel):
     attachments: list[Attachment] = Field(default_factory=list, max_length=20)
     time: datetime = Field(default_factory=utcnow)
 
-    def summary(self) -> dict[str, object]:
+    def summary(self) -> dict[str, Any]:
         """The finding without attachment bytes: what a listing, a log line or `invoke` prints."""
         data = self.wire()
         data["attachments"] = [

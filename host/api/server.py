@@ -1,0 +1,279 @@
+"""`ApiServer`: one aiohttp app on `api.port` serving the API, health, metrics and the findings page.
+
+Mutating endpoints need `Authorization: Bearer <api.token>`; with no token configured they are
+refused, never open. Every error is JSON `{"error": reason}` with a 4xx/5xx status; no request
+can crash the host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from host import __version__
+from host.api.models import AlertmanagerPayload, TriggerRequest
+from host.errors import ConfigError, KubeError, NotFound
+from host.model.events import Event, Subject
+from host.model.findings import Finding
+from host.runtime.dispatcher import QueueFull, UnknownWorkflow
+
+if TYPE_CHECKING:
+    from host.runtime.app import Host
+
+log = structlog.get_logger(__name__)
+STATIC = Path(__file__).parent / "static"
+MAX_BODY = 1 << 20
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error(status: int, reason: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": reason, **extra}, status=status)
+
+
+def read_token(host: Host) -> str | None:
+    api = host.config.api
+    if api.token:
+        return api.token
+    if api.token_file is not None:
+        try:
+            token = api.token_file.read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"api.tokenFile: cannot read {api.token_file}: {exc.strerror}") from exc
+        return token or None
+    return None
+
+
+class ApiServer:
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.token = read_token(host)
+        self.app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors])
+        r = self.app.router
+        r.add_post("/api/v1/trigger", self._auth(self.trigger))
+        r.add_post("/api/v1/alerts", self._auth(self.alerts))
+        r.add_get("/api/v1/workflows", self.workflows)
+        r.add_get("/api/v1/findings", self.findings)
+        r.add_get("/api/v1/findings/{id}", self.finding)
+        r.add_get("/api/v1/findings/{id}/attachments/{name}", self.attachment)
+        r.add_get("/healthz", self.healthz)
+        r.add_get("/readyz", self.readyz)
+        r.add_get("/metrics", self.metrics)
+        r.add_get("/", self.page)
+        r.add_static("/static/", STATIC, show_index=False)
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> None:
+        api = self.host.config.api
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, api.host, api.port)
+        await site.start()
+        port = api.port
+        sockets = getattr(site._server, "sockets", None)
+        if sockets:
+            port = sockets[0].getsockname()[1]
+        shown = "127.0.0.1" if api.host in ("0.0.0.0", "::") else api.host
+        self.url = f"http://{shown}:{port}"
+        log.info("api.listening", url=self.url, token_configured=self.token is not None)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- middleware -------------------------------------------------------------------------
+    @web.middleware
+    async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status >= 400 and exc.content_type != "application/json":
+                return error(exc.status, exc.reason)
+            raise
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("api.request_failed", path=request.path)
+            return error(500, f"internal error: {type(exc).__name__}")
+
+    def _auth(self, handler: Handler) -> Handler:
+        async def checked(request: web.Request) -> web.StreamResponse:
+            if self.token is None:
+                return error(401, "this host has no API token configured (api.token or api.tokenFile)")
+            header = request.headers.get("Authorization", "")
+            scheme, _, given = header.partition(" ")
+            if scheme.lower() != "bearer" or not given:
+                return error(401, "missing bearer token", hint="Authorization: Bearer <token>")
+            if not hmac.compare_digest(given.strip().encode(), self.token.encode()):
+                return error(401, "wrong bearer token")
+            return await handler(request)
+
+        return checked
+
+    @staticmethod
+    async def _body(request: web.Request, model: type[BaseModel]) -> BaseModel | web.Response:
+        if request.content_type != "application/json":
+            return error(415, f"expected Content-Type application/json, got {request.content_type or 'none'}")
+        try:
+            data = json.loads(await request.read())
+        except (ValueError, UnicodeDecodeError) as exc:
+            return error(400, f"body is not valid JSON: {exc}")
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "body"
+            return error(400, f"{where}: {first['msg']}", problems=len(exc.errors()))
+
+    # -- mutating ---------------------------------------------------------------------------
+    async def trigger(self, request: web.Request) -> web.StreamResponse:
+        body = await self._body(request, TriggerRequest)
+        if isinstance(body, web.Response):
+            return body
+        assert isinstance(body, TriggerRequest)
+        wf = self.host.registry.get(body.workflow)
+        if wf is None:
+            known = sorted(w.name for w in self.host.registry.workflows())
+            return error(404, f"no loaded workflow named {body.workflow!r}", known=known)
+        event = Event(kind="manual", target=body.target, requested_by="api",
+                      subject=Subject(kind="Pod", namespace=body.target.namespace, name=body.target.pod))
+        if self.host.kube is not None:
+            try:
+                from host.sources.normalize import normalize_pod
+
+                raw = await self.host.kube.get_pod(body.target.namespace, body.target.pod)
+                event.pod = normalize_pod(raw)
+                event.subject = Subject(kind="Pod", namespace=body.target.namespace, name=body.target.pod,
+                                        uid=event.pod.get("uid"))
+            except NotFound:
+                return error(404, f"pod {body.target.namespace}/{body.target.pod} not found")
+            except KubeError as exc:
+                return error(502, f"Kubernetes API: {exc}")
+        try:
+            inv_id, fut = self.host.dispatcher.trigger(body.workflow, event, body.params, wait=body.wait)
+        except UnknownWorkflow as exc:
+            return error(404, str(exc))
+        except QueueFull as exc:
+            return error(429, str(exc))
+        log.info("api.triggered", workflow=body.workflow, invocation=inv_id,
+                 target=f"{body.target.namespace}/{body.target.pod}", wait=body.wait)
+        if fut is None:
+            return web.json_response({"invocationId": inv_id, "status": "queued"}, status=202)
+        timeout = body.timeout or self.host.config.sandbox.invocation_timeout_seconds + 30
+        try:
+            result = await asyncio.wait_for(asyncio.shield(fut), timeout)
+        except TimeoutError:
+            return web.json_response({"invocationId": inv_id, "status": "running",
+                                      "error": f"still running after {timeout:g}s"}, status=202)
+        except UnknownWorkflow as exc:
+            return error(409, str(exc))
+        status = {"ok": 200, "rejected": 400}.get(result.outcome, 200)
+        return web.json_response({
+            "invocationId": inv_id, "status": "done", "outcome": result.outcome, "error": result.error,
+            "durationSeconds": round(result.duration_seconds, 4),
+            "findings": [self._finding_doc(f) for f in result.findings],
+        }, status=status)
+
+    async def alerts(self, request: web.Request) -> web.StreamResponse:
+        body = await self._body(request, AlertmanagerPayload)
+        if isinstance(body, web.Response):
+            return body
+        assert isinstance(body, AlertmanagerPayload)
+        queued: list[dict[str, Any]] = []
+        for alert in body.alerts:
+            labels = alert.labels
+            subject = None
+            if labels.get("pod") and labels.get("namespace"):
+                subject = Subject(kind="Pod", namespace=labels["namespace"], name=labels["pod"])
+            event = Event(kind="alert", subject=subject, alert=alert.model_dump(exclude_none=True))
+            names = await self.host.dispatcher.submit(event)
+            queued.append({"alertname": labels.get("alertname"), "eventId": event.id, "workflows": names})
+        return web.json_response({"accepted": len(body.alerts), "events": queued}, status=202)
+
+    # -- reading ----------------------------------------------------------------------------
+    async def workflows(self, request: web.Request) -> web.StreamResponse:
+        items = []
+        for st in self.host.registry.statuses():
+            wf = st.workflow
+            items.append({
+                "file": str(st.path), "origin": st.origin, "state": st.state, "error": st.error,
+                "name": wf.name if wf else None,
+                "version": wf.version if wf else None,
+                "loadedAt": wf.loaded_at.isoformat() if wf else None,
+                "description": wf.manifest.description if wf else None,
+                "triggers": [t.wire() for t in wf.triggers] if wf else [],
+                "capabilities": sorted(wf.policy.effective) if wf else [],
+                "declaredCapabilities": sorted(wf.policy.declared) if wf else [],
+                "namespaces": sorted(wf.policy.granted.namespaces) if wf else [],
+                "params": {k: v.wire() for k, v in wf.manifest.params.items()} if wf else {},
+                "queueDepth": self.host.dispatcher.depth(wf.name) if wf else 0,
+                "workerRestarts": wf.pool.stats.restarts if wf else 0,
+            })
+        return web.json_response({"items": items})
+
+    def _finding_doc(self, f: Finding) -> dict[str, Any]:
+        doc = f.summary()
+        for att in doc["attachments"]:
+            att["url"] = f"/api/v1/findings/{f.id}/attachments/{att['name']}"
+        return doc
+
+    async def findings(self, request: web.Request) -> web.StreamResponse:
+        try:
+            limit = int(request.query.get("limit", "100"))
+        except ValueError:
+            return error(400, "limit must be a whole number")
+        if not 1 <= limit <= 500:
+            return error(400, "limit must be between 1 and 500")
+        workflow = request.query.get("workflow")
+        items = [f for f in self.host.findings.recent() if workflow is None or f.workflow == workflow]
+        return web.json_response({"items": [self._finding_doc(f) for f in items[:limit]]})
+
+    async def finding(self, request: web.Request) -> web.StreamResponse:
+        f = self.host.findings.get(request.match_info["id"])
+        if f is None:
+            return error(404, f"no finding {request.match_info['id']!r}")
+        return web.json_response(self._finding_doc(f))
+
+    async def attachment(self, request: web.Request) -> web.StreamResponse:
+        f = self.host.findings.get(request.match_info["id"])
+        if f is None:
+            return error(404, f"no finding {request.match_info['id']!r}")
+        name = request.match_info["name"]
+        att = next((a for a in f.attachments if a.name == name), None)
+        if att is None:
+            return error(404, f"finding {f.id} has no attachment {name!r}")
+        # Workflow-made content on our origin: scripts may run (flamegraph SVGs are interactive) but
+        # only in a sandboxed, opaque origin that cannot reach the API or its token.
+        return web.Response(body=att.data, content_type=att.media_type.split(";")[0], headers={
+            "Content-Security-Policy": "sandbox allow-scripts; default-src 'none'; style-src 'unsafe-inline'; "
+                                       "script-src 'unsafe-inline'; img-src data:",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": f'inline; filename="{att.name}"',
+        })
+
+    async def healthz(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response({"status": "ok", "version": __version__})
+
+    async def readyz(self, request: web.Request) -> web.StreamResponse:
+        if self.host.ready:
+            return web.json_response({"status": "ready", "leading": self.host.leading})
+        reason = "standing by: another replica leads" if self.host.started else "starting"
+        return web.json_response({"status": "not ready", "reason": reason}, status=503)
+
+    async def metrics(self, request: web.Request) -> web.StreamResponse:
+        m = self.host.metrics
+        for sink, count in self.host.findings.failed.items():
+            m.sink_failures.labels(sink).set(count)
+        return web.Response(body=m.render(), content_type="text/plain", charset="utf-8",
+                            headers={"X-Content-Type-Options": "nosniff"})
+
+    async def page(self, request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,117 @@
+// The findings page: lists recent findings (newest first) and opens one with its body,
+// tables and attachments. Everything the host serves is escaped before it reaches the DOM.
+"use strict";
+
+const state = { items: [], selected: null };
+const $ = (id) => document.getElementById(id);
+
+function esc(text) {
+  return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+// A small, safe Markdown subset: headings, fenced code, tables, lists, bold, inline code, links.
+function inline(text) {
+  return esc(text)
+    .replace(/`([^`]+)`/g, "<code>$1</code>")
+    .replace(/\*\*([^*]+)\*\*/g, "<strong>$1</strong>")
+    .replace(/\[([^\]]+)\]\((https?:\/\/[^)\s]+)\)/g, '<a href="$2" rel="noopener noreferrer" target="_blank">$1</a>');
+}
+
+function markdown(src) {
+  const lines = String(src ?? "").split("\n");
+  const out = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (line.startsWith("```")) {
+      const code = [];
+      for (i++; i < lines.length && !lines[i].startsWith("```"); i++) code.push(lines[i]);
+      out.push(`<pre><code>${esc(code.join("\n"))}</code></pre>`);
+    } else if (/^#{1,6} /.test(line)) {
+      const level = Math.min(3, line.indexOf(" "));
+      out.push(`<h${level}>${inline(line.slice(line.indexOf(" ") + 1))}</h${level}>`);
+    } else if (line.trim().startsWith("|") && i + 1 < lines.length && /^\s*\|?\s*:?-{2,}/.test(lines[i + 1])) {
+      const cells = (l) => l.trim().replace(/^\||\|$/g, "").split("|").map((c) => c.trim());
+      const head = cells(line);
+      const rows = [];
+      for (i += 2; i < lines.length && lines[i].trim().startsWith("|"); i++) rows.push(cells(lines[i]));
+      i--;
+      out.push(table(head, rows, inline));
+    } else if (/^\s*[-*] /.test(line)) {
+      const items = [];
+      for (; i < lines.length && /^\s*[-*] /.test(lines[i]); i++) items.push(`<li>${inline(lines[i].replace(/^\s*[-*] /, ""))}</li>`);
+      i--;
+      out.push(`<ul>${items.join("")}</ul>`);
+    } else if (line.trim()) {
+      out.push(`<p>${inline(line)}</p>`);
+    }
+  }
+  return out.join("\n");
+}
+
+function table(columns, rows, cell = esc) {
+  const head = columns.map((c) => `<th>${cell(c)}</th>`).join("");
+  const body = rows.map((r) => `<tr>${r.map((c) => `<td>${cell(c ?? "")}</td>`).join("")}</tr>`).join("");
+  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+function subjectOf(f) {
+  return f.subject ? `${f.subject.namespace ?? ""}/${f.subject.name}` : "";
+}
+
+function renderList() {
+  const q = $("filter").value.trim().toLowerCase();
+  const items = state.items.filter((f) => !q || [f.title, f.workflow, subjectOf(f)].join(" ").toLowerCase().includes(q));
+  $("findings").innerHTML = items.map((f) => `
+    <li data-id="${esc(f.id)}" class="${f.id === state.selected ? "active" : ""}">
+      <div class="title"><span class="sev sev-${esc(f.severity)}">${esc(f.severity)}</span>${esc(f.title)}</div>
+      <div class="meta">${esc(f.workflow)} · ${esc(subjectOf(f))} · ${esc(new Date(f.time).toLocaleString())}</div>
+    </li>`).join("");
+  $("empty").hidden = state.items.length > 0;
+}
+
+function renderDetail(f) {
+  const images = f.attachments.filter((a) => a.mediaType.startsWith("image/"));
+  const others = f.attachments.filter((a) => !a.mediaType.startsWith("image/"));
+  $("detail").innerHTML = `
+    <h2><span class="sev sev-${esc(f.severity)}">${esc(f.severity)}</span>${esc(f.title)}</h2>
+    <p class="meta">${esc(f.workflow)} · ${esc(subjectOf(f))} · ${esc(new Date(f.time).toLocaleString())} · <code>${esc(f.id)}</code></p>
+    <div class="body">${markdown(f.body)}</div>
+    ${f.tables.map((t) => `${t.title ? `<h3>${esc(t.title)}</h3>` : ""}${table(t.columns, t.rows)}`).join("")}
+    <div class="attachments">
+      ${images.map((a) => `<figure><img src="${esc(a.url)}" alt="${esc(a.name)}"><figcaption class="meta"><a href="${esc(a.url)}" target="_blank" rel="noopener">${esc(a.name)}</a> (${a.size} bytes)</figcaption></figure>`).join("")}
+      ${others.length ? `<h3>Attachments</h3><ul>${others.map((a) => `<li><a href="${esc(a.url)}" target="_blank" rel="noopener">${esc(a.name)}</a> <span class="meta">${esc(a.mediaType)}, ${a.size} bytes</span></li>`).join("")}</ul>` : ""}
+    </div>`;
+}
+
+async function load() {
+  try {
+    const resp = await fetch("/api/v1/findings?limit=200");
+    if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+    state.items = (await resp.json()).items;
+    $("status").textContent = `${state.items.length} findings · updated ${new Date().toLocaleTimeString()}`;
+    renderList();
+    const wanted = state.selected ?? decodeURIComponent(location.hash.slice(1));
+    const f = state.items.find((x) => x.id === wanted);
+    if (f) select(f.id);
+  } catch (err) {
+    $("status").textContent = `Cannot load findings: ${err.message}`;
+  }
+}
+
+function select(id) {
+  const f = state.items.find((x) => x.id === id);
+  if (!f) return;
+  state.selected = id;
+  history.replaceState(null, "", `#${encodeURIComponent(id)}`);
+  renderList();
+  renderDetail(f);
+}
+
+$("findings").addEventListener("click", (e) => {
+  const li = e.target.closest("li[data-id]");
+  if (li) select(li.dataset.id);
+});
+$("filter").addEventListener("input", renderList);
+$("refresh").addEventListener("click", load);
+load();
+setInterval(load, 10000);

@@ -1,0 +1,193 @@
+"""`DebugBackend`: run a debug-agent action against a container of a live pod.
+
+Ephemeral containers can never be removed from a pod, so the backend adds at most one per target
+container and reuses it: a long-lived `wfhost-agent wait` reached through `pods/exec`. Only when
+that container has ended (it cannot be restarted) may another be added, and never more than
+`debug.maxEphemeralContainersPerPod` in one pod. The container gets exactly one added Linux
+capability, SYS_PTRACE, which py-spy, gdb (memray, debugpy) need to attach to the target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import structlog
+
+from host.config import DebugConfig
+from host.errors import Forbidden, KubeError, NotFound, WfhostError
+from host.kube.client import KubeClient
+
+log = structlog.get_logger(__name__)
+
+PREFIX = "wfhost-debug"
+MANAGED_BY = "wfhost"
+
+
+class DebugError(WfhostError):
+    """A debug action could not run or failed; `code` is a short machine-readable cause."""
+
+    def __init__(self, message: str, *, code: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.details = details or {}
+
+
+def _ours(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in pod.get("spec", {}).get("ephemeralContainers") or [] if str(c.get("name", "")).startswith(PREFIX)]
+
+
+def _status(pod: dict[str, Any], name: str) -> dict[str, Any]:
+    for st in pod.get("status", {}).get("ephemeralContainerStatuses") or []:
+        if st.get("name") == name:
+            return dict(st)
+    return {}
+
+
+class DebugBackend:
+    def __init__(self, kube: KubeClient, config: DebugConfig) -> None:
+        self.kube = kube
+        self.config = config
+        self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
+        self.containers_added = 0
+
+    async def close(self) -> None:
+        self._locks.clear()
+
+    # -- the debug container ----------------------------------------------------------------
+    async def _pod(self, namespace: str, name: str) -> dict[str, Any]:
+        try:
+            return await self.kube.get_pod(namespace, name)
+        except NotFound as exc:
+            raise DebugError(f"pod {namespace}/{name} is gone", code="pod_gone") from exc
+        except KubeError as exc:
+            raise DebugError(f"cannot read pod {namespace}/{name}: {exc}", code="kube_error") from exc
+
+    @staticmethod
+    def _target_container(pod: dict[str, Any], container: str | None) -> str:
+        names = [c.get("name") for c in pod.get("spec", {}).get("containers") or []]
+        if container is None:
+            if not names:
+                raise DebugError("the pod has no containers", code="bad_target")
+            return str(names[0])
+        if container not in names:
+            raise DebugError(f"the pod has no container {container!r} (it has {', '.join(map(str, names))})",
+                             code="bad_target")
+        return container
+
+    async def ensure_container(self, namespace: str, name: str, container: str | None) -> tuple[str, str]:
+        """The running debug container for this target container: (target container, debug container)."""
+        pod = await self._pod(namespace, name)
+        target = self._target_container(pod, container)
+        key = (namespace, name, target)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            pod = await self._pod(namespace, name)
+            mine = [c for c in _ours(pod) if c.get("targetContainerName") == target]
+            for c in reversed(mine):
+                state = _status(pod, str(c["name"])).get("state") or {}
+                if "terminated" not in state:
+                    debug_name = str(c["name"])
+                    break
+            else:
+                debug_name = await self._add(pod, namespace, name, target)
+            await self._wait_running(namespace, name, debug_name)
+            return target, debug_name
+
+    async def _add(self, pod: dict[str, Any], namespace: str, name: str, target: str) -> str:
+        existing = _ours(pod)
+        if len(existing) >= self.config.max_ephemeral_containers_per_pod:
+            raise DebugError(
+                f"pod {namespace}/{name} already has {len(existing)} wfhost debug containers, the limit set by "
+                "debug.maxEphemeralContainersPerPod; ephemeral containers cannot be removed, so recreate the pod "
+                "or raise the limit", code="limit_reached")
+        index = len([c for c in existing if c.get("targetContainerName") == target])
+        debug_name = f"{PREFIX}-{target}"[:60] + (f"-{index}" if index else "")
+        spec = {
+            "name": debug_name,
+            "image": self.config.image,
+            "imagePullPolicy": "IfNotPresent",
+            "command": ["wfhost-agent", "wait"],
+            "targetContainerName": target,
+            "stdin": False,
+            "tty": False,
+            "terminationMessagePolicy": "FallbackToLogsOnError",
+            "securityContext": {
+                "capabilities": {"add": ["SYS_PTRACE"], "drop": ["ALL"]},
+                "allowPrivilegeEscalation": False,
+                "privileged": False,
+            },
+        }
+        current = list(pod.get("spec", {}).get("ephemeralContainers") or [])
+        try:
+            await self.kube.patch_pod_ephemeral_containers(namespace, name, [*current, spec])
+        except Forbidden as exc:
+            raise DebugError(f"the cluster forbids adding ephemeral containers to {namespace}/{name}: {exc}",
+                             code="ephemeral_forbidden") from exc
+        except NotFound as exc:
+            raise DebugError(f"pod {namespace}/{name} is gone", code="pod_gone") from exc
+        except KubeError as exc:
+            if exc.status == 422:
+                raise DebugError(f"the cluster refused the debug container for {namespace}/{name}: {exc}",
+                                 code="ephemeral_forbidden") from exc
+            raise DebugError(f"cannot add a debug container to {namespace}/{name}: {exc}", code="kube_error") from exc
+        self.containers_added += 1
+        log.info("debug.container_added", pod=f"{namespace}/{name}", target=target, container=debug_name,
+                 image=self.config.image)
+        return debug_name
+
+    async def _wait_running(self, namespace: str, name: str, debug_name: str) -> None:
+        deadline = time.monotonic() + self.config.container_start_timeout_seconds
+        while True:
+            pod = await self._pod(namespace, name)
+            state = _status(pod, debug_name).get("state") or {}
+            if "running" in state:
+                return
+            waiting = state.get("waiting") or {}
+            reason = waiting.get("reason")
+            if reason in ("ErrImagePull", "ImagePullBackOff", "InvalidImageName"):
+                raise DebugError(
+                    f"cannot pull the debug image {self.config.image}: {reason}: {waiting.get('message', '')}".strip(),
+                    code="image_pull", details={"reason": reason})
+            if "terminated" in state:
+                term = state["terminated"]
+                raise DebugError(f"the debug container {debug_name} exited ({term.get('reason')}, "
+                                 f"code {term.get('exitCode')})", code="debug_container_exited")
+            if time.monotonic() > deadline:
+                raise DebugError(f"the debug container {debug_name} did not start within "
+                                 f"{self.config.container_start_timeout_seconds:g}s", code="timeout")
+            await asyncio.sleep(0.2)
+
+    # -- actions ----------------------------------------------------------------------------
+    async def run(self, namespace: str, name: str, container: str | None, args: list[str],
+                  *, timeout: float | None = None) -> dict[str, Any]:
+        """Run `wfhost-agent ARGS...` in the debug container; return its `result` or raise DebugError."""
+        target, debug_name = await self.ensure_container(namespace, name, container)
+        limit = timeout or self.config.action_timeout_seconds
+        began = time.monotonic()
+        try:
+            res = await self.kube.exec(namespace, name, debug_name, ["wfhost-agent", *args], timeout=limit)
+        except KubeError as exc:
+            await self._pod(namespace, name)  # raises pod_gone when that is why
+            if exc.reason == "ExecTimeout":
+                raise DebugError(f"{args[0]} did not finish within {limit:g}s", code="timeout") from exc
+            raise DebugError(f"cannot run the debug agent in {namespace}/{name}: {exc}", code="kube_error") from exc
+        try:
+            reply = json.loads(res.stdout)
+        except ValueError as exc:
+            await self._pod(namespace, name)
+            tail = res.stderr.decode(errors="replace").strip()[-800:]
+            raise DebugError(f"the debug agent gave no JSON answer (exit {res.exit_code}): {tail or 'no output'}",
+                             code="agent_failed") from exc
+        log.info("debug.action_done", pod=f"{namespace}/{name}", container=target, action=args[0],
+                 ok=reply.get("ok"), seconds=round(time.monotonic() - began, 3))
+        if not reply.get("ok"):
+            err = reply.get("error") or {}
+            raise DebugError(str(err.get("message") or "the debug agent failed"), code=str(err.get("code") or "agent_failed"),
+                             details=err.get("details") or {})
+        result = reply.get("result")
+        if not isinstance(result, dict):
+            raise DebugError("the debug agent answered without a result", code="agent_failed")
+        return result

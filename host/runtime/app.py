@@ -1,0 +1,171 @@
+"""`Host`: the whole service assembled from config — registry, dispatcher, sinks, sources, API, election.
+
+Standbys (leader election on, not leading) load every workflow and serve the API, so they can
+take over warm, but run no event sources and report not-ready, so the Service sends them no
+traffic. Stopping goes in reverse order of starting and leaves no child process behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from typing import Any
+
+import structlog
+
+from host.capabilities.routes import build_router
+from host.config import HostConfig
+from host.findings.service import FindingsService
+from host.findings.sinks import build_sinks
+from host.kube.client import KubeClient
+from host.metrics import Metrics
+from host.model.events import Event
+from host.paths import builtin_workflows_root
+from host.runtime.dispatcher import Dispatcher
+from host.sandbox.prepare import SandboxEnv
+from host.triggers.index import RateLimiter, TriggerIndex
+from host.workflows.registry import Registry, WorkflowDir
+
+log = structlog.get_logger(__name__)
+
+
+def workflow_dirs(config: HostConfig) -> list[WorkflowDir]:
+    """The built-in directory and each of its subdirectories, then the custom workflows' mount."""
+    dirs: list[WorkflowDir] = []
+    root = builtin_workflows_root(config.workflows.builtin_directory)
+    dirs.append(WorkflowDir(root, "builtin"))
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        dirs.append(WorkflowDir(sub, "builtin"))
+    ts = config.custom_workflows.typescript
+    if ts.enabled:
+        dirs.append(WorkflowDir(ts.volume.mount_path, "custom"))
+    return dirs
+
+
+class Host:
+    def __init__(
+        self, config: HostConfig, *, identity: str | None = None, kube: KubeClient | None = None,
+        with_cluster: bool = True,
+    ) -> None:
+        self.config = config
+        self.identity = identity or f"{socket.gethostname()}-{os.getpid()}"
+        self.metrics = Metrics()
+        self.env = SandboxEnv.from_config(config)
+        self.kube = kube
+        if self.kube is None and with_cluster:
+            self.kube = KubeClient.from_config(config.cluster.kubeconfig)
+        self.debug: Any = None
+        if self.kube is not None:
+            from host.debug.backend import DebugBackend
+
+            self.debug = DebugBackend(self.kube, config.debug)
+        self.router = build_router(kube=self.kube, debug=self.debug)
+        self.findings = FindingsService(build_sinks(config))
+        self.registry = Registry(env=self.env, router=self.router, config=config, dirs=workflow_dirs(config))
+        self.index = TriggerIndex()
+        self.limiter = RateLimiter(config.triggers.per_subject_interval_seconds)
+        self.dispatcher = Dispatcher(
+            registry=self.registry, index=self.index, limiter=self.limiter, findings=self.findings,
+            metrics=self.metrics, queue_size=config.sandbox.queue_size,
+            concurrency=config.sandbox.concurrency_per_workflow,
+        )
+        self.leading = False
+        self.started = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._sources_task: asyncio.Task[None] | None = None
+        self.api: Any = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def start(self, *, watch: bool = True, api: bool | None = None) -> None:
+        self.findings.start()
+        self.registry.on_change(self.dispatcher.refresh)
+        await self.registry.start(watch=watch)
+        self.dispatcher.refresh()
+        if api if api is not None else self.config.api.enabled:
+            from host.api.server import ApiServer
+
+            self.api = ApiServer(self)
+            await self.api.start()
+        if self.kube is not None:
+            if self.config.leader_election.enabled:
+                from host.leader import LeaderElector
+
+                elector = LeaderElector(self.kube, self.config.leader_election, self.identity)
+                self._tasks.append(asyncio.create_task(
+                    elector.run(self._start_leading, self._stop_leading), name="leader-election"))
+            else:
+                await self._start_leading()
+        self.started = True
+        log.info("host.started", identity=self.identity, workflows=[w.name for w in self.registry.workflows()],
+                 api=self.api.url if self.api else None, election=self.config.leader_election.enabled)
+
+    async def _start_leading(self) -> None:
+        self.leading = True
+        self.metrics.leader.set(1)
+        log.info("host.leading", identity=self.identity)
+        self._sources_task = asyncio.create_task(self._run_sources(), name="sources")
+
+    async def _stop_leading(self) -> None:
+        self.leading = False
+        self.metrics.leader.set(0)
+        log.info("host.standing_by", identity=self.identity)
+        if self._sources_task is not None:
+            self._sources_task.cancel()
+            await asyncio.gather(self._sources_task, return_exceptions=True)
+            self._sources_task = None
+
+    async def _run_sources(self) -> None:
+        from host.sources.k8s_events import WarningEventSource
+        from host.sources.pods import PodSource
+
+        assert self.kube is not None
+        pods = PodSource(self.kube, self.config.cluster)
+        warnings = WarningEventSource(self.kube, self.config.cluster, pods=pods.tracker)
+        self.pod_source, self.event_source = pods, warnings
+        await asyncio.gather(pods.run(self.submit), warnings.run(self.submit))
+
+    async def submit(self, event: Event) -> None:
+        await self.dispatcher.submit(event)
+
+    @property
+    def ready(self) -> bool:
+        return self.started and (self.leading or self.kube is None)
+
+    async def stop(self) -> None:
+        log.info("host.stopping", identity=self.identity)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._sources_task is not None:
+            await self._stop_leading()
+        if self.api is not None:
+            await self.api.stop()
+        await self.dispatcher.close()
+        await self.registry.stop()
+        try:
+            await self.findings.flush(timeout=10)
+        except TimeoutError:
+            log.warning("host.findings_not_flushed", pending="some sink deliveries were still queued")
+        await self.findings.close()
+        if self.debug is not None:
+            await self.debug.close()
+        if self.kube is not None:
+            self.kube.close()
+        log.info("host.stopped", identity=self.identity)
+
+
+async def run_until_signalled(host: Host) -> None:
+    """`wfhost run`: start, then wait for SIGINT/SIGTERM, then stop cleanly."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await host.start()
+    try:
+        await stop.wait()
+    finally:
+        await host.stop()
+
