@@ -15,6 +15,7 @@ COMMANDS = (
     "host.cli.cmd_invoke",
     "host.cli.cmd_check",
     "host.cli.cmd_trigger",
+    "host.cli.cmd_demo",
 )
 
 

@@ -6,7 +6,7 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from host.config import EventKind
 from host.model.base import WireModel
@@ -57,6 +57,12 @@ class Event(WireModel):
     target: Target | None = None
     requested_by: str | None = None
     schedule: str | None = None
+
+    @model_validator(mode="after")
+    def _subject_from_target(self) -> Event:
+        if self.subject is None and self.target is not None:
+            self.subject = Subject(kind="Pod", namespace=self.target.namespace, name=self.target.pod)
+        return self
 
     @property
     def namespace(self) -> str | None:

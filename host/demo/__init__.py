@@ -1,0 +1,1 @@
+"""`wfhost demo`: the local cluster, a slow and leaky sample app, the host and its built-ins, end to end."""

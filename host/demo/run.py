@@ -1,0 +1,158 @@
+"""Run the demo: local cluster -> sample pod -> host with the built-ins -> all six workflows -> summary.
+
+Everything it starts (the API server thread, the sample app, debug agents, Deno workers) is stopped
+before it returns, also on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import structlog
+
+from host.config import HostConfig, parse_config
+from host.localcluster import LocalCluster, LocalClusterSettings
+from host.model.events import Event, Subject, Target
+from host.model.invocation import InvocationResult
+from host.runtime.app import Host
+from host.sources.normalize import normalize_pod
+
+log = structlog.get_logger(__name__)
+
+NAMESPACE = "demo"
+POD = "shop-web"
+CONTAINER = "app"
+
+# Each built-in with the per-call overrides the demo uses (short durations keep it under two minutes).
+PLAN: list[tuple[str, dict[str, Any]]] = [
+    ("pod-process-list", {}),
+    ("python-process-inspector", {}),
+    ("debugger-stack-trace", {"count": 2, "interval": 0.5}),
+    ("python-profiler", {"duration": 3}),
+    ("python-memory-analysis", {"duration": 5}),
+    ("python-debugger", {}),
+]
+
+
+@dataclass
+class Row:
+    workflow: str
+    outcome: str
+    seconds: float
+    titles: list[str]
+    artifacts: list[Path]
+    error: str | None
+
+
+def demo_config(out: Path, state: Path, kubeconfig: Path, *, port: int) -> HostConfig:
+    return parse_config({
+        "sandbox": {"stateDir": str(state), "invocationTimeoutSeconds": 120},
+        "cluster": {"kubeconfig": str(kubeconfig), "namespaces": [NAMESPACE]},
+        "sinks": {"files": {"enabled": True, "directory": str(out)}, "log": {"enabled": False}},
+        "api": {"host": "127.0.0.1", "port": port, "token": secrets.token_urlsafe(24)},
+        "debug": {"image": "wfhost-debug:local", "containerStartTimeoutSeconds": 30},
+        "logging": {"format": "console", "level": "warning"},
+    })
+
+
+def _pod_manifest() -> dict[str, Any]:
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": POD, "namespace": NAMESPACE, "labels": {"app": "shop", "tier": "web"}},
+        "spec": {"containers": [{
+            "name": CONTAINER, "image": "python:3.11-slim",
+            "command": ["python", "-u", "-m", "host.demo.sample_app"],
+        }]},
+    }
+
+
+async def _wait_running(host: Host, *, timeout: float = 30) -> dict[str, Any]:
+    assert host.kube is not None
+    deadline = time.monotonic() + timeout
+    while True:
+        pod = await host.kube.get_pod(NAMESPACE, POD)
+        statuses = pod.get("status", {}).get("containerStatuses") or []
+        if statuses and "running" in (statuses[0].get("state") or {}):
+            await asyncio.sleep(1.0)  # let the app import and warm up, so profiles see real work
+            return pod
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the sample pod did not start within {timeout:g}s")
+        await asyncio.sleep(0.2)
+
+
+async def _run_plan(host: Host, out: Path, pod: dict[str, Any], stream: TextIO) -> list[Row]:
+    rows: list[Row] = []
+    known = {w.name for w in host.registry.workflows()}
+    for name, overrides in PLAN:
+        if name not in known:
+            rows.append(Row(name, "not loaded", 0.0, [], [], "disabled or failed to load"))
+            continue
+        event = Event(kind="manual", target=Target(namespace=NAMESPACE, pod=POD, container=CONTAINER),
+                      subject=Subject(kind="Pod", namespace=NAMESPACE, name=POD, uid=pod["metadata"].get("uid")),
+                      pod=normalize_pod(pod), requested_by="wfhost demo")
+        print(f"  running {name} ...", file=stream, flush=True)
+        began = time.monotonic()
+        _, fut = host.dispatcher.trigger(name, event, overrides, wait=True)
+        assert fut is not None
+        result: InvocationResult = await fut
+        await host.findings.flush()
+        artifacts = []
+        for f in result.findings:
+            folder = out / f"{f.workflow}-{f.id}"
+            artifacts += [folder / a.name for a in f.attachments]
+        rows.append(Row(name, result.outcome, time.monotonic() - began, [f.title for f in result.findings],
+                        artifacts, result.error))
+    return rows
+
+
+def _summary(rows: list[Row], out: Path, url: str | None, stream: TextIO) -> None:
+    print("\nwfhost demo — findings", file=stream)
+    print(f"{'workflow':<26} {'outcome':<10} {'time':>6}  finding", file=stream)
+    print("-" * 100, file=stream)
+    for r in rows:
+        title = r.titles[0] if r.titles else (r.error or "no finding")
+        extra = f" (+{len(r.titles) - 1} more)" if len(r.titles) > 1 else ""
+        print(f"{r.workflow:<26} {r.outcome:<10} {r.seconds:5.1f}s  {title[:70]}{extra}", file=stream)
+    flame = next((a for r in rows for a in r.artifacts if a.suffix == ".svg"), None)
+    print(f"\nFindings written to {out}", file=stream)
+    if flame is not None:
+        print(f"Flamegraph: {flame}", file=stream)
+    if url:
+        print(f"Findings page: {url}/", file=stream)
+
+
+async def run_demo(out: Path, *, serve: bool, port: int = 0, stream: TextIO = sys.stdout) -> int:
+    out = out.absolute()
+    out.mkdir(parents=True, exist_ok=True)
+    state = out / ".state"
+    began = time.monotonic()
+    settings = LocalClusterSettings(crashloop_backoff_base_seconds=1, crashloop_backoff_cap_seconds=10)
+    print("wfhost demo: starting a local cluster, the sample app and the host ...", file=stream, flush=True)
+    async with LocalCluster(settings) as lc:
+        config = demo_config(out, state, lc.kubeconfig_path, port=port if serve else 0)
+        host = Host(config)
+        try:
+            await host.start(api=serve)
+            assert host.kube is not None
+            await asyncio.to_thread(lc.core_v1().create_namespace, {"metadata": {"name": NAMESPACE}})
+            await asyncio.to_thread(lc.core_v1().create_namespaced_pod, NAMESPACE, _pod_manifest())
+            pod = await _wait_running(host)
+            loaded = sorted(w.name for w in host.registry.workflows())
+            print(f"  host ready with {len(loaded)} workflows: {', '.join(loaded)}", file=stream, flush=True)
+            rows = await _run_plan(host, out, pod, stream)
+            url = host.api.url if host.api is not None else None
+            _summary(rows, out, url, stream)
+            print(f"Done in {time.monotonic() - began:.1f}s.", file=stream, flush=True)
+            if serve:
+                print("Serving the findings page; press Ctrl-C to stop.", file=stream, flush=True)
+                await asyncio.Event().wait()
+        finally:
+            await host.stop()
+    failed = [r for r in rows if r.outcome != "ok"]
+    return 1 if failed else 0
