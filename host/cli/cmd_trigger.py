@@ -50,11 +50,11 @@ def run(args: argparse.Namespace) -> int:
 
 async def _post(url: str, token: str, body: dict[str, Any], *, timeout: float) -> int:
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
-            async with session.post(f"{url.rstrip('/')}/api/v1/trigger", json=body,
-                                    headers={"Authorization": f"Bearer {token}"}) as resp:
-                text = await resp.text()
-                status = resp.status
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session, session.post(
+            f"{url.rstrip('/')}/api/v1/trigger", json=body, headers={"Authorization": f"Bearer {token}"}
+        ) as resp:
+            text = await resp.text()
+            status = resp.status
     except (aiohttp.ClientError, TimeoutError) as exc:
         return fail(f"cannot reach {url}: {exc or type(exc).__name__}", EXIT_USAGE)
     try:

@@ -3,7 +3,10 @@
 Pending requests live in a map keyed by id and are always removed in `finally`, so a late
 reply is dropped, not leaked; when the connection closes every pending request fails.
 Incoming requests run as tasks, at most `max_concurrent_incoming` at once; past that the
-peer gets `LIMIT_EXCEEDED` instead of unbounded work.
+peer gets `LIMIT_EXCEEDED` instead of unbounded work. Those refusals are tasks too (each
+writes a reply); when even they pile up, because the peer sends requests without reading the
+replies, the reader stops reading until some finish, so a flooding peer costs bounded memory.
+Notifications wait for a free slot the same way rather than being dropped.
 """
 
 from __future__ import annotations
@@ -57,6 +60,12 @@ class RpcConnection:
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._incoming: set[asyncio.Task[None]] = set()
         self._max_incoming = max_concurrent_incoming
+        # Security: without this bound a guest that writes requests and never reads its stdin
+        # made the host spawn one blocked refusal task per line, without limit (measured: about
+        # 30 MB of host memory a second). Past it the reader waits (backpressure), see `_room_for`.
+        self._max_backlog = 2 * max_concurrent_incoming
+        self._room = asyncio.Event()
+        self._room.set()
         self._write_lock = asyncio.Lock()
         self._reader_task: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
@@ -138,6 +147,7 @@ class RpcConnection:
         reason = "reached end of stream"
         try:
             while True:
+                await self._room_for(self._max_backlog)
                 try:
                     line = await self._reader.readuntil(b"\n")
                 except asyncio.IncompleteReadError as exc:
@@ -158,6 +168,11 @@ class RpcConnection:
                 except ProtocolFault as fault:
                     await self._fault(fault)
                     return
+                if isinstance(msg, Notification):
+                    # Security: notifications wait for room instead of being dropped with a warning
+                    # each; a guest flooding `log` lines made the host write one warning per line
+                    # (measured: 120k lines in 5 s), past every per-invocation log cap.
+                    await self._room_for(self._max_incoming)
                 self._dispatch(msg)
         except ConnectionError as exc:
             reason = f"lost: {exc}"
@@ -196,7 +211,17 @@ class RpcConnection:
     def _spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._incoming.add(task)
-        task.add_done_callback(self._incoming.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._incoming.discard(task)
+        self._room.set()
+
+    async def _room_for(self, limit: int) -> None:
+        """Backpressure: wait until fewer than `limit` incoming tasks run (the peer's writes then block)."""
+        while len(self._incoming) >= limit:
+            self._room.clear()
+            await self._room.wait()
 
     async def _serve(self, msg: Request | Notification) -> None:
         if isinstance(msg, Notification):

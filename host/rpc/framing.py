@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from host.errors import ProtocolFault
 from host.rpc.messages import ErrorObject, Message, Notification, Request, Response
 
-
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
 

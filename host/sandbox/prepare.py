@@ -79,10 +79,12 @@ async def prepare(source: Path, env: SandboxEnv, *, scan: DirScan | None = None)
     )
     check_graph(graph, snapshot=snap, sdk_root=env.sdk, original=source)
     entry = home / "entry.ts"
+    # The runtime is imported (and takes hold of stdout and console) before any workflow code runs;
+    # the workflow comes in through a string-literal dynamic import, which needs no permission, so
+    # a syntax error or a top-level throw is answered on `initialize` instead of killing the child.
     _write_once(
         entry,
-        f'import {{ serve }} from "{sdk_url}/runtime.ts";\n'
-        f'import * as workflow from "{snap.entry.as_uri()}";\n'
-        "serve(workflow.default);\n",
+        f'import {{ serveModule }} from "{sdk_url}/runtime.ts";\n'
+        f'serveModule(() => import("{snap.entry.as_uri()}"));\n',
     )
     return PreparedWorkflow(source=source, snapshot=snap, entry=entry, import_map=import_map, deno_dir=deno_dir)

@@ -42,3 +42,8 @@ export async function serve(wf: any) {
     }
   }
 }
+
+export async function serveModule(load: () => Promise<any>) {
+  const mod = await load();
+  await serve(mod.default);
+}

@@ -1,0 +1,211 @@
+/**
+ * The wire shapes of guest → host requests: each method's params (without
+ * the `invocationId` every request carries) and its result. The `ctx` methods
+ * build these; `testing.ts` lets tests answer them.
+ *
+ * @module
+ */
+
+import type {
+  DebugResult,
+  ProcessListResult,
+  PythonInspectResult,
+  PythonMemoryResult,
+  PythonProfileResult,
+  PythonStackTraceResult,
+} from "./debug.ts";
+import type { K8sEvent, Pod } from "./event.ts";
+import type { ReportResult, Severity } from "./finding.ts";
+import type { Capability } from "./capability.ts";
+import type { ParamSpecs } from "./params.ts";
+import type { Trigger } from "./trigger.ts";
+
+/**
+ * A pod as sent on the wire: namespace and name only.
+ *
+ * @example
+ * ```ts
+ * import type { WirePodRef } from "./protocol.ts";
+ *
+ * const pod: WirePodRef = { namespace: "shop", name: "web-1" };
+ * ```
+ */
+export interface WirePodRef {
+  /** The pod's namespace. */
+  readonly namespace: string;
+  /** The pod's name. */
+  readonly name: string;
+}
+
+/**
+ * A debug target as sent on the wire.
+ *
+ * @example
+ * ```ts
+ * import type { WireTarget } from "./protocol.ts";
+ *
+ * const target: WireTarget = { namespace: "shop", name: "web-1", container: "app" };
+ * ```
+ */
+export interface WireTarget extends WirePodRef {
+  /** The container, when one was named. */
+  readonly container?: string;
+}
+
+/**
+ * The params of `findings.report` as sent on the wire.
+ *
+ * @example
+ * ```ts
+ * import type { ReportParams } from "./protocol.ts";
+ *
+ * const params: ReportParams = { title: "web-1 is crash-looping", severity: "high" };
+ * ```
+ */
+export interface ReportParams {
+  /** A one-line summary. */
+  readonly title: string;
+  /** Details, as Markdown. */
+  readonly body?: string;
+  /** How bad it is. */
+  readonly severity?: Severity;
+  /** What it is about. */
+  readonly subject?: { readonly namespace: string; readonly name: string; readonly kind?: string };
+  /** Tables, every cell a string. */
+  readonly tables?: readonly {
+    readonly title?: string;
+    readonly columns: readonly string[];
+    readonly rows: readonly (readonly string[])[];
+  }[];
+  /** Artifact references or inline text attachments. */
+  readonly attachments?: readonly (
+    | { readonly artifactId: string }
+    | { readonly name: string; readonly mediaType: string; readonly text: string }
+  )[];
+}
+
+/**
+ * Every guest → host request method with its params and result.
+ *
+ * @example
+ * ```ts
+ * import type { HostMethods } from "./protocol.ts";
+ *
+ * type LogsResult = HostMethods["k8s.podLogs"]["result"];
+ * const result: LogsResult = { text: "started\n" };
+ * ```
+ */
+export interface HostMethods {
+  /** Read one pod. */
+  "k8s.getPod": { params: { readonly pod: WirePodRef }; result: Pod };
+  /** List a namespace's pods. */
+  "k8s.listPods": {
+    params: { readonly namespace: string; readonly labelSelector?: string };
+    result: { readonly items: readonly Pod[] };
+  };
+  /** Read a container's logs. */
+  "k8s.podLogs": {
+    params: {
+      readonly pod: WirePodRef;
+      readonly container?: string;
+      readonly previous?: boolean;
+      readonly tailLines?: number;
+      readonly limitBytes?: number;
+    };
+    result: { readonly text: string };
+  };
+  /** List the Kubernetes events about an object. */
+  "k8s.events": {
+    params: {
+      readonly subject: {
+        readonly namespace: string;
+        readonly name: string;
+        readonly kind?: string;
+      };
+    };
+    result: { readonly items: readonly K8sEvent[] };
+  };
+  /** Report a finding. */
+  "findings.report": { params: ReportParams; result: ReportResult };
+  /** List the target container's processes. */
+  "debug.processList": { params: { readonly target: WireTarget }; result: ProcessListResult };
+  /** Profile a Python process. */
+  "debug.pythonProfile": {
+    params: {
+      readonly target: WireTarget;
+      readonly pid?: number;
+      readonly duration: number;
+      readonly rate?: number;
+      readonly idle?: boolean;
+      readonly subprocesses?: boolean;
+      readonly native?: boolean;
+    };
+    result: PythonProfileResult;
+  };
+  /** Dump a Python process's stacks. */
+  "debug.pythonStackTrace": {
+    params: {
+      readonly target: WireTarget;
+      readonly pid?: number;
+      readonly count?: number;
+      readonly interval?: number;
+      readonly locals?: boolean;
+    };
+    result: PythonStackTraceResult;
+  };
+  /** Trace a Python process's allocations. */
+  "debug.pythonMemory": {
+    params: { readonly target: WireTarget; readonly pid?: number; readonly duration: number };
+    result: PythonMemoryResult;
+  };
+  /** Inspect a Python process. */
+  "debug.pythonInspect": {
+    params: { readonly target: WireTarget; readonly pid?: number };
+    result: PythonInspectResult;
+  };
+  /** Make a Python process listen for a debugger. */
+  "debug.pythonDebugger": {
+    params: { readonly target: WireTarget; readonly pid?: number; readonly port: number };
+    result: DebugResult;
+  };
+}
+
+/**
+ * The log levels of the `log` notification (and of `ctx.log`).
+ *
+ * @example
+ * ```ts
+ * import type { LogLevel } from "./protocol.ts";
+ *
+ * const level: LogLevel = "warn";
+ * ```
+ */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/**
+ * The manifest a guest answers `initialize` with.
+ *
+ * @example
+ * ```ts
+ * import type { Manifest } from "./protocol.ts";
+ *
+ * const manifest: Manifest = {
+ *   name: "hello",
+ *   triggers: [{ on: "manual" }],
+ *   capabilities: ["findings.report"],
+ *   params: {},
+ * };
+ * ```
+ */
+export interface Manifest {
+  /** The workflow's name. */
+  readonly name: string;
+  /** What the workflow does. */
+  readonly description?: string;
+  /** The events that start it. */
+  readonly triggers: readonly Trigger[];
+  /** The capabilities it declares. */
+  readonly capabilities: readonly Capability[];
+  /** Its parameter specs. */
+  readonly params: ParamSpecs;
+}

@@ -1,0 +1,7 @@
+// A default export that forgot defineWorkflow(), for runtime_test.ts.
+export default {
+  name: "plain",
+  triggers: [{ on: "manual" }],
+  capabilities: [],
+  run() {},
+};
