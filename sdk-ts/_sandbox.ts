@@ -56,7 +56,10 @@ export function takeOver(): Guest {
     exiting = true;
     exit(code);
   };
-  const writer = new LineWriter(stdout, {
+  // Synchronous writes: measured ~20 µs faster per round trip than `stdout.write()` (whose
+  // completion on Deno's I/O threads competes with the host's next write on a small machine).
+  // A host that stops reading blocks the guest here, which its wall-clock timeout then ends.
+  const writer = new LineWriter({ write: (bytes) => Promise.resolve(stdout.writeSync(bytes)) }, {
     // The host stopped reading: nothing more can be said, so stop.
     onError: () => queueMicrotask(() => exitOnce(1)),
   });

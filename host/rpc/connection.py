@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -163,6 +164,8 @@ class RpcConnection:
                 if len(line) - 1 > self._max:
                     await self._fault(ProtocolFault(f"message of {len(line) - 1} bytes exceeds the limit of {self._max}"))
                     return
+                if self._fast_reply(line):
+                    continue
                 try:
                     msg = decode_line(line[:-1], max_bytes=self._max)
                 except ProtocolFault as fault:
@@ -187,6 +190,27 @@ class RpcConnection:
             result = self._on_fault(fault)
             if result is not None:
                 await result
+
+    def _fast_reply(self, line: bytes) -> bool:
+        """The hot path: a success reply to a pending request, resolved without building a model.
+
+        Anything else (or anything odd about this line) returns False and takes the strict path,
+        which decides validity exactly as before.
+        """
+        if not line.startswith(b'{"jsonrpc":"2.0","id":'):
+            return False
+        try:
+            data = json.loads(line)
+        except ValueError:
+            return False
+        if type(data) is not dict or len(data) != 3 or data.get("jsonrpc") != "2.0" or "result" not in data:
+            return False
+        req_id = data.get("id")
+        fut = self._pending.get(req_id) if type(req_id) is int else None
+        if fut is None or fut.done():
+            return False
+        fut.set_result(data["result"])
+        return True
 
     def _dispatch(self, msg: Message) -> None:
         if isinstance(msg, Response):

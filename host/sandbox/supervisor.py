@@ -40,6 +40,7 @@ class PoolStats:
     restarts: int = 0
     invocations: int = 0
     cold_start_seconds: float = 0.0
+    backoffs: list[float] = field(default_factory=list)  # the most recent restart delays, oldest first
 
 
 class WorkerPool:
@@ -76,6 +77,7 @@ class WorkerPool:
             lim = self.env.limits.restart_backoff
             delay = min(lim.max_seconds, lim.initial_seconds * 2 ** (slot.failures - 1))
             log.info("sandbox.restart_backoff", workflow=self.label, slot=slot.index, delay=delay, failures=slot.failures)
+            self.stats.backoffs = [*self.stats.backoffs[-19:], delay]
             await asyncio.sleep(delay)
         if self._closed:
             raise SandboxError(f"{self.label}: pool is closed")

@@ -96,6 +96,12 @@ class Worker:
         except WorkerCrashed as exc:
             await self.stop()
             raise WorkflowRefused(str(self.prepared.source), self._death_reason("exited while starting")) from exc
+        except asyncio.CancelledError:
+            # Cancelled mid-start (the pool closed during a restart): without this the child was
+            # never stopped and lived on as an orphan until the host exited.
+            self.kill()
+            await self.stop()
+            raise
         try:
             self.manifest = Manifest.model_validate(raw)
         except ValidationError as exc:
@@ -145,15 +151,31 @@ class Worker:
             raise WorkerCrashed(f"{self.name}: worker is not running")
         self._active[ctx.invocation_id] = ctx
         ctx.active = True
-        try:
-            async with asyncio.timeout(timeout):
-                return await self.conn.request(
-                    "run",
-                    {"invocationId": ctx.invocation_id, "event": ctx.event.wire(), "params": ctx.params},
-                )
-        except TimeoutError as exc:
+        # The deadline is the host's alone: when it passes, the child is SIGKILLed, which fails the
+        # pending `run` request; `timed_out` tells that death apart from a crash.
+        timed_out = False
+
+        def deadline() -> None:
+            nonlocal timed_out
+            timed_out = True
             self.kill()
-            raise InvocationTimeout(f"{ctx.workflow} did not finish within {timeout:g}s; its worker was killed") from exc
+
+        timer = asyncio.get_running_loop().call_later(timeout, deadline)
+        try:
+            return await self.conn.request(
+                "run", {"invocationId": ctx.invocation_id, "event": ctx.event.wire(), "params": ctx.params}
+            )
+        except WorkerCrashed as exc:
+            if timed_out:
+                raise InvocationTimeout(
+                    f"{ctx.workflow} did not finish within {timeout:g}s; its worker was killed") from exc
+            fault = self.conn.fault if self.conn is not None else None
+            if fault is not None:
+                raise ProtocolFault(f"{ctx.workflow}: {fault}") from exc
+            if self.child is not None:  # let the exit status arrive, so the reason can name it
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.child.proc.wait(), 1.0)
+            raise WorkerCrashed(f"{ctx.workflow}: {self._death_reason('worker died during the run')}") from exc
         except RpcError as err:
             if err.code == ErrorCode.WORKFLOW_ERROR:
                 data = err.data if isinstance(err.data, dict) else {}
@@ -163,18 +185,11 @@ class Worker:
                     stack=str(data["stack"])[:8000] if data.get("stack") else None,
                 ) from err
             raise SandboxError(f"{ctx.workflow}: run answered {err.name}: {err.message}") from err
-        except WorkerCrashed as exc:
-            fault = self.conn.fault if self.conn is not None else None
-            if fault is not None:
-                raise ProtocolFault(f"{ctx.workflow}: {fault}") from exc
-            if self.child is not None:  # let the exit status arrive, so the reason can name it
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.child.proc.wait(), 1.0)
-            raise WorkerCrashed(f"{ctx.workflow}: {self._death_reason('worker died during the run')}") from exc
         except asyncio.CancelledError:
             self.kill()
             raise
         finally:
+            timer.cancel()
             ctx.active = False
             self._active.pop(ctx.invocation_id, None)
             for task in ctx.tasks:
