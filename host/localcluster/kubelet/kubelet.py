@@ -1,0 +1,322 @@
+"""The node agent: the scheduler's binding step plus a kubelet that runs bound pods as local processes.
+
+It listens to pod changes in the store. An unbound pod whose schedulerName is `default-scheduler`
+is bound to the one local node (PodScheduled, a `Scheduled` Event); a pod bound to this node
+gets a `PodWorker`. Pods bound to another node, or using another scheduler, are left alone, so a
+test can drive their status by hand. Deleting a pod gracefully (the API server sets
+deletionTimestamp) makes the kubelet stop the containers and then remove the pod; a pod removed
+outright has its processes killed at once. Shutdown stops every process it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from host.localcluster import objects, resources, status
+from host.localcluster.kubelet.container import Running
+from host.localcluster.kubelet.events import NORMAL, EventRecorder
+from host.localcluster.kubelet.logs import ContainerLog
+from host.localcluster.kubelet.status import NODE_IP, TERMINAL
+from host.localcluster.kubelet.worker import NodeContext, PodWorker
+from host.localcluster.registry import Registry
+from host.localcluster.settings import LocalClusterSettings
+from host.localcluster.store import Change, Key, Stored
+
+log = structlog.get_logger(__name__)
+
+_SHUTDOWN_GRACE_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class ExecTarget:
+    """Where `pods/exec` runs a command: the container's environment and working directory."""
+
+    env: dict[str, str]
+    cwd: str
+
+
+def unpullable_reason(image: str, registries: list[str]) -> str | None:
+    """Why `image` cannot be pulled, or None: its registry host is listed or under `.invalid`."""
+    first, _, rest = image.partition("/")
+    if not rest or not ("." in first or ":" in first or first == "localhost"):
+        return None
+    host = first.split(":", 1)[0]
+    if host in registries or host.endswith(".invalid"):
+        reference = image.split("@")[0]
+        return (
+            f'failed to resolve reference "{reference}": failed to do request: '
+            f'Head "https://{first}/v2/{rest.split(":")[0].split("@")[0]}/manifests/latest": '
+            f"dial tcp: lookup {host}: no such host"
+        )
+    return None
+
+
+class Kubelet:
+    def __init__(self, registry: Registry, settings: LocalClusterSettings, log_root: Path) -> None:
+        self._registry = registry
+        self._settings = settings
+        self.node_name = settings.node_name
+        self._recorder = EventRecorder(registry, node_name=settings.node_name)
+        self._context = NodeContext(
+            registry=registry,
+            recorder=self._recorder,
+            settings=settings,
+            log_root=log_root,
+            unpullable=lambda image: unpullable_reason(image, settings.unpullable_registries),
+        )
+        self.workers: dict[Key, PodWorker] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self._unsubscribe: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.running = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._register_node()
+        self._registry.graceful_deleter = self.takes_graceful_delete
+        self._unsubscribe = self._registry.store.subscribe(resources.PODS.store_key, self._on_change)
+        self.running = True
+        for key, _ in self._registry.store.items(resources.PODS.store_key):
+            self._reconcile(key)
+
+    async def stop(self) -> None:
+        """Stop every container of every pod; no process started by the kubelet survives this."""
+        self.running = False
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self._registry.graceful_deleter = None
+        grace = min(self._settings.termination_grace_cap_seconds, _SHUTDOWN_GRACE_SECONDS)
+        workers = list(self.workers.values())
+        self.workers.clear()
+        if workers:
+            await asyncio.gather(*(worker.terminate(grace, final=False) for worker in workers))
+        background = list(self._background)
+        if background:
+            await asyncio.wait(background, timeout=grace + 5)
+        for task in background:
+            task.cancel()
+
+    def _register_node(self) -> None:
+        if self._registry.store.get(resources.NODES.store_key, ("", self.node_name)) is not None:
+            return
+        stamp = objects.now()
+        self._registry.create(
+            resources.NODES,
+            None,
+            {
+                "metadata": {
+                    "name": self.node_name,
+                    "labels": {
+                        "kubernetes.io/hostname": self.node_name,
+                        "kubernetes.io/os": "linux",
+                        "node-role.kubernetes.io/control-plane": "",
+                    },
+                },
+                "spec": {},
+                "status": {
+                    "conditions": [
+                        {
+                            "type": "Ready",
+                            "status": "True",
+                            "reason": "KubeletReady",
+                            "message": "kubelet is posting ready status",
+                            "lastHeartbeatTime": stamp,
+                            "lastTransitionTime": stamp,
+                        }
+                    ],
+                    "addresses": [
+                        {"type": "InternalIP", "address": NODE_IP},
+                        {"type": "Hostname", "address": self.node_name},
+                    ],
+                    "capacity": {"cpu": "2", "memory": "4Gi", "pods": "110"},
+                    "allocatable": {"cpu": "2", "memory": "4Gi", "pods": "110"},
+                    "nodeInfo": {
+                        "machineID": "",
+                        "systemUUID": "",
+                        "bootID": "",
+                        "kernelVersion": "",
+                        "osImage": "wfhost local cluster",
+                        "containerRuntimeVersion": "local://0.1",
+                        "kubeletVersion": "v1.37.0-localcluster",
+                        "kubeProxyVersion": "",
+                        "operatingSystem": "linux",
+                        "architecture": "amd64",
+                    },
+                },
+            },
+        )
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("kubelet.task_failed", exc_info=task.exception())
+
+    # -- reacting to pods ------------------------------------------------------------------
+
+    def _on_change(self, change: Change) -> None:
+        if self._loop is not None and self.running:
+            self._loop.call_soon(self._reconcile, change.key)
+
+    def _reconcile(self, key: Key) -> None:
+        if not self.running:
+            return
+        stored = self._registry.store.get(resources.PODS.store_key, key)
+        worker = self.workers.get(key)
+        if worker is not None and (stored is None or stored.uid != worker.uid):
+            del self.workers[key]
+            worker.kill()
+            self._spawn(worker.terminate(0))
+            worker = None
+        if stored is None:
+            return
+        pod = stored.obj
+        spec = pod.get("spec", {})
+        meta = pod.get("metadata", {})
+        node = spec.get("nodeName")
+        if not node:
+            if spec.get("schedulerName", "default-scheduler") == "default-scheduler" and not meta.get(
+                "deletionTimestamp"
+            ):
+                self._bind(key, stored)
+            return
+        if node != self.node_name:
+            return
+        if worker is None:
+            if meta.get("deletionTimestamp"):
+                self._registry.finish_graceful_delete(key, stored.uid)
+                return
+            if pod.get("status", {}).get("phase") in TERMINAL:
+                return
+            worker = PodWorker(self._context, stored)
+            self.workers[key] = worker
+            worker.start()
+            return
+        worker.sync(stored)
+        if meta.get("deletionTimestamp") and not worker.terminating:
+            grace = min(
+                float(meta.get("deletionGracePeriodSeconds") or 0),
+                self._settings.termination_grace_cap_seconds,
+            )
+            self._spawn(self._terminate_and_delete(worker, grace))
+
+    async def _terminate_and_delete(self, worker: PodWorker, grace: float) -> None:
+        await worker.terminate(grace)
+        self._registry.finish_graceful_delete(worker.key, worker.uid)
+
+    def _bind(self, key: Key, stored: Stored) -> None:
+        stamp = objects.now()
+
+        def bind(pod: dict[str, Any]) -> None:
+            pod["spec"]["nodeName"] = self.node_name
+            conditions = pod.setdefault("status", {}).setdefault("conditions", [])
+            conditions[:] = [c for c in conditions if c.get("type") != "PodScheduled"]
+            conditions.append(
+                {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": stamp}
+            )
+
+        bound = self._registry.mutate(resources.PODS, key, stored.uid, bind)
+        if bound is not None:
+            self._recorder.record(
+                bound.obj,
+                NORMAL,
+                "Scheduled",
+                f"Successfully assigned {key[0]}/{key[1]} to {self.node_name}",
+                component="default-scheduler",
+            )
+
+    def takes_graceful_delete(self, pod: dict[str, Any]) -> bool:
+        meta = pod.get("metadata", {})
+        key = (str(meta.get("namespace", "")), str(meta.get("name", "")))
+        return (
+            self.running
+            and pod.get("spec", {}).get("nodeName") == self.node_name
+            and pod.get("status", {}).get("phase") not in TERMINAL
+            and key in self.workers
+        )
+
+    # -- serving logs and exec -------------------------------------------------------------
+
+    def _worker_for(self, pod: Stored) -> PodWorker:
+        meta = pod.obj["metadata"]
+        worker = self.workers.get((meta["namespace"], meta["name"]))
+        if worker is None or worker.uid != pod.uid:
+            node = pod.obj.get("spec", {}).get("nodeName")
+            if not node:
+                raise status.bad_request(f"pod {meta['name']} does not have a host assigned")
+            raise status.bad_request(
+                f'pod {meta["name"]} is not running on the local node "{self.node_name}" (bound to "{node}")'
+            )
+        return worker
+
+    def _pick(self, pod: Stored, worker: PodWorker, container: str | None) -> str:
+        name = str(pod.obj["metadata"]["name"])
+        if container:
+            if worker.find(container) is None:
+                raise status.bad_request(f"container {container} is not valid for pod {name}")
+            return container
+        if len(worker.containers) == 1:
+            return next(iter(worker.containers))
+        choices = " ".join(worker.containers)
+        message = f"a container name must be specified for pod {name}, choose one of: [{choices}]"
+        if worker.ephemeral:
+            message += f" or one of the ephemeral containers: [{' '.join(worker.ephemeral)}]"
+        raise status.bad_request(message)
+
+    def container_log(self, pod: Stored, container: str | None, *, previous: bool) -> ContainerLog:
+        worker = self._worker_for(pod)
+        name = self._pick(pod, worker, container)
+        record = worker.find(name)
+        assert record is not None
+        pod_name = pod.obj["metadata"]["name"]
+        if previous:
+            if len(record.logs) < 2:
+                raise status.bad_request(
+                    f'previous terminated container "{name}" in pod "{pod_name}" not found'
+                )
+            return record.logs[-2]
+        if not record.logs:
+            reason = getattr(record.state, "reason", "ContainerCreating")
+            raise status.bad_request(f'container "{name}" in pod "{pod_name}" is waiting to start: {reason}')
+        return record.logs[-1]
+
+    def exec_target(self, pod: Stored, container: str | None) -> ExecTarget:
+        worker = self._worker_for(pod)
+        name = self._pick(pod, worker, container)
+        record = worker.find(name)
+        if (
+            record is None
+            or not isinstance(record.state, Running)
+            or record.env is None
+            or record.cwd is None
+        ):
+            raise status.bad_request(f'unable to upgrade connection: container not found ("{name}")')
+        return ExecTarget(env=dict(record.env), cwd=record.cwd)
+
+    def container_pids(self, namespace: str, name: str) -> dict[str, int]:
+        """Main process id of each running container of a pod (tests use it to check for leftovers)."""
+        worker = self.workers.get((namespace, name))
+        if worker is None:
+            return {}
+        return {c.name: c.process.pid for c in worker.all_containers() if c.process is not None}
+
+    def all_pids(self) -> list[int]:
+        return [
+            c.process.pid
+            for worker in self.workers.values()
+            for c in worker.all_containers()
+            if c.process is not None
+        ]

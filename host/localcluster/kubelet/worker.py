@@ -1,0 +1,342 @@
+"""One pod on the local node: pull, start, watch, restart and stop its containers, and report status.
+
+Each container (and each ephemeral container added later) gets a task that pulls its image
+(unpullable images loop through ErrImagePull / ImagePullBackOff), starts the process, waits for
+it, and applies the restart policy with the kubelet's back-off (CrashLoopBackOff between
+restarts, `lastState.terminated` and `restartCount` kept). Every state change is written to the
+pod's status at once, and Events are recorded as a kubelet would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from host.localcluster import objects, resources
+from host.localcluster.kubelet import status as pod_status
+from host.localcluster.kubelet.container import (
+    EPHEMERAL,
+    REGULAR,
+    Backoff,
+    Container,
+    Running,
+    Terminated,
+    Waiting,
+)
+from host.localcluster.kubelet.env import (
+    ContainerConfigError,
+    command_line,
+    container_environment,
+    working_dir,
+)
+from host.localcluster.kubelet.events import NORMAL, WARNING, EventRecorder
+from host.localcluster.kubelet.process import ContainerProcess, ContainerStartError
+from host.localcluster.registry import Registry
+from host.localcluster.settings import LocalClusterSettings
+from host.localcluster.store import Stored
+
+log = structlog.get_logger(__name__)
+
+TARGET_PID_VARIABLE = "WFHOST_AGENT_TARGET_PID"
+
+
+@dataclass(frozen=True)
+class NodeContext:
+    """What every pod worker shares with the kubelet."""
+
+    registry: Registry
+    recorder: EventRecorder
+    settings: LocalClusterSettings
+    log_root: Path
+    unpullable: Callable[[str], str | None]  # image -> why it cannot be pulled, or None
+
+
+def _duration(seconds: float) -> str:
+    whole = int(seconds)
+    if whole >= 60:
+        return f"{whole // 60}m{whole % 60}s"
+    if seconds == whole:
+        return f"{whole}s"
+    return f"{seconds:.3g}s"
+
+
+class PodWorker:
+    def __init__(self, node: NodeContext, pod: Stored) -> None:
+        self._node = node
+        meta = pod.obj["metadata"]
+        self.namespace = str(meta["namespace"])
+        self.name = str(meta["name"])
+        self.uid = pod.uid
+        self.key = (self.namespace, self.name)
+        self.pod: dict[str, Any] = pod.obj
+        self.start_time = objects.now()
+        self.directory = node.log_root / f"{self.namespace}_{self.name}_{self.uid}"
+        self.containers: dict[str, Container] = {}
+        self.ephemeral: dict[str, Container] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.terminating = False
+        self.final = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for spec in self.pod.get("spec", {}).get("containers") or []:
+            self.containers[spec["name"]] = self._container(spec, REGULAR)
+        self.publish()
+        for container in self.containers.values():
+            self._launch(container)
+
+    def sync(self, pod: Stored) -> None:
+        """A newer version of the pod: start ephemeral containers that were added."""
+        self.pod = pod.obj
+        if self.terminating:
+            return
+        added = False
+        for spec in pod.obj.get("spec", {}).get("ephemeralContainers") or []:
+            if spec.get("name") not in self.ephemeral:
+                container = self._container(spec, EPHEMERAL)
+                self.ephemeral[container.name] = container
+                self._launch(container)
+                added = True
+        if added:
+            self.publish()
+
+    async def terminate(self, grace: float, *, final: bool = True) -> None:
+        """Stop every container: SIGTERM, up to `grace` seconds, SIGKILL; then report them terminated.
+
+        `final` (a deletion) moves the pod to a terminal phase; a node shutdown does not.
+        """
+        self.terminating = True
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+        stops = []
+        for container in self.all_containers():
+            if container.process is not None:
+                self.event(container, NORMAL, "Killing", f"Stopping container {container.name}")
+                stops.append(self._stop(container, grace))
+        await asyncio.gather(*stops)
+        for container in self.all_containers():
+            for instance in container.logs:
+                instance.close()
+        self.final = final
+        self.publish()
+
+    def kill(self) -> None:
+        """SIGKILL every container process now (the pod is gone)."""
+        self.terminating = True
+        for task in self._tasks.values():
+            task.cancel()
+        for container in self.all_containers():
+            if container.process is not None:
+                container.process.kill()
+
+    async def _stop(self, container: Container, grace: float) -> None:
+        process = container.process
+        if process is None:
+            return
+        code = await process.stop(grace)
+        container.process = None
+        started = container.state.started_at if isinstance(container.state, Running) else None
+        container.state = Terminated(
+            code,
+            "Completed" if code == 0 else "Error",
+            finished_at=objects.now(),
+            started_at=started,
+            container_id=container.container_id,
+        )
+        if container.logs:
+            container.logs[-1].close()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def all_containers(self) -> list[Container]:
+        return [*self.containers.values(), *self.ephemeral.values()]
+
+    def find(self, name: str) -> Container | None:
+        return self.containers.get(name) or self.ephemeral.get(name)
+
+    def _container(self, spec: dict[str, Any], kind: str) -> Container:
+        return Container(
+            name=str(spec["name"]), spec=spec, kind=kind, log_dir=self.directory / str(spec["name"])
+        )
+
+    def _launch(self, container: Container) -> None:
+        task = asyncio.create_task(
+            self._run(container), name=f"container {self.namespace}/{self.name}/{container.name}"
+        )
+        task.add_done_callback(self._report_crash)
+        self._tasks[container.name] = task
+
+    def _report_crash(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "kubelet.container_task_failed",
+                pod=f"{self.namespace}/{self.name}",
+                exc_info=task.exception(),
+            )
+
+    def publish(self) -> None:
+        containers = list(self.containers.values())
+        ephemeral = list(self.ephemeral.values())
+        stamp = objects.now()
+        updated = self._node.registry.mutate(
+            resources.PODS,
+            self.key,
+            self.uid,
+            lambda pod: pod_status.apply(
+                pod,
+                containers=containers,
+                ephemeral=ephemeral,
+                start_time=self.start_time,
+                now=stamp,
+                final=self.final,
+            ),
+        )
+        if updated is not None:
+            self.pod = updated.obj
+
+    def event(self, container: Container | None, type_: str, reason: str, message: str) -> None:
+        field_path = None
+        if container is not None:
+            section = "ephemeralContainers" if container.kind == EPHEMERAL else "containers"
+            field_path = f"spec.{section}{{{container.name}}}"
+        self._node.recorder.record(self.pod, type_, reason, message, field_path=field_path)
+
+    # -- one container ---------------------------------------------------------------------
+
+    async def _run(self, container: Container) -> None:
+        await self._pull(container)
+        settings = self._node.settings
+        policy = (
+            "Never"
+            if container.kind == EPHEMERAL
+            else str(self.pod.get("spec", {}).get("restartPolicy", "Always"))
+        )
+        backoff = Backoff(settings.crashloop_backoff_base_seconds, settings.crashloop_backoff_cap_seconds)
+        while True:
+            began = time.monotonic()
+            terminated = await self._run_once(container)
+            container.state = terminated
+            self.publish()
+            if policy == "Never" or (policy == "OnFailure" and terminated.exit_code == 0):
+                return
+            container.last_terminated = terminated
+            delay = backoff.next(time.monotonic() - began)
+            if delay > 0:
+                who = f"{self.name}_{self.namespace}({self.uid})"
+                container.state = Waiting(
+                    "CrashLoopBackOff",
+                    f"back-off {_duration(delay)} restarting failed container={container.name} pod={who}",
+                )
+                self.event(
+                    container,
+                    WARNING,
+                    "BackOff",
+                    f"Back-off restarting failed container {container.name} in pod {who}",
+                )
+                self.publish()
+                await asyncio.sleep(delay)
+            container.restart_count += 1
+
+    async def _pull(self, container: Container) -> None:
+        image = container.image
+        settings = self._node.settings
+        attempt = 0
+        while (why := self._node.unpullable(image)) is not None:
+            self.event(container, NORMAL, "Pulling", f'Pulling image "{image}"')
+            message = f'Failed to pull image "{image}": {why}'
+            self.event(container, WARNING, "Failed", message)
+            self.event(container, WARNING, "Failed", "Error: ErrImagePull")
+            container.state = Waiting("ErrImagePull", message)
+            self.publish()
+            delay = min(
+                settings.image_pull_backoff_base_seconds * 2**attempt, settings.image_pull_backoff_cap_seconds
+            )
+            attempt += 1
+            container.state = Waiting(
+                "ImagePullBackOff", f'Back-off pulling image "{image}": ErrImagePull: {why}'
+            )
+            self.event(container, NORMAL, "BackOff", f'Back-off pulling image "{image}"')
+            self.event(container, WARNING, "Failed", "Error: ImagePullBackOff")
+            self.publish()
+            await asyncio.sleep(delay)
+        if container.spec.get("imagePullPolicy") == "Always":
+            self.event(container, NORMAL, "Pulling", f'Pulling image "{image}"')
+            self.event(
+                container,
+                NORMAL,
+                "Pulled",
+                f'Successfully pulled image "{image}" in 0s (0s including waiting). Image size: 0 bytes.',
+            )
+        container.pulled()
+
+    def _extra_env(self, container: Container) -> dict[str, str]:
+        if container.kind != EPHEMERAL:
+            return {}
+        target = self.containers.get(str(container.spec.get("targetContainerName") or ""))
+        if target is not None and target.process is not None:
+            return {TARGET_PID_VARIABLE: str(target.process.pid)}
+        return {}
+
+    async def _run_once(self, container: Container) -> Terminated:
+        settings = self._node.settings
+        while True:
+            try:
+                env = container_environment(self.pod, container.spec, settings, self._extra_env(container))
+                argv = command_line(container.spec, env)
+                break
+            except ContainerConfigError as exc:
+                container.state = Waiting("CreateContainerConfigError", str(exc))
+                self.event(container, WARNING, "Failed", f"Error: {exc}")
+                self.publish()
+                await asyncio.sleep(max(settings.image_pull_backoff_base_seconds, 0.1))
+        if container.spec.get("imagePullPolicy") != "Always" or container.restart_count:
+            self.event(
+                container, NORMAL, "Pulled", f'Container image "{container.image}" already present on machine'
+            )
+        scratch = self.directory / container.name / "cwd"
+        scratch.mkdir(parents=True, exist_ok=True)
+        cwd = working_dir(container.spec, str(scratch))
+        sink = container.new_log()
+        container.container_id = f"local://{objects.random_hex(64)}"
+        started_at = objects.now()
+        try:
+            process = await ContainerProcess.start(argv, env=env, cwd=cwd, sink=sink)
+        except ContainerStartError as exc:
+            sink.close()
+            message = f"failed to create containerd task: failed to start container process: {exc}: unknown"
+            self.event(container, WARNING, "Failed", f"Error: {message}")
+            return Terminated(
+                128,
+                "StartError",
+                finished_at=objects.now(),
+                message=message,
+                container_id=container.container_id,
+            )
+        container.process = process
+        container.env = env
+        container.cwd = cwd
+        container.started = True
+        self.event(container, NORMAL, "Created", f"Created container: {container.name}")
+        self.event(container, NORMAL, "Started", f"Started container {container.name}")
+        container.state = Running(started_at)
+        self.publish()
+        code = await process.wait()
+        container.process = None
+        sink.close()
+        return Terminated(
+            code,
+            "Completed" if code == 0 else "Error",
+            finished_at=objects.now(),
+            started_at=started_at,
+            container_id=container.container_id,
+        )

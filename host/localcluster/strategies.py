@@ -1,0 +1,161 @@
+"""Per-kind rules applied by the registry: defaults on create, validation, what an update may change.
+
+This mirrors the API server's "registry strategies". The base `Strategy` covers kinds whose
+whole object is writable (events, leases); kinds with a `status` subresource keep status out of
+main-resource updates and keep everything but status out of status updates. Pods have their
+own, larger strategy in `host.localcluster.pods`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from host.localcluster import status
+
+Obj = dict[str, Any]
+Cause = tuple[str, str, str]  # (field, reason, message) as in StatusCause
+
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_SUBDOMAIN_MESSAGE = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+    "and must start and end with an alphanumeric character"
+)
+DNS_LABEL_MESSAGE = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
+    "and must start and end with an alphanumeric character"
+)
+
+
+def required(field: str) -> Cause:
+    return (field, "FieldValueRequired", "Required value")
+
+
+def invalid_value(field: str, value: Any, why: str) -> Cause:
+    return (field, "FieldValueInvalid", f"Invalid value: {value!r}: {why}")
+
+
+def forbidden(field: str, why: str) -> Cause:
+    return (field, "FieldValueForbidden", f"Forbidden: {why}")
+
+
+def check_subdomain(field: str, value: Any) -> list[Cause]:
+    if not isinstance(value, str) or not value:
+        return [required(field)]
+    if len(value) > 253 or not DNS_SUBDOMAIN.match(value):
+        return [invalid_value(field, value, DNS_SUBDOMAIN_MESSAGE)]
+    return []
+
+
+def check_label(field: str, value: Any) -> list[Cause]:
+    if not isinstance(value, str) or not value:
+        return [required(field)]
+    if len(value) > 63 or not DNS_LABEL.match(value):
+        return [invalid_value(field, value, DNS_LABEL_MESSAGE)]
+    return []
+
+
+class Strategy:
+    """Rules for a kind without a status subresource: everything is writable."""
+
+    has_status = False
+    tracks_generation = False
+
+    def prepare_create(self, obj: Obj) -> None:
+        """Fill in defaults and clear fields a client may not set."""
+
+    def validate(self, obj: Obj) -> list[Cause]:
+        """Causes that make the object invalid (empty when valid)."""
+        return check_subdomain("metadata.name", obj.get("metadata", {}).get("name"))
+
+    def validate_create(self, obj: Obj) -> list[Cause]:
+        return self.validate(obj)
+
+    def prepare_update(self, new: Obj, old: Obj) -> None:
+        """Adjust a main-resource update (e.g. keep the old status)."""
+        if self.has_status:
+            if "status" in old:
+                new["status"] = old["status"]
+            else:
+                new.pop("status", None)
+
+    def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
+        return self.validate(new)
+
+    def prepare_status_update(self, new: Obj, old: Obj) -> None:
+        """A status update changes status only."""
+        for key in list(new):
+            if key not in ("status", "metadata", "kind", "apiVersion"):
+                del new[key]
+        for key, value in old.items():
+            if key not in ("status", "metadata"):
+                new[key] = value
+        new_meta = new.setdefault("metadata", {})
+        old_meta = old.get("metadata", {})
+        for key in ("labels", "annotations", "finalizers", "ownerReferences", "deletionTimestamp"):
+            if key in old_meta:
+                new_meta[key] = old_meta[key]
+            else:
+                new_meta.pop(key, None)
+
+    def prepare_ephemeral_update(self, new: Obj, old: Obj) -> Obj:
+        """Only pods have an `ephemeralcontainers` subresource."""
+        raise status.no_such_resource()
+
+    def validate_ephemeral_update(self, new: Obj, old: Obj) -> list[Cause]:
+        raise status.no_such_resource()
+
+    def spec_changed(self, new: Obj, old: Obj) -> bool:
+        return bool(new.get("spec") != old.get("spec"))
+
+
+class NamespaceStrategy(Strategy):
+    has_status = True
+
+    def prepare_create(self, obj: Obj) -> None:
+        obj["status"] = {"phase": "Active"}
+        obj.setdefault("spec", {"finalizers": ["kubernetes"]})
+        obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
+
+    def validate(self, obj: Obj) -> list[Cause]:
+        return check_label("metadata.name", obj.get("metadata", {}).get("name"))
+
+
+class NodeStrategy(Strategy):
+    has_status = True
+
+
+class EventStrategy(Strategy):
+    def validate(self, obj: Obj) -> list[Cause]:
+        causes = check_subdomain("metadata.name", obj.get("metadata", {}).get("name"))
+        involved = obj.get("involvedObject")
+        if not isinstance(involved, dict):
+            causes.append(required("involvedObject"))
+        else:
+            namespace = obj.get("metadata", {}).get("namespace", "")
+            involved_ns = involved.get("namespace")
+            if involved_ns and involved_ns != namespace:
+                causes.append(
+                    invalid_value("involvedObject.namespace", involved_ns, "does not match event.namespace")
+                )
+        if obj.get("type") not in (None, "", "Normal", "Warning"):
+            causes.append(invalid_value("type", obj.get("type"), 'supported values: "Normal", "Warning"'))
+        return causes
+
+
+class LeaseStrategy(Strategy):
+    tracks_generation = False
+
+    def validate(self, obj: Obj) -> list[Cause]:
+        causes = check_subdomain("metadata.name", obj.get("metadata", {}).get("name"))
+        spec = obj.get("spec") or {}
+        duration = spec.get("leaseDurationSeconds")
+        if duration is not None and (not isinstance(duration, int) or duration <= 0):
+            causes.append(invalid_value("spec.leaseDurationSeconds", duration, "must be greater than 0"))
+        transitions = spec.get("leaseTransitions")
+        if transitions is not None and (not isinstance(transitions, int) or transitions < 0):
+            causes.append(
+                invalid_value("spec.leaseTransitions", transitions, "must be greater than or equal to 0")
+            )
+        return causes
