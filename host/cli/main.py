@@ -16,6 +16,7 @@ COMMANDS = (
     "host.cli.cmd_check",
     "host.cli.cmd_trigger",
     "host.cli.cmd_demo",
+    "host.cli.cmd_localcluster",
 )
 
 

@@ -9,17 +9,14 @@ an `ApiError`, turned into a `Status` body by the server's middleware.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
-from host.localcluster import discovery, patch, podexec, resources, status
+from host.localcluster import discovery, patch, podexec, podlog, query, resources, status
 from host.localcluster.kubelet.kubelet import Kubelet
-from host.localcluster.kubelet.logs import LogOptions
 from host.localcluster.registry import DeleteOptions, ListQuery, Registry, parse_rv
 from host.localcluster.resources import ResourceType
 from host.localcluster.settings import LocalClusterSettings
@@ -45,33 +42,6 @@ def _json_response(body: bytes, code: int = 200) -> web.Response:
 
 def _object_response(stored: Stored, code: int = 200) -> web.Response:
     return _json_response(stored.raw, code)
-
-
-def _bool(request: web.Request, name: str) -> bool:
-    value = request.query.get(name)
-    return value is not None and value.lower() in ("1", "true", "yes", "")
-
-
-def _optional_bool(request: web.Request, name: str) -> bool | None:
-    value = request.query.get(name)
-    if value is None:
-        return None
-    return value.lower() in ("1", "true", "yes", "")
-
-
-def _int(request: web.Request, name: str, *, minimum: int | None = None) -> int | None:
-    value = request.query.get(name)
-    if value is None or value == "":
-        return None
-    try:
-        parsed = int(value)
-    except ValueError:
-        raise status.bad_request(f"invalid value for {name}: {value!r}") from None
-    if minimum is not None and parsed < minimum:
-        raise status.bad_request(
-            f"{name}: Invalid value: {parsed}: must be greater than or equal to {minimum}"
-        )
-    return parsed
 
 
 def resolve(group: str, version: str, segments: list[str]) -> Target:
@@ -183,7 +153,7 @@ class ApiHandlers:
         method = request.method
         if target.name is None:
             if method == "GET":
-                if watch_path or _bool(request, "watch"):
+                if watch_path or query.flag(request, "watch"):
                     return await self._watch(request, target)
                 return self._list(request, target)
             if method == "POST" and (target.namespace is not None or not target.rt.namespaced):
@@ -207,7 +177,8 @@ class ApiHandlers:
                 )
             return await self._object(request, target)
         if target.rt is resources.PODS and sub == "log" and method == "GET":
-            return await self._log(request, target)
+            pod = self._registry.get(target.rt, target.namespace, target.name)
+            return await podlog.serve_log(request, self._require_kubelet(target.name), pod)
         if target.rt is resources.PODS and sub == "exec" and method in ("GET", "POST"):
             pod = self._registry.get(target.rt, target.namespace, target.name)
             kubelet = self._require_kubelet(target.name)
@@ -255,7 +226,7 @@ class ApiHandlers:
     async def _delete_options(self, request: web.Request) -> DeleteOptions:
         body = await self._body(request)
         body = body if isinstance(body, dict) else {}
-        grace = _int(request, "gracePeriodSeconds", minimum=0)
+        grace = query.integer(request, "gracePeriodSeconds", minimum=0)
         if grace is None and isinstance(body.get("gracePeriodSeconds"), int):
             grace = int(body["gracePeriodSeconds"])
         preconditions = body.get("preconditions") or {}
@@ -269,7 +240,7 @@ class ApiHandlers:
         return ListQuery(
             label_selector=request.query.get("labelSelector"),
             field_selector=request.query.get("fieldSelector"),
-            limit=_int(request, "limit", minimum=0),
+            limit=query.integer(request, "limit", minimum=0),
             continue_token=request.query.get("continue") or None,
             resource_version=request.query.get("resourceVersion"),
             resource_version_match=request.query.get("resourceVersionMatch"),
@@ -326,8 +297,8 @@ class ApiHandlers:
             field_selector = f"{field_selector},{own}" if field_selector else own
         label, field = self._registry.selectors(rt, request.query.get("labelSelector"), field_selector)
         requested = parse_rv(request.query.get("resourceVersion"))
-        send_initial = _optional_bool(request, "sendInitialEvents")
-        timeout = _int(request, "timeoutSeconds", minimum=0)
+        send_initial = query.optional_flag(request, "sendInitialEvents")
+        timeout = query.integer(request, "timeoutSeconds", minimum=0)
         if requested == 0 or send_initial:
             requested = None
         elif requested is None and send_initial is False:
@@ -338,13 +309,13 @@ class ApiHandlers:
             label=label,
             field=field,
             resource_version=requested,
-            allow_bookmarks=_bool(request, "allowWatchBookmarks"),
+            allow_bookmarks=query.flag(request, "allowWatchBookmarks"),
             send_initial_events=bool(send_initial),
             timeout=float(timeout) if timeout else self._settings.default_watch_timeout_seconds,
         )
         return await self._hub.serve(request, params)
 
-    # -- logs ------------------------------------------------------------------------------
+    # -- node-backed subresources ----------------------------------------------------------
 
     def _require_kubelet(self, pod_name: str | None) -> Kubelet:
         kubelet = self._kubelet()
@@ -353,34 +324,3 @@ class ApiHandlers:
                 f"pod {pod_name} does not have a host assigned (the local cluster runs no kubelet)"
             )
         return kubelet
-
-    async def _log(self, request: web.Request, target: Target) -> web.StreamResponse:
-        pod = self._registry.get(target.rt, target.namespace, target.name or "")
-        kubelet = self._require_kubelet(target.name)
-        since_seconds = _int(request, "sinceSeconds", minimum=1)
-        since_time = request.query.get("sinceTime")
-        since_epoch: float | None = None
-        if since_seconds is not None:
-            since_epoch = time.time() - since_seconds
-        elif since_time:
-            try:
-                since_epoch = datetime.fromisoformat(since_time.replace("Z", "+00:00")).timestamp()
-            except ValueError:
-                raise status.bad_request(f"invalid sinceTime {since_time!r}") from None
-        options = LogOptions(
-            tail_lines=_int(request, "tailLines", minimum=0),
-            limit_bytes=_int(request, "limitBytes", minimum=1),
-            timestamps=_bool(request, "timestamps"),
-            since_epoch=since_epoch,
-        )
-        previous = _bool(request, "previous")
-        container_log = kubelet.container_log(pod, request.query.get("container"), previous=previous)
-        if not _bool(request, "follow") or previous:
-            return web.Response(body=container_log.render(options), content_type="text/plain")
-        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
-        response.enable_chunked_encoding()
-        await response.prepare(request)
-        async for chunk in container_log.follow(options):
-            await response.write(chunk)
-        await response.write_eof()
-        return response
