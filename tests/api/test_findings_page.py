@@ -1,0 +1,101 @@
+"""The findings page in headless Chromium: the list, a finding opened with its table and inline flamegraph."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import textwrap
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from host.runtime.app import Host
+from tests.conftest import make_config
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [
+    pytest.mark.timeout(180),
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"),
+]
+
+FLAME = """
+import { defineWorkflow } from "@wfhost/sdk";
+const SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="600" height="120">
+  <rect x="0" y="90" width="600" height="28" fill="#e25822"/><text x="6" y="109" font-size="14">main</text>
+  <rect x="0" y="60" width="420" height="28" fill="#f2a33a"/><text x="6" y="79" font-size="14">handle_request</text>
+  <rect x="0" y="30" width="250" height="28" fill="#f6c342"/><text x="6" y="49" font-size="14">checksum_catalogue</text>
+</svg>`;
+export default defineWorkflow({
+  name: "python-profiler",
+  triggers: [{ on: "manual" }],
+  capabilities: ["findings.report"],
+  async run(ctx, event) {
+    const pod = event.kind === "manual" ? event.target.pod : "?";
+    await ctx.report({ title: `Profile of shop/${pod}: checksum_catalogue 41%`, severity: "medium",
+      body: "## Hottest functions\\nThe request loop spends most of its time in `checksum_catalogue`.",
+      tables: [{ title: "Top functions", columns: ["function", "self share"], rows: [["checksum_catalogue", "41%"], ["handle_request", "12%"]] }],
+      attachments: [{ name: "flamegraph.svg", mediaType: "image/svg+xml", text: SVG }] });
+    await ctx.report({ title: `Older finding for ${pod}`, severity: "low" });
+  },
+});
+"""
+
+
+@pytest.fixture
+async def host(tmp_path: Path) -> AsyncIterator[Host]:
+    custom = tmp_path / "custom"
+    custom.mkdir()
+    (custom / "flame.ts").write_text(textwrap.dedent(FLAME))
+    (tmp_path / "builtin").mkdir()
+    config = make_config(
+        tmp_path, api={"host": "127.0.0.1", "port": 0, "token": "t"},
+        workflows={"builtinDirectory": str(tmp_path / "builtin")},
+        customWorkflows={"typescript": {"enabled": True, "volume": {"mountPath": str(custom)}}},
+    )
+    h = Host(config, with_cluster=False)
+    await h.start(watch=False)
+    try:
+        yield h
+    finally:
+        await h.stop()
+
+
+def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM is not None
+    return subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={profile}", "--window-size=1280,900", "--virtual-time-budget=5000", *args],
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+async def test_the_page_lists_findings_and_opens_one_with_its_table_and_flamegraph(host: Host, tmp_path: Path) -> None:
+    import asyncio
+
+    from host.model.events import Event, Target
+
+    _, fut = host.dispatcher.trigger(
+        "python-profiler", Event(kind="manual", target=Target(namespace="shop", pod="web-1")), {}, wait=True)
+    assert fut is not None
+    result = await fut
+    assert result.outcome == "ok", result.error
+    newest = result.findings[0]  # reported first, but the second is newer
+    url = f"{host.api.url}/#{newest.id}"
+    dom = await asyncio.to_thread(_chromium, "--dump-dom", url, profile=tmp_path / "p1")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    html = dom.stdout
+    # the list: both findings, newest first
+    assert html.index("Older finding for web-1") < html.index("Profile of shop/web-1: checksum_catalogue 41%")
+    # the opened finding: body rendered from Markdown, the table, the flamegraph inline
+    assert "<h2>Hottest functions</h2>" in html
+    assert "<td>checksum_catalogue</td>" in html
+    assert f'<img src="/api/v1/findings/{newest.id}/attachments/flamegraph.svg"' in html
+    shot = tmp_path / "findings-page.png"
+    run = await asyncio.to_thread(_chromium, f"--screenshot={shot}", url, profile=tmp_path / "p2")
+    assert run.returncode == 0, run.stderr[-2000:]
+    data = shot.read_bytes()
+    assert data.startswith(b"\x89PNG")
+    assert len(data) > 20_000  # a rendered page, not a blank one
