@@ -204,3 +204,29 @@ async def test_health_readiness_metrics_and_page(api: Any) -> None:
     assert status == 200
     assert ctype.startswith("text/html")
     assert b"findings.js" in body
+
+
+def _wfhost_trigger(*args: str) -> Any:
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "host.cli.main", "trigger", *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+async def test_the_trigger_command_asks_a_running_host(api: Any) -> None:
+    import asyncio
+    import json
+
+    url, _ = api
+    ok = await asyncio.to_thread(_wfhost_trigger, "reporter", "--pod", "shop/web-2", "--param", "word=cli",
+                                 "--wait", "--url", url, "--token", TOKEN)
+    assert ok.returncode == 0, ok.stderr
+    doc = json.loads(ok.stdout)
+    assert doc["findings"][0]["title"] == "cli report for shop/web-2"
+    bad = await asyncio.to_thread(_wfhost_trigger, "reporter", "--pod", "shop/web-2", "--url", url, "--token", "nope")
+    assert bad.returncode == 1
+    assert "wrong bearer token" in bad.stderr
+    usage = await asyncio.to_thread(_wfhost_trigger, "reporter", "--pod", "no-slash", "--url", url, "--token", TOKEN)
+    assert usage.returncode == 2
+    assert "NAMESPACE/NAME" in usage.stderr
