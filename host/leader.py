@@ -203,7 +203,9 @@ class LeaderElector:
                 },
             )
             body["metadata"]["resourceVersion"] = (lease.get("metadata") or {}).get("resourceVersion")
-            await asyncio.wait_for(self.kube.replace_lease(ns, name, body), self.config.renew_deadline_seconds)
+            await asyncio.wait_for(
+                self.kube.replace_lease(ns, name, body), self.config.renew_deadline_seconds
+            )
             self._may_hold = False
             self._log.info("leader election: released the lease")
         except (KubeError, TimeoutError) as exc:

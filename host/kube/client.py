@@ -296,7 +296,9 @@ def parse_json_object(body: bytes, *, what: str) -> dict[str, Any]:
     except ValueError as exc:
         raise KubeError(f"{what}: the API server sent invalid JSON: {exc}", reason="InvalidResponse") from exc
     if not isinstance(parsed, dict):
-        raise KubeError(f"{what}: expected a JSON object, got {type(parsed).__name__}", reason="InvalidResponse")
+        raise KubeError(
+            f"{what}: expected a JSON object, got {type(parsed).__name__}", reason="InvalidResponse"
+        )
     return parsed
 
 

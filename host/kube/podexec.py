@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import kubernetes.client
+import structlog
 import urllib3.exceptions
 from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
@@ -24,6 +25,8 @@ from websocket import WebSocketException
 
 from host.errors import KubeError
 from host.kube.translate import translate
+
+log = structlog.get_logger(__name__)
 
 SLICE_SECONDS = 0.25
 
@@ -69,7 +72,7 @@ def run_exec(
         try:
             return _collect(ws, what=what, timeout=timeout, stop=stop)
         finally:
-            ws.close()
+            _close(ws)
     finally:
         api_client.close()  # type: ignore[no-untyped-call]
 
@@ -97,6 +100,19 @@ def _collect(ws: Any, *, what: str, timeout: float, stop: threading.Event) -> Ex
     return ExecResult(bytes(stdout), bytes(stderr), _exit_code(bytes(error), what=what))
 
 
+def _close(ws: Any) -> None:
+    """Close the websocket and its socket. After the server's close frame the websocket library
+    thinks it is closed already and `close()` would leave the socket open."""
+    try:
+        ws.close(timeout=1)
+    except (WebSocketException, OSError) as exc:
+        log.debug("exec stream close failed", error=str(exc))
+    finally:
+        sock = getattr(ws, "sock", None)
+        if sock is not None:
+            sock.shutdown()
+
+
 def _drain(ws: Any, channel: int) -> bytes:
     # timeout=0: take what update() buffered, never wait on the socket again here.
     data = ws.read_channel(channel, timeout=0)
@@ -110,7 +126,9 @@ def _exit_code(error_channel: bytes, *, what: str) -> int:
     try:
         status = json.loads(error_channel)
     except ValueError as exc:
-        raise KubeError(f"{what}: unreadable exit status {error_channel[:200]!r}", reason="InvalidResponse") from exc
+        raise KubeError(
+            f"{what}: unreadable exit status {error_channel[:200]!r}", reason="InvalidResponse"
+        ) from exc
     if not isinstance(status, dict):
         raise KubeError(f"{what}: unreadable exit status {error_channel[:200]!r}", reason="InvalidResponse")
     if status.get("status") == "Success":

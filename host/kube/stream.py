@@ -142,6 +142,13 @@ class WatchStream:
             end = self._read()
         except KubeError as exc:
             end = _End(error=exc, dropped=False)
+        except Exception as exc:
+            # A thread's exception would only reach stderr; hand it to the consumer as an error
+            # (logged there, then retried with backoff) and keep the traceback in our log.
+            log.exception("watch reader failed", watch=self.what)
+            error = KubeError(f"{self.what}: reader failed: {type(exc).__name__}: {exc}", reason="InternalError")
+            error.__cause__ = exc
+            end = _End(error=error, dropped=False)
         finally:
             self._push([end], force=True)
 

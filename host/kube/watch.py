@@ -110,7 +110,9 @@ class Watcher:
                 need_list = True
                 consecutive_gone += 1
                 self.stats.relists_after_gone += 1
-                self._log.info("resource version expired, re-listing", version=self.resource_version, detail=str(exc))
+                self._log.info(
+                    "resource version expired, re-listing", version=self.resource_version, detail=str(exc)
+                )
                 if consecutive_gone > 1:
                     await self._sleep(self._backoff.next_delay(), why="repeated 410 Gone")
             except Throttled as exc:
@@ -183,7 +185,11 @@ class Watcher:
                 yield kind, obj
             if stream.dropped:
                 self.stats.drops += 1
-                self._log.info("watch stream dropped, re-watching", reason=stream.drop_reason, version=self.resource_version)
+                self._log.info(
+                    "watch stream dropped, re-watching",
+                    reason=stream.drop_reason,
+                    version=self.resource_version,
+                )
         # Healthy: it delivered something, or stayed open a while (an idle cluster sends nothing).
         self._pass_healthy = delivered or time.monotonic() - started >= MIN_HEALTHY_STREAM_SECONDS
 

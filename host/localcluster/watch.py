@@ -224,6 +224,9 @@ class WatchHub:
         try:
             await response.prepare(request)
             await stream.serve(request, response, initial)
+        except ConnectionResetError:
+            # The client went away (it closed its watch, or the host stopped): normal for a watch.
+            log.debug("localcluster.watch_client_gone", resource=params.rt.store_key)
         finally:
             unsubscribe()
             self._streams.discard(stream)

@@ -233,6 +233,8 @@ def _image_pulls(old: Obj | None, new: Obj) -> list[Derived]:
 
 
 def _evictions(old: Obj | None, new: Obj) -> list[Derived]:
-    if _get(new, "status", "reason") != EVICTED or (old is not None and _get(old, "status", "reason") == EVICTED):
+    if _get(new, "status", "reason") != EVICTED or (
+        old is not None and _get(old, "status", "reason") == EVICTED
+    ):
         return []
     return [Derived("pod.evicted", reason=EVICTED, message=_get(new, "status", "message"))]

@@ -3,7 +3,8 @@
 An Event object is updated in place when the same thing happens again (its `count` grows), so an
 occurrence is identified by uid + count and reported once. The first list of each scope is the
 baseline (Warnings already present when the host starts are not reported); a re-list after
-`410 Gone` reports only occurrences not seen before. When a `PodTracker` is shared with the pod
+`410 Gone` reports only occurrences not seen before. The server filters with `type=Warning`
+(pass `field_selector=None` for servers that cannot); the type is checked here as well. When a `PodTracker` is shared with the pod
 source, a Warning about a known pod carries that pod (no extra API call).
 """
 
@@ -91,7 +92,7 @@ class WarningEventSource:
         *,
         pods: PodTracker | None = None,
         counts: EventCounts | None = None,
-        field_selector: str | None = None,
+        field_selector: str | None = "type=Warning",
     ) -> None:
         self.kube = kube
         self.config = config
@@ -136,7 +137,9 @@ class WarningEventSource:
         async with aclosing(watcher.events()) as events:
             async for kind, obj in events:
                 if kind == RELISTED:
-                    fresh = self.tracker.relist(obj.get("items") or [], namespace=namespace, baseline=baseline)
+                    fresh = self.tracker.relist(
+                        obj.get("items") or [], namespace=namespace, baseline=baseline
+                    )
                     baseline = False
                 elif self.tracker.apply(kind, obj):
                     fresh = [obj]

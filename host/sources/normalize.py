@@ -71,7 +71,9 @@ def normalize_pod(pod: Obj) -> Obj:
         "phase": status.get("phase"),
         "labels": dict(_dict(meta.get("labels"))),
         "annotations": annotations,
-        "containers": [{"name": c.get("name"), "image": c.get("image")} for c in _list(spec.get("containers"))],
+        "containers": [
+            {"name": c.get("name"), "image": c.get("image")} for c in _list(spec.get("containers"))
+        ],
         "containerStatuses": [normalize_container_status(s) for s in _list(status.get("containerStatuses"))],
     }
     for key in ("reason", "message", "startTime"):
@@ -82,7 +84,9 @@ def normalize_pod(pod: Obj) -> Obj:
 
 def pod_subject(pod: Obj) -> Subject:
     meta = _dict(pod.get("metadata"))
-    return Subject(kind="Pod", namespace=meta.get("namespace"), name=str(meta.get("name") or ""), uid=meta.get("uid"))
+    return Subject(
+        kind="Pod", namespace=meta.get("namespace"), name=str(meta.get("name") or ""), uid=meta.get("uid")
+    )
 
 
 def event_count(event: Obj) -> int:
@@ -131,7 +135,7 @@ def involved_subject(event: Obj) -> Subject | None:
         return None
     return Subject(
         kind=str(involved.get("kind") or "Unknown"),
-        namespace=involved.get("namespace") or _dict(event.get("metadata")).get("namespace"),
+        namespace=involved.get("namespace") or None,  # None for cluster-scoped objects (nodes)
         name=str(name),
         uid=involved.get("uid") or None,
     )

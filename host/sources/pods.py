@@ -77,7 +77,9 @@ class PodSource:
         async with aclosing(watcher.events()) as events:
             async for kind, obj in events:
                 if kind == RELISTED:
-                    changes = self.tracker.relist(obj.get("items") or [], namespace=namespace, baseline=baseline)
+                    changes = self.tracker.relist(
+                        obj.get("items") or [], namespace=namespace, baseline=baseline
+                    )
                     if baseline:
                         log.info("pod baseline", namespace=namespace or "*", pods=len(obj.get("items") or []))
                     baseline = False

@@ -32,7 +32,16 @@ def scopes(namespaces: list[str]) -> list[str | None]:
 async def run_scopes(
     namespaces: list[str], follow: Callable[[str | None], Coroutine[Any, Any, None]]
 ) -> None:
-    """Run `follow(scope)` for every scope concurrently until all end or one fails."""
-    async with asyncio.TaskGroup() as group:
-        for scope in scopes(namespaces):
-            group.create_task(follow(scope), name=f"follow-{scope or 'all'}")
+    """Run `follow(scope)` for every scope concurrently until all end or one fails.
+
+    The first failure cancels the other scopes and is raised as itself (not as an exception group)
+    when it is the only one.
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            for scope in scopes(namespaces):
+                group.create_task(follow(scope), name=f"follow-{scope or 'all'}")
+    except BaseExceptionGroup as failed:
+        if len(failed.exceptions) == 1:
+            raise failed.exceptions[0] from None
+        raise

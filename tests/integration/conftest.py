@@ -75,6 +75,8 @@ class RunningHost:
 def titles(findings: Path) -> list[str]:
     out = []
     for doc in sorted(findings.glob("*/finding.json")):
+        if doc.parent.name.startswith("."):
+            continue  # the files sink's folder still being written (it is renamed into place)
         out.append(json.loads(doc.read_text())["title"])
     return out
 
