@@ -176,15 +176,18 @@ class FilesSink(Model):
 
 class WebhookSink(Model):
     enabled: bool = False
-    url: str = ""
+    url: str = Field(default="", description="Where findings are POSTed.")
+    url_file: Path | None = Field(
+        default=None, description="A file holding the URL (a mounted Secret), read at each delivery."
+    )
     timeout_seconds: float = Field(default=10, gt=0)
     max_retries: int = Field(default=5, ge=0)
     headers: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _url_when_enabled(self) -> WebhookSink:
-        if self.enabled and not self.url:
-            raise ValueError("url is required when the sink is enabled")
+        if self.enabled and not self.url and self.url_file is None:
+            raise ValueError("url or urlFile is required when the sink is enabled")
         return self
 
 

@@ -97,15 +97,27 @@ class HttpSink:
             return slack_payload(finding, self.public_url)
         return webhook_payload(finding, self.public_url)
 
+    def _url(self) -> str:
+        """The configured URL, or the one in `urlFile` (a mounted Secret, so it can rotate)."""
+        if self.config.url_file is None:
+            return self.config.url
+        try:
+            return self.config.url_file.read_text().strip()
+        except OSError as exc:
+            raise DeliveryError(f"cannot read sinks.{self.name}.urlFile {self.config.url_file}: {exc.strerror}") from exc
+
     async def _post(self, payload: dict[str, Any]) -> None:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.config.timeout_seconds))
+        url = self._url()
+        # The URL may embed a secret (Slack's do): errors name the host only.
+        shown = url.split("//", 1)[-1].split("/", 1)[0]
         try:
-            async with self._session.post(self.config.url, json=payload, headers=self.config.headers) as resp:
+            async with self._session.post(url, json=payload, headers=self.config.headers) as resp:
                 if resp.status >= 300:
-                    raise DeliveryError(f"{self.config.url} answered {resp.status}")
+                    raise DeliveryError(f"{shown} answered {resp.status}")
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise DeliveryError(f"{self.config.url}: {type(exc).__name__}: {exc}") from exc
+            raise DeliveryError(f"{shown}: {type(exc).__name__}") from exc
 
     async def _post_with_retries(self, payload: dict[str, Any]) -> None:
         delay = 0.5

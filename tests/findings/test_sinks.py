@@ -151,3 +151,12 @@ async def test_files_sink_writes_one_folder_per_finding(tmp_path: Path) -> None:
     assert doc["workflow"] == "python-profiler"
     assert doc["attachments"] == [{"name": "flamegraph.svg", "mediaType": "image/svg+xml", "size": 6}]
     assert (folder / "flamegraph.svg").read_bytes() == b"<svg/>"
+
+
+async def test_the_url_can_come_from_a_mounted_secret_file(receiver: Receiver, tmp_path: Path) -> None:
+    secret = tmp_path / "webhook-url"
+    secret.write_text(receiver.url + "\n")
+    sink = HttpSink("webhook", WebhookSink(enabled=True, url_file=secret), spool=tmp_path / "spool", public_url=None)
+    await sink.deliver(_finding("from a secret"))
+    await sink.close()
+    assert [d["title"] for d in receiver.accepted] == ["from a secret"]
