@@ -93,7 +93,8 @@ class Debugger(_Pid):
     port: int = Field(default=5678, ge=1024, le=65535)
 
     def agent_args(self) -> list[str]:
-        return ["debugger", "--pid", str(self.pid), "--port", str(self.port)]
+        return ["debugger", "--pid", str(self.pid), "--port", str(self.port),
+                "--pod", self.target.name, "--namespace", self.target.namespace]
 
 
 def _handles(ctx: CallContext, result: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""One module per agent action; each exposes `run(...)` returning its result model."""

@@ -1,0 +1,86 @@
+"""The agent's typed errors: each carries the stable `code` the JSON error reply names.
+
+    AgentError                      base; `code`, human `message`, `details` dict
+    ├── BadArgument                 bad_argument       an option is missing or out of range
+    ├── NoSuchProcess               no_such_process    the pid does not exist
+    ├── OutOfScope                  out_of_scope       the pid exists but is outside the agent's scope
+    ├── NotPython                   not_python         the process is not a CPython interpreter
+    ├── ProcessExited               process_exited     the process ended while the action ran
+    ├── PtraceDenied                ptrace_denied      the kernel refused to let us trace it
+    ├── TargetBusy                  target_busy        another tracer or agent action holds it
+    ├── PortInUse                   port_in_use        `debugger` was asked for a taken port
+    ├── AlreadyDebugging            already_debugging  debugpy already listens in that process
+    ├── ToolMissing                 tool_missing       py-spy / gdb / memray is not installed
+    ├── ToolFailed                  tool_failed        a tool exited non-zero for another reason
+    ├── ToolTimeout                 timeout            a tool or the target did not finish in time
+    └── InjectionFailed             injection_failed   code injected through gdb did not run
+
+Anything else escaping an action is reported by `main` as `internal_error`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class AgentError(Exception):
+    """An expected failure of an agent action, reported as a JSON error reply."""
+
+    code: ClassVar[str] = "agent_error"
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = details or {}
+
+
+class BadArgument(AgentError):
+    code = "bad_argument"
+
+
+class NoSuchProcess(AgentError):
+    code = "no_such_process"
+
+
+class OutOfScope(AgentError):
+    code = "out_of_scope"
+
+
+class NotPython(AgentError):
+    code = "not_python"
+
+
+class ProcessExited(AgentError):
+    code = "process_exited"
+
+
+class PtraceDenied(AgentError):
+    code = "ptrace_denied"
+
+
+class TargetBusy(AgentError):
+    code = "target_busy"
+
+
+class PortInUse(AgentError):
+    code = "port_in_use"
+
+
+class AlreadyDebugging(AgentError):
+    code = "already_debugging"
+
+
+class ToolMissing(AgentError):
+    code = "tool_missing"
+
+
+class ToolFailed(AgentError):
+    code = "tool_failed"
+
+
+class ToolTimeout(AgentError):
+    code = "timeout"
+
+
+class InjectionFailed(AgentError):
+    code = "injection_failed"

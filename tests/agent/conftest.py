@@ -1,0 +1,140 @@
+"""Fixtures for the agent tests: real target processes and a runner for the real agent command."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TARGETS = Path(__file__).parent / "targets"
+READY_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass
+class AgentRun:
+    """One finished `wfhost-agent` command: exit status, its single JSON reply, its stderr."""
+
+    returncode: int
+    reply: dict[str, Any]
+    stderr: str
+
+    @property
+    def result(self) -> dict[str, Any]:
+        assert self.reply["ok"] is True, self.reply
+        result: dict[str, Any] = self.reply["result"]
+        return result
+
+    @property
+    def error(self) -> dict[str, Any]:
+        assert self.reply["ok"] is False, self.reply
+        error: dict[str, Any] = self.reply["error"]
+        return error
+
+
+def run_agent(
+    *args: str, env: dict[str, str] | None = None, prefix: Sequence[str] = (), timeout: float = 180.0
+) -> AgentRun:
+    """Run the agent as its own process and check the output contract: one JSON line, no traceback."""
+    proc = subprocess.run(
+        [*prefix, sys.executable, "-m", "host.agent", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 1, f"expected one JSON line, got {proc.stdout!r}; stderr: {proc.stderr[-2000:]}"
+    assert "Traceback" not in proc.stderr, proc.stderr
+    reply: dict[str, Any] = json.loads(lines[0])
+    assert (proc.returncode == 0) == reply["ok"], (proc.returncode, reply)
+    return AgentRun(returncode=proc.returncode, reply=reply, stderr=proc.stderr)
+
+
+@dataclass
+class Target:
+    """A target process started by a test, after it printed its ready line."""
+
+    popen: subprocess.Popen[str]
+    ready_line: str
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(10)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(10)
+        if self.popen.stdout is not None:
+            self.popen.stdout.close()
+
+
+class SpawnTarget(Protocol):
+    def __call__(
+        self, script: str, *args: str, python_flags: Sequence[str] = (), prefix: Sequence[str] = ()
+    ) -> Target: ...
+
+
+def _read_line(stream: Any, timeout: float) -> str:
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
+    try:
+        return lines.get(timeout=timeout)
+    except queue.Empty:
+        pytest.fail(f"target printed no ready line within {timeout:.0f} s")
+
+
+@pytest.fixture
+def spawn_target(tmp_path: Path) -> Iterator[SpawnTarget]:
+    """Start `targets/<script>` under this interpreter (after `prefix`, which must exec it in the
+    same process); every target is stopped after the test."""
+    started: list[Target] = []
+
+    def spawn(
+        script: str, *args: str, python_flags: Sequence[str] = (), prefix: Sequence[str] = ()
+    ) -> Target:
+        stderr = open(tmp_path / f"{script}.{len(started)}.stderr", "w", encoding="utf-8")  # noqa: SIM115
+        popen = subprocess.Popen(
+            [*prefix, sys.executable, *python_flags, str(TARGETS / script), *args],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        stderr.close()
+        target = Target(popen=popen, ready_line="")
+        started.append(target)
+        target.ready_line = _read_line(popen.stdout, READY_TIMEOUT_SECONDS).strip()
+        assert target.ready_line.startswith("ready"), target.ready_line
+        return target
+
+    yield spawn
+    for target in started:
+        target.stop()
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
