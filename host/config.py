@@ -73,12 +73,12 @@ class BuiltinWorkflow(Model):
 
 
 class PythonProfilerConfig(BuiltinWorkflow):
-    default_duration: int = Field(default=2, ge=1, le=600, description="Seconds to sample.")
+    default_duration: int = Field(default=2, ge=1, le=300, description="Seconds to sample.")
     include_idle: bool = Field(default=False, description="Include idle (sleeping) threads.")
 
 
 class PythonMemoryAnalysisConfig(BuiltinWorkflow):
-    default_duration: int = Field(default=60, ge=1, le=3600, description="Seconds to trace allocations.")
+    default_duration: int = Field(default=60, ge=1, le=300, description="Seconds to trace allocations.")
 
 
 class DebuggerStackTraceConfig(BuiltinWorkflow):
@@ -87,7 +87,7 @@ class DebuggerStackTraceConfig(BuiltinWorkflow):
 
 
 class PythonDebuggerConfig(BuiltinWorkflow):
-    default_port: int = Field(default=5678, ge=1, le=65535, description="Port debugpy listens on.")
+    default_port: int = Field(default=5678, ge=1024, le=65535, description="Port debugpy listens on.")
 
 
 class PodTroubleshooting(Model):

@@ -7,8 +7,8 @@
  */
 
 import type {
-  DebugResult,
   ProcessListResult,
+  PythonDebuggerResult,
   PythonInspectResult,
   PythonMemoryResult,
   PythonProfileResult,
@@ -166,7 +166,7 @@ export interface HostMethods {
   /** Make a Python process listen for a debugger. */
   "debug.pythonDebugger": {
     params: { readonly target: WireTarget; readonly pid?: number; readonly port: number };
-    result: DebugResult;
+    result: PythonDebuggerResult;
   };
 }
 

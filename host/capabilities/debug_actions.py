@@ -75,7 +75,7 @@ class StackTrace(_Pid):
 
 
 class Memory(_Pid):
-    duration: int = Field(default=60, ge=1, le=3600)
+    duration: int = Field(default=60, ge=1, le=300)
 
     def agent_args(self) -> list[str]:
         return ["memory", "--pid", str(self.pid), "--duration", str(self.duration)]

@@ -30,11 +30,13 @@ POD = "shop-web"
 CONTAINER = "app"
 
 # Each built-in with the per-call overrides the demo uses (short durations keep it under two minutes).
+# The sample app mostly sleeps between requests: 250 samples a second catch its hotspot reliably
+# in three seconds, where py-spy's default 100 sometimes catches nothing.
 PLAN: list[tuple[str, dict[str, Any]]] = [
     ("pod-process-list", {}),
     ("python-process-inspector", {}),
     ("debugger-stack-trace", {"count": 2, "interval": 0.5}),
-    ("python-profiler", {"duration": 3}),
+    ("python-profiler", {"duration": 3, "rate": 250}),
     ("python-memory-analysis", {"duration": 5}),
     ("python-debugger", {}),
 ]
@@ -114,11 +116,11 @@ async def _run_plan(host: Host, out: Path, pod: dict[str, Any], stream: TextIO) 
 def _summary(rows: list[Row], out: Path, url: str | None, stream: TextIO) -> None:
     print("\nwfhost demo — findings", file=stream)
     print(f"{'workflow':<26} {'outcome':<10} {'time':>6}  finding", file=stream)
-    print("-" * 100, file=stream)
+    print("-" * 140, file=stream)
     for r in rows:
         title = r.titles[0] if r.titles else (r.error or "no finding")
         extra = f" (+{len(r.titles) - 1} more)" if len(r.titles) > 1 else ""
-        print(f"{r.workflow:<26} {r.outcome:<10} {r.seconds:5.1f}s  {title[:70]}{extra}", file=stream)
+        print(f"{r.workflow:<26} {r.outcome:<10} {r.seconds:5.1f}s  {title[:110]}{extra}", file=stream)
     flame = next((a for r in rows for a in r.artifacts if a.suffix == ".svg"), None)
     print(f"\nFindings written to {out}", file=stream)
     if flame is not None:

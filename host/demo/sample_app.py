@@ -32,7 +32,7 @@ def remember_session(request_id: int) -> None:
 
 def handle_request(request_id: int) -> str:
     remember_session(request_id)
-    return checksum_catalogue(4000)
+    return checksum_catalogue(25000)
 
 
 def background_reporter(stop: threading.Event) -> None:
@@ -49,7 +49,7 @@ def main() -> int:
     while not stop.is_set():
         request_id += 1
         handle_request(request_id)
-        time.sleep(0.02)
+        time.sleep(0.01)
     return 0
 
 

@@ -1,0 +1,147 @@
+import { deepStrictEqual, rejects, strictEqual } from "node:assert/strict";
+import type {
+  DebugClient,
+  ProcessInfo,
+  ProcessListResult,
+  PythonDebuggerResult,
+  PythonInspectResult,
+  PythonMemoryResult,
+  PythonProfileResult,
+  PythonStackTraceResult,
+} from "./debug.ts";
+import { InvalidParamsError, UpstreamError } from "./errors.ts";
+import { isArtifactRef } from "./finding.ts";
+import type { HostMethods } from "./protocol.ts";
+import { createTestContext } from "./testing.ts";
+import { assertType, type IsExact } from "./_type_assert.ts";
+
+const TARGET = { namespace: "shop", name: "web-1", container: "app" };
+
+function process(overrides: Partial<ProcessInfo> = {}): ProcessInfo {
+  return {
+    pid: 7,
+    ppid: 1,
+    user: "app",
+    exe: "/usr/local/bin/python3.11",
+    cmdline: ["python", "app.py"],
+    threads: 2,
+    rssBytes: 16_297_984,
+    cpuPercent: 4,
+    startTime: "2024-05-01T10:00:00Z",
+    python: true,
+    pythonVersion: "3.11",
+    ...overrides,
+  };
+}
+
+const PROFILE: PythonProfileResult = {
+  pid: 7,
+  durationSeconds: 2,
+  rate: 100,
+  samples: 11,
+  samplingErrors: 0,
+  options: { idle: false, subprocesses: false, native: false },
+  topFunctions: [{
+    function: "checksum_catalogue",
+    file: "/app/shop.py",
+    line: 24,
+    selfSamples: 3,
+    selfShare: 0.2727,
+    totalSamples: 3,
+    totalShare: 0.2727,
+  }],
+  artifacts: [{
+    artifactId: "art-1",
+    name: "flamegraph.svg",
+    mediaType: "image/svg+xml",
+    size: 2210,
+  }],
+};
+
+Deno.test("types each debug method's wire result as its own result type", () => {
+  assertType<IsExact<HostMethods["debug.processList"]["result"], ProcessListResult>>(true);
+  assertType<IsExact<HostMethods["debug.pythonProfile"]["result"], PythonProfileResult>>(true);
+  assertType<IsExact<HostMethods["debug.pythonStackTrace"]["result"], PythonStackTraceResult>>(
+    true,
+  );
+  assertType<IsExact<HostMethods["debug.pythonMemory"]["result"], PythonMemoryResult>>(true);
+  assertType<IsExact<HostMethods["debug.pythonInspect"]["result"], PythonInspectResult>>(true);
+  assertType<IsExact<HostMethods["debug.pythonDebugger"]["result"], PythonDebuggerResult>>(true);
+  assertType<
+    IsExact<Awaited<ReturnType<DebugClient["pythonDebugger"]>>, PythonDebuggerResult>
+  >(true);
+});
+
+Deno.test("keeps nullable agent fields present and nullable rather than optional", () => {
+  assertType<IsExact<ProcessInfo["pythonVersion"], string | null>>(true);
+  assertType<IsExact<ProcessInfo["user"], string | null>>(true);
+  assertType<IsExact<PythonMemoryResult["fallbackReason"], string | null>>(true);
+  assertType<IsExact<PythonMemoryResult["method"], "memray" | "tracemalloc">>(true);
+  assertType<
+    IsExact<PythonStackTraceResult["snapshots"][number]["threads"][number]["name"], string | null>
+  >(true);
+  // @ts-expect-error pythonVersion is always sent (null for other processes)
+  const missing: ProcessInfo = { ...process(), pythonVersion: undefined };
+  strictEqual(missing.pid, 7);
+});
+
+Deno.test("refuses result literals with keys the agent never sends", () => {
+  const profile: PythonProfileResult = {
+    ...PROFILE,
+    // @ts-expect-error the flamegraph is in artifacts, not a field of its own
+    flamegraph: PROFILE.artifacts[0],
+  };
+  strictEqual(profile.pid, 7);
+});
+
+Deno.test("hands results through ctx.debug unchanged, artifacts ready to attach", async () => {
+  const test = createTestContext({
+    responses: {
+      "debug.processList": {
+        scopePid: null,
+        processes: [
+          process({ pid: 1, cmdline: ["sh"], python: false, pythonVersion: null }),
+          process(),
+        ],
+      },
+      "debug.pythonProfile": PROFILE,
+    },
+  });
+  const { processes } = await test.ctx.debug.processList(TARGET);
+  const python = processes.filter((candidate) => candidate.python);
+  deepStrictEqual(python.map((candidate) => candidate.pid), [7]);
+  const profile = await test.ctx.debug.pythonProfile(TARGET, { pid: 7, duration: 2 });
+  const svg = profile.artifacts.find((artifact) => artifact.mediaType === "image/svg+xml");
+  strictEqual(isArtifactRef(svg), true);
+  strictEqual(profile.topFunctions[0]?.function, "checksum_catalogue");
+  deepStrictEqual(test.calls.map((call) => call.params), [
+    { target: TARGET },
+    { target: TARGET, pid: 7, duration: 2 },
+  ]);
+});
+
+Deno.test("rejects with the agent's reason when an action fails upstream", async () => {
+  const test = createTestContext({
+    responses: {
+      "debug.pythonDebugger": new UpstreamError("debugpy is already listening in process 7", {
+        data: { reason: "already_debugging" },
+      }),
+    },
+  });
+  const caught = await test.ctx.debug.pythonDebugger(TARGET, { pid: 7, port: 5678 }).then(
+    () => undefined,
+    (failure: unknown) => failure,
+  );
+  strictEqual(caught instanceof UpstreamError && caught.reason, "already_debugging");
+});
+
+Deno.test("checks the target before asking the host", async () => {
+  const test = createTestContext({
+    responses: { "debug.pythonInspect": new Error("unreachable") },
+  });
+  await rejects(
+    test.ctx.debug.pythonInspect({ namespace: "shop", name: "" }, { pid: 7 }),
+    InvalidParamsError,
+  );
+  strictEqual(test.calls.length, 0);
+});

@@ -1,0 +1,246 @@
+// Unit tests of the pod-troubleshooting built-ins with the SDK's test helpers: the cases the
+// local cluster cannot produce (the debug agent's own processes in the pid namespace, alerts,
+// a failing agent) and the process selection rules. Run by tests/builtins/test_workflow_units.py.
+
+import { deepStrictEqual, match, ok, rejects, strictEqual } from "node:assert/strict";
+import {
+  type ProcessInfo,
+  type PythonDebuggerResult,
+  type PythonStackTraceResult,
+  UpstreamError,
+} from "@wfhost/sdk";
+import { fakeEvent, fakePod, runWorkflow, type TestResponses } from "@wfhost/sdk/testing";
+import debuggerWorkflow from "../../builtin_workflows/pod_troubleshooting/python-debugger.ts";
+import processListWorkflow from "../../builtin_workflows/pod_troubleshooting/pod-process-list.ts";
+import profilerWorkflow from "../../builtin_workflows/pod_troubleshooting/python-profiler.ts";
+import stackWorkflow from "../../builtin_workflows/pod_troubleshooting/debugger-stack-trace.ts";
+
+function proc(pid: number, cmdline: string[], overrides: Partial<ProcessInfo> = {}): ProcessInfo {
+  const python = cmdline[0]?.startsWith("python") ?? false;
+  return {
+    pid,
+    ppid: 1,
+    user: "app",
+    exe: null,
+    cmdline,
+    threads: 1,
+    rssBytes: 1 << 20,
+    cpuPercent: 1,
+    startTime: "2024-05-01T10:00:00Z",
+    python,
+    pythonVersion: python ? "3.11" : null,
+    ...overrides,
+  };
+}
+
+function listing(...processes: ProcessInfo[]): TestResponses {
+  return { "debug.processList": { scopePid: null, processes } };
+}
+
+function stacks(pid: number): PythonStackTraceResult {
+  return {
+    pid,
+    count: 1,
+    intervalSeconds: 1,
+    snapshots: [{
+      takenAt: "2024-05-01T10:00:00Z",
+      threads: [{
+        threadId: 1,
+        osThreadId: pid,
+        name: "MainThread",
+        active: true,
+        ownsGil: true,
+        frames: [{ function: "serve", file: "/app/app.py", line: 10, locals: null }],
+      }],
+    }],
+  };
+}
+
+function debuggerResult(pid: number, port: number): PythonDebuggerResult {
+  return {
+    pid,
+    host: "127.0.0.1",
+    port,
+    debugpyVersion: "1.8.0",
+    debugpySource: "agent",
+    portForwardCommand: `kubectl port-forward --namespace <namespace> pod/<pod> ${port}:${port}`,
+    launchJson: { name: "Attach", type: "debugpy", request: "attach" },
+    injection: { strategy: "pending-call", threadId: pid, gdbSeconds: 0.4 },
+  };
+}
+
+const MANUAL = fakeEvent("manual", {
+  target: { namespace: "shop", pod: "web-1", container: "app" },
+  pod: fakePod({ namespace: "shop", name: "web-1" }),
+});
+
+Deno.test("leaves out the debug agent and every process it started", async () => {
+  const run = await runWorkflow(stackWorkflow, MANUAL, {
+    responses: {
+      ...listing(
+        proc(1, ["python", "app.py"]),
+        proc(40, ["/usr/local/bin/python3", "/usr/local/bin/wfhost-agent", "wait"]),
+        proc(41, ["python", "-m", "host.agent", "stacktrace", "--pid", "1"], { ppid: 40 }),
+        proc(42, ["gdb", "-p", "1"], { ppid: 41, python: true, pythonVersion: "3.11" }),
+      ),
+      "debug.pythonStackTrace": (params) => stacks(params.pid ?? 0),
+    },
+  });
+  deepStrictEqual(
+    run.calls.filter((c) => c.method === "debug.pythonStackTrace").map((c) => c.params["pid"]),
+    [1],
+  );
+  strictEqual(run.findings.length, 1);
+  match(run.findings[0]?.body ?? "", /It is the only Python process in the container/);
+});
+
+Deno.test("lists processes with the agent's left out and says so", async () => {
+  const run = await runWorkflow(processListWorkflow, MANUAL, {
+    responses: listing(
+      proc(1, ["python", "app.py"]),
+      proc(40, ["wfhost-agent", "wait"], { python: true, pythonVersion: "3.12" }),
+    ),
+  });
+  const finding = run.findings[0];
+  strictEqual(
+    finding?.title,
+    "1 process in shop/web-1 (container app), 1 Python: pid 1 (python app.py)",
+  );
+  match(finding?.body ?? "", /1 process of the debug agent is left out/);
+});
+
+Deno.test("takes the pod of an alert from its labels, and the container from the pod", async () => {
+  const alert = fakeEvent("alert", {
+    subject: null,
+    alert: {
+      status: "firing",
+      labels: { alertname: "HighLatency", namespace: "shop", pod: "web-2" },
+      annotations: {},
+      startsAt: "2024-05-01T10:00:00Z",
+    },
+  });
+  const run = await runWorkflow(stackWorkflow, alert, {
+    responses: {
+      "k8s.getPod": fakePod({
+        namespace: "shop",
+        name: "web-2",
+        containers: [{ name: "web", image: "shop:1" }, { name: "proxy", image: "envoy" }],
+      }),
+      ...listing(proc(7, ["python", "app.py"])),
+      "debug.pythonStackTrace": stacks(7),
+    },
+  });
+  deepStrictEqual(run.calls[1]?.params["target"], {
+    namespace: "shop",
+    name: "web-2",
+    container: "web",
+  });
+  match(run.findings[0]?.title ?? "", /^Stack trace of shop\/web-2 pid 7 \(python app\.py\)/);
+});
+
+Deno.test("fails clearly on an event that names no pod", async () => {
+  await rejects(
+    runWorkflow(profilerWorkflow, fakeEvent("schedule"), { responses: {} }),
+    /acts on a pod, and the schedule event names none/,
+  );
+});
+
+Deno.test("reports a process that is not Python, asked for by pid, without acting", async () => {
+  const run = await runWorkflow(profilerWorkflow, MANUAL, {
+    params: { pid: 3 },
+    responses: listing(proc(1, ["python", "app.py"]), proc(3, ["nginx", "-g", "daemon off;"])),
+  });
+  strictEqual(
+    run.findings[0]?.title,
+    "Process pid 3 (nginx -g daemon off;) in shop/web-1 (container app) is not Python",
+  );
+  strictEqual(run.findings[0]?.severity, "low");
+  ok(!run.calls.some((c) => c.method === "debug.pythonProfile"));
+});
+
+Deno.test("matches a process pattern that is not a valid expression as plain text", async () => {
+  const run = await runWorkflow(stackWorkflow, MANUAL, {
+    params: { process: "worker[" },
+    responses: {
+      ...listing(proc(1, ["python", "app.py"]), proc(2, ["python", "worker[1].py"])),
+      "debug.pythonStackTrace": stacks(2),
+    },
+  });
+  strictEqual(run.calls[1]?.params["pid"], 2);
+  match(run.findings[0]?.body ?? "", /Its command line matches `process=worker\[` \(1 of 2/);
+});
+
+Deno.test("handles at most eight processes, the busiest, and says so", async () => {
+  const many = Array.from(
+    { length: 10 },
+    (_, i) => proc(i + 1, ["python", `w${i}.py`], { cpuPercent: i }),
+  );
+  const run = await runWorkflow(stackWorkflow, MANUAL, {
+    responses: {
+      ...listing(...many),
+      "debug.pythonStackTrace": (params) => stacks(params.pid ?? 0),
+    },
+  });
+  const pids = run.calls.filter((c) => c.method === "debug.pythonStackTrace").map((c) =>
+    c.params["pid"]
+  );
+  deepStrictEqual([...pids].sort((a, b) => Number(a) - Number(b)), [3, 4, 5, 6, 7, 8, 9, 10]);
+  match(run.findings[0]?.body ?? "", /Only the 8 busiest of the 10 are handled/);
+});
+
+Deno.test("gives each Python process its own debugger port and fills in the pod", async () => {
+  const run = await runWorkflow(debuggerWorkflow, MANUAL, {
+    params: { port: 6000 },
+    responses: {
+      ...listing(proc(1, ["python", "a.py"]), proc(2, ["python", "b.py"])),
+      "debug.pythonDebugger": (params) => debuggerResult(params.pid ?? 0, params.port),
+    },
+  });
+  const ports = run.calls.filter((c) => c.method === "debug.pythonDebugger").map((
+    c,
+  ) => [c.params["pid"], c.params["port"]]);
+  deepStrictEqual(ports, [[1, 6000], [2, 6001]]);
+  match(run.findings[0]?.body ?? "", /kubectl port-forward --namespace shop pod\/web-1 6000:6000/);
+  strictEqual(run.findings[1]?.attachments?.length, 1);
+});
+
+Deno.test("reports a process already being debugged and goes on with the others", async () => {
+  const run = await runWorkflow(debuggerWorkflow, MANUAL, {
+    responses: {
+      ...listing(proc(1, ["python", "a.py"]), proc(2, ["python", "b.py"])),
+      "debug.pythonDebugger": (params) => {
+        if (params.pid === 1) {
+          throw new UpstreamError("debugpy is already listening in process 1", {
+            data: { reason: "already_debugging" },
+          });
+        }
+        return debuggerResult(params.pid ?? 0, params.port);
+      },
+    },
+  });
+  const titles = run.findings.map((f) => f.title).sort();
+  match(titles[0] ?? "", /^Could not start a debugger in shop\/web-1 pid 1 \(python a\.py\)/);
+  match(titles[1] ?? "", /^Debugger listening in shop\/web-1 pid 2 \(python b\.py\) on port 5679$/);
+});
+
+Deno.test("fails the run on an agent failure that is not about one process, after the others", async () => {
+  let finished = 0;
+  await rejects(
+    runWorkflow(stackWorkflow, MANUAL, {
+      responses: {
+        ...listing(proc(1, ["python", "a.py"]), proc(2, ["python", "b.py"])),
+        "debug.pythonStackTrace": (params) => {
+          if (params.pid === 1) {
+            throw new UpstreamError("py-spy is not installed", {
+              data: { reason: "tool_missing" },
+            });
+          }
+          finished += 1;
+          return stacks(params.pid ?? 0);
+        },
+      },
+    }),
+    UpstreamError,
+  );
+  strictEqual(finished, 1);
+});
