@@ -69,7 +69,13 @@ BAD_VALUES = [
     ),
     pytest.param("sandbox.invocationTimeoutSeconds", -10, "exclusiveMinimum", id="negative-timeout"),
     pytest.param(
-        "workflows.podTroubleshooting.pythonProfiler.defaultDuration", 601, "maximum", id="duration-too-long"
+        "workflows.podTroubleshooting.pythonProfiler.defaultDuration", 301, "maximum", id="duration-too-long"
+    ),
+    pytest.param(
+        "workflows.podTroubleshooting.pythonMemoryAnalysis.defaultDuration", 301, "maximum", id="memory-too-long"
+    ),
+    pytest.param(
+        "workflows.podTroubleshooting.pythonDebugger.defaultPort", 80, "minimum", id="debugpy-privileged-port"
     ),
     pytest.param("api.port", 70000, "maximum", id="api-port-too-high"),
     pytest.param("api.port", 0, "minimum", id="api-port-zero"),

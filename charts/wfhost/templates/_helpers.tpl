@@ -100,6 +100,29 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default (include "wfhost.suffixedName" (list . "api-token")) .Values.api.token.existingSecret }}
 {{- end }}
 
+{{/*
+Where a URL sink's ("webhook", "slack") Secret is mounted, one directory per sink, and the
+URL file in it: the host config's sinks.<sink>.urlFile.
+*/}}
+{{- define "wfhost.sinkUrlDir" -}}/var/run/secrets/wfhost/sinks/{{ . }}{{- end }}
+{{- define "wfhost.sinkUrlFile" -}}{{ include "wfhost.sinkUrlDir" . }}/url{{- end }}
+
+{{/*
+The URL sinks that read their URL from a mounted Secret, as JSON {sink: {name, key}}:
+those enabled with urlSecret.name set. A disabled sink mounts nothing, so the Secret it
+names need not exist.
+*/}}
+{{- define "wfhost.sinkUrlSecrets" -}}
+{{- $out := dict }}
+{{- range $sink := list "webhook" "slack" }}
+{{- $values := index $.Values.sinks $sink }}
+{{- if and $values.enabled $values.urlSecret.name }}
+{{- $_ := set $out $sink $values.urlSecret }}
+{{- end }}
+{{- end }}
+{{- toJson $out }}
+{{- end }}
+
 {{/* The ConfigMap mounted as the custom workflows directory. */}}
 {{- define "wfhost.workflowsConfigMapName" -}}
 {{- if .Values.customWorkflows.typescript.files }}
@@ -222,13 +245,24 @@ what the WebSocket exec protocol asks for, "create" the older SPDY one).
 
 {{/*
 The host's config file, built from the values sections that mirror it. Chart-only keys
-(files, paths, token) are turned into what the host reads: mounted paths and names.
+(files, paths, token, urlSecret) are turned into what the host reads: mounted paths and
+names.
 */}}
 {{- define "wfhost.hostConfig" -}}
 {{- $v := .Values }}
 {{- $le := $v.leaderElection }}
 {{- $ts := $v.customWorkflows.typescript }}
 {{- $sinks := deepCopy $v.sinks }}
+{{- $urlSecrets := include "wfhost.sinkUrlSecrets" . | fromJson }}
+{{- range $sink := list "webhook" "slack" }}
+{{- $sinkConfig := get $sinks $sink }}
+{{- /* The host's model has no urlSecret key; a URL from a Secret is a urlFile. */}}
+{{- $_ := unset $sinkConfig "urlSecret" }}
+{{- if hasKey $urlSecrets $sink }}
+{{- $_ := set $sinkConfig "url" "" }}
+{{- $_ := set $sinkConfig "urlFile" (include "wfhost.sinkUrlFile" $sink) }}
+{{- end }}
+{{- end }}
 {{- $api := dict "enabled" true "host" "0.0.0.0" "port" $v.api.port "tokenFile" (printf "%s/%s" (include "wfhost.tokenDir" .) $v.api.token.secretKey) }}
 {{- with $v.api.publicUrl }}
 {{- $_ := set $api "publicUrl" . }}
@@ -342,6 +376,13 @@ as {"true": "pod.crashLoop"}.
 {{- end }}
 {{- if not $inside }}
 {{- fail (printf "sinks.spoolDirectory %s is not writable: the root filesystem is read-only; put it under one of %s" . (join ", " $writable)) }}
+{{- end }}
+{{- end }}
+{{- /* The schema rejects this too; this message also reaches installs that skip it. */}}
+{{- range $sink := list "webhook" "slack" }}
+{{- $values := index $.Values.sinks $sink }}
+{{- if and $values.enabled (not $values.url) (not $values.urlSecret.name) }}
+{{- fail (printf "sinks.%s is enabled but has no URL: set sinks.%s.url, or sinks.%s.urlSecret.name to a Secret holding it" $sink $sink $sink) }}
 {{- end }}
 {{- end }}
 {{- if and (not .Values.serviceAccount.create) (not .Values.serviceAccount.name) }}
