@@ -1,6 +1,8 @@
-"""Benchmark: pod updates through the local cluster -> watch -> classification -> emit, in events/s.
+"""Benchmark: pod updates through the local cluster -> watch -> classification -> dispatch, in events/s.
 
-Two measurements, both through the real HTTP watch of `host.sources.pods.PodSource`:
+Two measurements, both through the real HTTP watch of `host.sources.pods.PodSource`, each event
+handed to the host's real `Dispatcher` (trigger index, rate limiter, bounded per-workflow queue)
+as `wfhost run` does; one workflow is bound to `pod.update`, so every event is matched and queued:
 
 - backlog: the watcher is held off (429 + Retry-After) while N updates are written, then resumes
   from its last version and the server replays all N at once. Events/s from the first to the last
@@ -19,20 +21,55 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 from host.config import Backoff, ClusterConfig
+from host.findings.service import FindingsService
 from host.kube.client import KubeClient
 from host.localcluster import LocalCluster, LocalClusterSettings
 from host.logs import configure_logging
+from host.metrics import Metrics
 from host.model.events import Event
+from host.model.manifest import TriggerSpec
+from host.runtime.dispatcher import Dispatcher
 from host.sources.pods import PodSource
+from host.triggers.index import RateLimiter, TriggerIndex
+
+
+class _Registry:
+    """What the dispatcher reads of a registry: one workflow bound to pod.update (never run here)."""
+
+    def __init__(self) -> None:
+        spec = TriggerSpec(on="pod.update")
+        self._wf = SimpleNamespace(name="bench-observer", triggers=[spec])
+
+    def workflows(self) -> list[Any]:
+        return [self._wf]
+
+    def statuses(self) -> list[Any]:
+        return []
+
+    def get(self, name: str) -> None:
+        return None  # queued items are drained as "rejected" without starting a child
+
+
+def make_dispatcher(queue_size: int) -> Dispatcher:
+    dispatcher = Dispatcher(
+        registry=_Registry(),  # type: ignore[arg-type]
+        index=TriggerIndex(), limiter=RateLimiter(0), findings=FindingsService([]), metrics=Metrics(),
+        queue_size=queue_size, concurrency=1,
+    )
+    dispatcher.refresh()
+    return dispatcher
 
 
 class Meter:
-    """Counts emitted pod.update events and notes when the first and the target-th arrived."""
+    """Dispatches each event, counts pod.update ones and notes when the first and the target-th arrived."""
 
-    def __init__(self) -> None:
+    def __init__(self, dispatcher: Dispatcher | None = None) -> None:
+        self.dispatcher = dispatcher
+        self.queued = 0
         self.count = 0
         self.target = 0
         self.first = 0.0
@@ -44,6 +81,8 @@ class Meter:
         self.done.clear()
 
     async def __call__(self, event: Event) -> None:
+        if self.dispatcher is not None:
+            self.queued += len(await self.dispatcher.submit(event))
         if event.kind != "pod.update" or self.target == 0:
             return
         now = time.perf_counter()
@@ -97,7 +136,8 @@ async def main(updates: int, pods: int, writers: int) -> dict[str, Any]:
             )
         kube = KubeClient.from_config(cluster.kubeconfig_path)
         source = PodSource(kube, config)
-        meter = Meter()
+        dispatcher = make_dispatcher(queue_size=updates * 3)
+        meter = Meter(dispatcher)
         task = asyncio.create_task(source.run(meter))
         try:
             await until(lambda: cluster.open_watches() >= 1)
@@ -138,6 +178,7 @@ async def main(updates: int, pods: int, writers: int) -> dict[str, Any]:
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+            await dispatcher.close()
             kube.close()
     return {
         "updates": updates,
@@ -146,6 +187,7 @@ async def main(updates: int, pods: int, writers: int) -> dict[str, Any]:
         "backlog_events_per_s": round(backlog_rate),
         "live_events_per_s": round(live_rate),
         "write_rate_per_s": round(updates / ((write_seconds + live_write_seconds) / 2)),
+        "dispatched": meter.queued,
     }
 
 
