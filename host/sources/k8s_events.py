@@ -21,7 +21,7 @@ from host.kube.resources import EVENTS
 from host.kube.watch import RELISTED, Watcher
 from host.model.events import Event
 from host.sources.normalize import event_count, involved_subject, normalize_k8s_event, normalize_pod
-from host.sources.scopes import Emit, EventCounts, run_scopes
+from host.sources.scopes import Emit, EventCounts, ScopedSource
 from host.sources.tracker import PodTracker
 
 log = structlog.get_logger(__name__)
@@ -82,7 +82,7 @@ class WarningTracker:
         self._seen[uid] = (namespace, event_count(event))
 
 
-class WarningEventSource:
+class WarningEventSource(ScopedSource):
     """Warning Events across all namespaces or `config.namespaces`, as `k8s.warningEvent`."""
 
     def __init__(
@@ -119,14 +119,6 @@ class WarningEventSource:
             reason=normalized["reason"],
             message=normalized["message"],
         )
-
-    async def run(self, emit: Emit) -> None:
-        """Follow Warning Events until cancelled; an exception from `emit` ends the source."""
-
-        async def follow(namespace: str | None) -> None:
-            await self._follow(namespace, emit)
-
-        await run_scopes(self.config.namespaces, follow)
 
     async def _follow(self, namespace: str | None, emit: Emit) -> None:
         watcher = Watcher(

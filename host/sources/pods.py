@@ -21,7 +21,7 @@ from host.kube.watch import RELISTED, Watcher
 from host.model.events import Event
 from host.sources.classify import Derived
 from host.sources.normalize import normalize_pod, pod_subject
-from host.sources.scopes import Emit, EventCounts, run_scopes
+from host.sources.scopes import Emit, EventCounts, ScopedSource
 from host.sources.tracker import PodTracker
 
 log = structlog.get_logger(__name__)
@@ -41,7 +41,7 @@ def pod_event(derived: Derived, pod: dict[str, Any]) -> Event:
     )
 
 
-class PodSource:
+class PodSource(ScopedSource):
     """Pods across all namespaces or `config.namespaces`, as `pod.*` events."""
 
     def __init__(
@@ -59,14 +59,6 @@ class PodSource:
         self.counts = counts if counts is not None else EventCounts()
         self.label_selector = label_selector
         self.watchers: dict[str | None, Watcher] = {}
-
-    async def run(self, emit: Emit) -> None:
-        """Follow pods until cancelled; an exception from `emit` ends the source."""
-
-        async def follow(namespace: str | None) -> None:
-            await self._follow(namespace, emit)
-
-        await run_scopes(self.config.namespaces, follow)
 
     async def _follow(self, namespace: str | None, emit: Emit) -> None:
         watcher = Watcher(

@@ -1,24 +1,7 @@
-"""Fixtures: a fresh local cluster (no kubelet unless a test asks) and a `KubeClient` for it."""
+"""Fixtures: a fresh local cluster and a `KubeClient` for it (shared with tests/kube and tests/sources)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from tests.kube.support import cluster, kube
 
-import pytest
-
-from host.kube.client import KubeClient
-from host.localcluster import LocalCluster
-from tests.kube.support import local_cluster
-
-
-@pytest.fixture
-def cluster() -> Iterator[LocalCluster]:
-    with local_cluster() as lc:
-        yield lc
-
-
-@pytest.fixture
-async def kube(cluster: LocalCluster) -> AsyncIterator[KubeClient]:
-    client = KubeClient.from_config(cluster.kubeconfig_path)
-    yield client
-    client.close()
+__all__ = ["cluster", "kube"]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import pytest
+
+from host.kube.client import KubeClient
 from host.localcluster import LocalCluster, LocalClusterSettings
 
 
@@ -43,3 +46,18 @@ async def eventually(check: Callable[[], bool], *, timeout: float = 20.0, what: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+def cluster() -> Iterator[LocalCluster]:
+    """A fresh local cluster (no kubelet unless a test asks)."""
+    with local_cluster() as lc:
+        yield lc
+
+
+@pytest.fixture
+async def kube(cluster: LocalCluster) -> AsyncIterator[KubeClient]:
+    """A `KubeClient` for `cluster`."""
+    client = KubeClient.from_config(cluster.kubeconfig_path)
+    yield client
+    client.close()
