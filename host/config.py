@@ -161,6 +161,9 @@ class SandboxConfig(Model):
     concurrency_per_workflow: int = Field(default=1, ge=1, le=64)
     queue_size: int = Field(default=100, ge=1)
     restart_backoff: Backoff = Backoff()
+    shutdown_grace_seconds: float = Field(
+        default=20, ge=0, description="On SIGTERM, how long running invocations may take to finish."
+    )
     check_timeout_seconds: float = Field(default=60, gt=0)
     check_max_memory_mb: int = Field(default=1024, ge=128)
 
@@ -196,6 +199,8 @@ class SlackSink(WebhookSink):
 
 
 class SinksConfig(Model):
+    """Either this mapping (as in the chart's values) or a list such as `[{type: files, path: DIR}]`."""
+
     log: LogSink = LogSink()
     files: FilesSink = FilesSink()
     webhook: WebhookSink = WebhookSink()
@@ -203,6 +208,25 @@ class SinksConfig(Model):
     spool_directory: Path | None = Field(
         default=None, description="Where undelivered findings wait for retry; default under sandbox.stateDir."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, data: Any) -> Any:
+        """`[{type: files, path: DIR}, {type: webhook, url: U}]` means those sinks and no others."""
+        if not isinstance(data, list):
+            return data
+        mapping: dict[str, Any] = {"log": {"enabled": False}}
+        for index, item in enumerate(data):
+            if not isinstance(item, dict) or "type" not in item:
+                raise ValueError(f"[{index}]: a sink in list form is a mapping with a `type`")
+            entry = {k: v for k, v in item.items() if k != "type"}
+            kind = item["type"]
+            if kind == "files" and "path" in entry:
+                entry["directory"] = entry.pop("path")
+            if kind not in ("log", "files", "webhook", "slack"):
+                raise ValueError(f"[{index}].type: {kind!r} is not one of log, files, webhook, slack")
+            mapping[kind] = {"enabled": True, **entry}
+        return mapping
 
 
 class ApiConfig(Model):

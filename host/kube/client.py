@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -63,8 +64,11 @@ class KubeClient:
 
     @classmethod
     def from_config(cls, kubeconfig: Path | None) -> KubeClient:
-        """A client for the cluster in `kubeconfig`, or for the cluster this pod runs in when None."""
+        """A client for the cluster in `kubeconfig`; when None, the cluster this pod runs in, or,
+        outside a pod, the kubeconfig named by `KUBECONFIG` (else ~/.kube/config) as kubectl would."""
         configuration = kubernetes.client.Configuration()
+        if kubeconfig is None and "KUBERNETES_SERVICE_HOST" not in os.environ:
+            kubeconfig = Path(os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or Path.home() / ".kube" / "config")
         try:
             if kubeconfig is None:
                 kubernetes.config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]

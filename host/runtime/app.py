@@ -141,7 +141,7 @@ class Host:
             await self._stop_leading()
         if self.api is not None:
             await self.api.stop()
-        await self.dispatcher.close()
+        await self.dispatcher.close(grace=self.config.sandbox.shutdown_grace_seconds)
         await self.registry.stop()
         try:
             await self.findings.flush(timeout=10)

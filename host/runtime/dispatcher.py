@@ -57,6 +57,9 @@ class Dispatcher:
         self._consumers: dict[str, list[asyncio.Task[None]]] = {}
         self.results: list[InvocationResult] = []  # recent results, newest last
         self._closed = False
+        self._running = 0
+        self._drained = asyncio.Event()
+        self._drained.set()
 
     # -- wiring -----------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -85,8 +88,23 @@ class Dispatcher:
             if item.done is not None and not item.done.done():
                 item.done.set_exception(UnknownWorkflow(f"{name}: {reason}"))
 
-    async def close(self) -> None:
+    async def close(self, *, grace: float = 0) -> None:
+        """Stop intake, drop what is still queued (counted), give running invocations `grace`
+        seconds to finish, then cancel the rest (their children are killed)."""
         self._closed = True
+        for name, q in self._queues.items():
+            while not q.empty():
+                item = q.get_nowait()
+                q.task_done()
+                self.metrics.dropped.labels(name, "shutdown").inc()
+                if item.done is not None and not item.done.done():
+                    item.done.set_exception(UnknownWorkflow(f"{name}: host stopping"))
+        if grace > 0 and self._running:
+            log.info("dispatch.draining", running=self._running, grace=grace)
+            try:
+                await asyncio.wait_for(self._drained.wait(), grace)
+            except TimeoutError:
+                log.warning("dispatch.grace_expired", still_running=self._running)
         tasks = [t for ts in self._consumers.values() for t in ts]
         for name in list(self._queues):
             self._stop_queue(name, reason="host stopping")
@@ -99,6 +117,8 @@ class Dispatcher:
     # -- intake -----------------------------------------------------------------------------
     async def submit(self, event: Event) -> list[str]:
         """An event from a source: queue every matching workflow that the rate limit lets through."""
+        if self._closed:
+            return []
         self.metrics.events_seen.labels(event.kind).inc()
         queued = []
         for name in self.index.match(event):
@@ -140,12 +160,18 @@ class Dispatcher:
         while True:
             item = await q.get()
             self.metrics.queue_depth.labels(name).set(q.qsize())
+            self._running += 1
+            self._drained.clear()
             try:
                 result = await self._run(name, item)
             except asyncio.CancelledError:
                 if item.done is not None and not item.done.done():
                     item.done.cancel()
                 raise
+            finally:
+                self._running -= 1
+                if self._running == 0:
+                    self._drained.set()
             if item.done is not None and not item.done.done():
                 item.done.set_result(result)
 

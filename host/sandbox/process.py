@@ -101,7 +101,14 @@ class ChildProcess:
         self._signal_group(signal.SIGKILL)
 
     async def stop(self, *, close_wait: float = 1.0, term_wait: float = 1.0) -> int:
-        """Stop in steps; returns the exit code (negative for a signal)."""
+        """Stop in steps; returns the exit code (negative for a signal).
+
+        Call it after whoever parsed stdout has stopped reading: what is left there is discarded.
+        """
+        # asyncio's `wait()` only returns once every pipe reached EOF. A guest that flooded stdout
+        # (or whose reader paused for backpressure) leaves unread bytes and a paused pipe, so
+        # without this the wait below could never end and the transport leaked past the loop.
+        discard = asyncio.create_task(self._discard_stdout(), name=f"discard-stdout:{self.name}")
         if self.proc.returncode is None:
             if self.proc.stdin is not None and not self.proc.stdin.is_closing():
                 self.proc.stdin.close()
@@ -114,10 +121,17 @@ class ChildProcess:
                     await self.proc.wait()
         # Anything else left in the group (a guest cannot fork, but be thorough) goes too.
         self._signal_group(signal.SIGKILL)
-        await asyncio.gather(self._stderr_task, return_exceptions=True)
+        await asyncio.gather(self._stderr_task, discard, return_exceptions=True)
         code = self.proc.returncode
         assert code is not None
         return code
+
+    async def _discard_stdout(self) -> None:
+        stream = self.proc.stdout
+        if stream is None:
+            return
+        while await stream.read(65536):
+            pass
 
     async def _wait(self, seconds: float) -> bool:
         try:
