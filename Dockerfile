@@ -27,8 +27,9 @@ COPY sdk-ts/ /opt/wfhost/share/wfhost/sdk-ts/
 COPY builtin_workflows/ /opt/wfhost/share/wfhost/builtin_workflows/
 
 # Prepare Deno's module cache with the SDK type-checked, and prove that the SDK and every
-# built-in workflow (the top-level files of the directory the chart's
-# image.paths.builtinWorkflows points the host at) validate and type-check with no network
+# built-in workflow (each subdirectory of the directory the chart's
+# image.paths.builtinWorkflows points the host at is a workflow directory, as the host loads
+# them) validate and type-check with no network
 # at all: the sandbox runs workflows with --no-remote --no-npm --cached-only, so nothing
 # may need fetching at run time. The build fails here if anything would. pip and
 # setuptools are dropped afterwards: nothing installs at run time.
@@ -41,7 +42,9 @@ RUN --network=none set -eu; \
     "$deno" check --no-remote --no-npm --no-config --no-lock --quiet \
         --import-map=/tmp/import_map.json "$share/sdk-ts/mod.ts"; \
     printf 'sandbox:\n  stateDir: /tmp/wfhost-check\n  sdkPath: %s/sdk-ts\n' "$share" > /tmp/check.yaml; \
-    /opt/wfhost/bin/wfhost check --config /tmp/check.yaml "$share/builtin_workflows"; \
+    for dir in "$share"/builtin_workflows/*/; do \
+        /opt/wfhost/bin/wfhost check --config /tmp/check.yaml "$dir"; \
+    done; \
     rm -rf /tmp/wfhost-check /tmp/import_map.json /tmp/check.yaml; \
     /opt/wfhost/bin/pip uninstall --yes --quiet pip setuptools
 
