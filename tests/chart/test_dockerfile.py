@@ -155,10 +155,9 @@ def test_builtins_are_checked_offline_at_build_time() -> None:
     paths = _chart_defaults()["image"]["paths"]  # type: ignore[index]
     share = re.search(r"\bshare=(\S+);", runs[0])
     assert share is not None
-    assert (
-        f'wfhost check --config /tmp/check.yaml "$share/{PurePosixPath(paths["builtinWorkflows"]).name}"'
-        in runs[0]
-    )
+    # every workflow directory under the built-ins (each subdirectory, as the host loads them)
+    assert f'for dir in "$share"/{PurePosixPath(paths["builtinWorkflows"]).name}/*/; do' in runs[0]
+    assert 'wfhost check --config /tmp/check.yaml "$dir"' in runs[0]
     assert PurePosixPath(paths["builtinWorkflows"]).parent == PurePosixPath(share[1])
     assert PurePosixPath(paths["sdk"]).parent == PurePosixPath(share[1])
     assert "--no-remote --no-npm" in runs[0]
