@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+from pathlib import Path
 
 import pytest
 
 from tests.agent.conftest import SpawnTarget, run_agent
 from tests.agent.dap import dap_initialize
+
+# What the target itself needs to start (the checkout with its scripts, the virtualenv): when a
+# checkout lives under /tmp (a CI clone may), the private /tmp would hide it, so those paths are
+# first bound aside under a private tmpfs on /mnt, then bound back into the new /tmp.
+KEEP = sorted({str(p) for p in (Path(__file__).resolve().parents[2], Path(sys.prefix).resolve())
+               if p.is_relative_to("/tmp")})
+KEPT_NAMES = {Path(p).relative_to("/tmp").parts[0] for p in KEEP}
 
 # unshare execs sh, which mounts a private /tmp and execs the Python target: same pid throughout.
 OWN_TMP = [
@@ -19,8 +28,18 @@ OWN_TMP = [
     "private",
     "sh",
     "-c",
-    'mount -t tmpfs tmpfs /tmp && exec "$0" "$@"',
+    "set -e; keep='" + " ".join(KEEP) + "'; "
+    'if [ -n "$keep" ]; then mount -t tmpfs tmpfs /mnt; '
+    'for p in $keep; do mkdir -p "/mnt$p"; mount --bind "$p" "/mnt$p"; done; fi; '
+    "mount -t tmpfs tmpfs /tmp; "
+    'for p in $keep; do mkdir -p "$p"; mount --bind "/mnt$p" "$p"; done; '
+    'exec "$0" "$@"',
 ]
+
+
+def own_tmp_entries(pid: int) -> list[str]:
+    """What the target's /tmp holds, besides the checkout bound back in."""
+    return sorted(set(os.listdir(f"/proc/{pid}/root/tmp")) - KEPT_NAMES)
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and util-linux unshare"
@@ -37,7 +56,7 @@ def test_memory_and_inspect_reach_a_target_with_its_own_tmp(spawn_target: SpawnT
     assert memory.result["method"] == "memray"
     assert memory.result["leakCandidates"][0]["function"] == "leak_some"
     assert inspect.result["interpreter"]["executable"]
-    assert os.listdir(f"/proc/{target.pid}/root/tmp") == [], "work directories must be removed"
+    assert own_tmp_entries(target.pid) == [], "work directories must be removed"
 
 
 def test_debugger_copies_debugpy_into_a_slim_target_with_its_own_tmp(
@@ -48,7 +67,7 @@ def test_debugger_copies_debugpy_into_a_slim_target_with_its_own_tmp(
     run = run_agent("debugger", "--pid", str(target.pid), "--port", str(free_port))
 
     assert run.result["debugpySource"] == "agent"
-    (staged,) = os.listdir(f"/proc/{target.pid}/root/tmp")
+    (staged,) = own_tmp_entries(target.pid)
     assert staged.startswith("wfhost-debugpy-")
     assert os.path.isfile(f"/proc/{target.pid}/root/tmp/{staged}/debugpy/__init__.py")
     assert not os.path.exists(f"/tmp/{staged}"), "the copy belongs in the target's /tmp, not the agent's"
