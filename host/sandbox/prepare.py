@@ -10,6 +10,7 @@ from pathlib import Path
 from host.config import HostConfig, SandboxConfig
 from host.paths import sdk_root
 from host.sandbox.deno import find_deno
+from host.sandbox.denodir import seal_deno_dir
 from host.sandbox.graph import check_graph, module_graph
 from host.sandbox.snapshot import DirScan, Snapshot, take_snapshot
 
@@ -32,10 +33,10 @@ class SandboxEnv:
         return cls(deno=find_deno(sb.deno_path), sdk=sdk_root(sb.sdk_path), state_dir=state.resolve(), limits=sb)
 
     def deno_dir_for(self, source: Path) -> Path:
-        """One DENO_DIR per workflow file, so workflows share no cache or storage."""
+        """One DENO_DIR per workflow file, so workflows share no cache or storage; sealed (see `denodir`)."""
         key = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:12]
         path = self.state_dir / "deno" / f"{source.stem}-{key}"
-        path.mkdir(parents=True, exist_ok=True)
+        seal_deno_dir(path)
         return path
 
 
