@@ -116,9 +116,17 @@ class WorkflowVolume(Model):
 
 
 class Grant(Model):
-    """What the operator allows one custom workflow (or a glob of names) to do."""
+    """What the operator allows custom workflows to do, matched by name and/or by file.
 
-    workflow: str = Field(description="Workflow name, or a glob such as 'team-a-*'.")
+    A workflow's name is chosen by its author; its file name is the ConfigMap key the operator
+    controls, so `file` is the safer way to bind a powerful grant.
+    """
+
+    workflow: str = Field(default="*", description="Workflow name, or a glob such as 'team-a-*'.")
+    file: str | None = Field(
+        default=None,
+        description="Glob on the workflow file's path relative to the custom workflows directory, e.g. 'team-a-*.ts'.",
+    )
     capabilities: list[Capability] = Field(default_factory=list)
     namespaces: list[str] = Field(default_factory=list, description="Empty means all namespaces.")
     params: dict[str, Any] = Field(default_factory=dict, description="Param values for this workflow.")

@@ -8,7 +8,7 @@ from pydantic.alias_generators import to_camel
 from host.capabilities.context import CallContext
 from host.capabilities.router import CapabilityRouter
 from host.model.events import Subject
-from host.model.findings import Attachment, Finding, Severity, Table
+from host.model.findings import MEDIA_TYPE, Attachment, Finding, Severity, Table
 from host.rpc import ErrorCode, RpcError
 
 INLINE_TEXT_LIMIT = 256 << 10
@@ -21,7 +21,7 @@ class _Params(BaseModel):
 class AttachmentRef(_Params):
     artifact_id: str | None = None
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,128}$")
-    media_type: str = Field(default="text/plain", max_length=128)
+    media_type: str = Field(default="text/plain", max_length=160, pattern=MEDIA_TYPE)
     text: str | None = Field(default=None, max_length=INLINE_TEXT_LIMIT)
 
     @model_validator(mode="after")

@@ -79,16 +79,19 @@ class Policy:
         return cap
 
 
-def custom_grant(config: HostConfig, workflow: str) -> Grant:
-    """The grant for a custom workflow: the first `grants` entry whose name or glob matches, else the default."""
+def custom_grant(config: HostConfig, workflow: str, *, file: str | None = None) -> Grant:
+    """The grant for a custom workflow: the first `grants` entry whose name glob and (if it has one)
+    file glob both match, else the default. `file` is the path relative to the custom directory."""
     ts = config.custom_workflows.typescript
     for g in ts.grants:
+        if g.file is not None and (file is None or not fnmatch.fnmatchcase(file, g.file)):
+            continue
         if fnmatch.fnmatchcase(workflow, g.workflow):
             return Grant(
                 capabilities=frozenset(g.capabilities),
                 namespaces=frozenset(g.namespaces),
                 params=dict(g.params),
                 triggers=tuple(g.triggers),
-                source=f"grant {g.workflow}",
+                source=f"grant {g.workflow}" + (f" file {g.file}" if g.file else ""),
             )
     return Grant(capabilities=frozenset(ts.default_capabilities), source="customWorkflows.typescript.defaultCapabilities")

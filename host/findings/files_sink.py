@@ -20,10 +20,15 @@ def write_finding(directory: Path, finding: Finding) -> Path:
     final = directory / finding_folder_name(finding)
     tmp = directory / f".{final.name}.tmp"
     tmp.mkdir(parents=True, exist_ok=True)
-    for att in finding.attachments:
-        (tmp / att.name).write_bytes(att.data)
-    doc = finding.summary()
-    (tmp / "finding.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    try:
+        for att in finding.attachments:
+            (tmp / att.name).write_bytes(att.data)
+        # ASCII escapes: valid JSON even for text the guest sent with lone surrogates.
+        doc = finding.summary()
+        (tmp / "finding.json").write_text(json.dumps(doc, indent=2, ensure_ascii=True) + "\n", encoding="ascii")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)

@@ -20,9 +20,12 @@ class Table(WireModel):
     rows: list[list[str | int | float | bool | None]] = Field(max_length=5000)
 
 
+MEDIA_TYPE = r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}(; ?[A-Za-z0-9_.+-]+=[A-Za-z0-9_.+-]+)?$"
+
+
 class Attachment(WireModel):
     name: str = Field(pattern=r"^[A-Za-z0-9._-]{1,128}$")
-    media_type: str = Field(max_length=128)
+    media_type: str = Field(max_length=160, pattern=MEDIA_TYPE)
     data: bytes = Field(repr=False)
 
     @field_serializer("data")

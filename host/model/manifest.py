@@ -39,7 +39,7 @@ class Manifest(WireModel):
 
     @model_validator(mode="after")
     def _check(self) -> Manifest:
-        if not NAME_RE.match(self.name):
+        if not NAME_RE.fullmatch(self.name):
             raise ValueError(f"name {self.name!r} must be 1-63 letters, digits, '.', '_' or '-'")
         for pname, spec in self.params.items():
             if spec.default is not None:

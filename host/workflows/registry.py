@@ -187,7 +187,9 @@ class Registry:
             return Grant(capabilities=frozenset(manifest.capabilities), source="builtin")
         if origin == "file":
             return Grant(capabilities=frozenset(manifest.capabilities), source="local file (invoke)")
-        return custom_grant(self.config, manifest.name)
+        root = self.config.custom_workflows.typescript.volume.mount_path
+        rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+        return custom_grant(self.config, manifest.name, file=rel)
 
     async def _load(self, path: Path, origin: Origin, scan: DirScan) -> bool:
         status = self._files.setdefault(path, FileStatus(path=path, origin=origin))
