@@ -71,6 +71,13 @@ def check_graph(graph: dict[str, Any], *, snapshot: Snapshot, sdk_root: Path, or
             raise WorkflowRefused(str(original), f"imports {shown}, which is outside the workflow directory")
         if "error" in mod:
             raise WorkflowRefused(str(original), _explain_error(str(mod["error"]), spec, snapshot, snap_root))
+        for dep in mod.get("dependencies") or []:
+            for side in ("code", "type"):
+                problem = (dep.get(side) or {}).get("error")
+                if problem:
+                    raise WorkflowRefused(
+                        str(original), f"{shown} imports {dep.get('specifier', '?')!r}, which cannot be resolved: {problem}"
+                    )
         if kind != "esm" or mod.get("mediaType") not in CODE_MEDIA_TYPES:
             what = {"asserted": "a JSON import", "external": "a text/bytes import"}.get(str(kind), f"a {kind} module")
             raise WorkflowRefused(
