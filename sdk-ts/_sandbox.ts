@@ -119,6 +119,10 @@ export function takeOver(): Guest {
   for (const name of ["localStorage", "sessionStorage", "caches"]) {
     Reflect.deleteProperty(globalThis, name);
   }
+  // Node's `process` (stdout.write, exit, abort) reaches fd 1 and the process directly. Courtesy
+  // only: the host treats stdout as untrusted whatever happens here. (Deno's internal ops stay:
+  // `deno test` needs them in the same process.)
+  Reflect.deleteProperty(globalThis, "process");
 
   // An error nobody catches (a rejected promise nobody awaits, a throw in a
   // timer callback) would kill the process and every running invocation.

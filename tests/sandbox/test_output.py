@@ -76,7 +76,8 @@ async def test_a_stream_that_ends_inside_a_message_is_a_fault(arena: Arena) -> N
 
 
 BYPASSES = {
-    "process.stdout.write": '(globalThis as any).process.stdout.write("bypassing the sdk\\n");',
+    # the SDK removes the `process` global; node:process (a computed import needs no permission) remains
+    "process.stdout.write": '(await import("node:" + "process")).default.stdout.write("bypassing the sdk\\n");',
     "node-fs-writeSync-fd1": 'const fs: any = await import("node:" + "fs"); fs.writeSync(1, "bypassing the sdk\\n");',
     "internal-core-writeSync": "(Deno as any)[(Deno as any).internal].core.writeSync(1, new TextEncoder().encode('bypass\\n'));",
 }

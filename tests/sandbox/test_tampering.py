@@ -49,7 +49,7 @@ TAMPERING = {
     "TextEncoder-garbage": ("TextEncoder.prototype.encode = function () { return new Uint8Array([0xff, 10]); };"
                             ' await ctx.report({ title: "x" });', "crashed", "not UTF-8"),
     "forged-line-for-victim": ("""
-        (globalThis as any).process.stdout.write(JSON.stringify({ jsonrpc: "2.0", id: 999, method: "findings.report",
+        (await import("node:" + "process")).default.stdout.write(JSON.stringify({ jsonrpc: "2.0", id: 999, method: "findings.report",
           params: { invocationId: "inv-victim", title: "planted" } }) + "\\n");
         await new Promise((r) => setTimeout(r, 300));
         await ctx.report({ title: "mine" });
