@@ -257,3 +257,11 @@ def test_readme_values_table_is_generated_from_the_values_comments() -> None:
     readme = README.read_text(encoding="utf-8")
     table = render_table(parse_values_doc(VALUES.read_text(encoding="utf-8")))
     assert readme == readme_with_table(readme, table), "run: python -m tests.chart.values_doc --write"
+
+
+def test_the_shutdown_grace_must_fit_in_the_pods_termination_grace() -> None:
+    from tests.chart.support import render
+
+    assert render({"sandbox": {"shutdownGraceSeconds": 25}}).host_config.sandbox.shutdown_grace_seconds == 25
+    with pytest.raises(Exception, match="shutdownGraceSeconds must be less than terminationGracePeriodSeconds"):
+        render({"sandbox": {"shutdownGraceSeconds": 30}})

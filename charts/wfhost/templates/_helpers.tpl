@@ -388,4 +388,7 @@ as {"true": "pod.crashLoop"}.
 {{- if and (not .Values.serviceAccount.create) (not .Values.serviceAccount.name) }}
 {{- fail "serviceAccount.name is required when serviceAccount.create is false" }}
 {{- end }}
+{{- if ge (float64 .Values.sandbox.shutdownGraceSeconds) (float64 .Values.terminationGracePeriodSeconds) }}
+{{- fail "sandbox.shutdownGraceSeconds must be less than terminationGracePeriodSeconds, or the kubelet kills the host before running invocations finish" }}
+{{- end }}
 {{- end }}
