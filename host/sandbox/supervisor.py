@@ -13,6 +13,7 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 
+import psutil
 import structlog
 
 from host.capabilities.context import CallContext
@@ -23,6 +24,20 @@ from host.sandbox.prepare import PreparedWorkflow, SandboxEnv
 from host.sandbox.worker import Worker
 
 log = structlog.get_logger(__name__)
+
+# An idle worker using more than half a core for two checks in a row is replaced.
+IDLE_CHECK_SECONDS = 2.0
+IDLE_BUSY_SHARE = 0.5
+IDLE_BUSY_INTERVALS = 2
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far, or None once it is gone."""
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return None
+    return float(times.user + times.system)
 
 
 @dataclass
@@ -93,9 +108,22 @@ class WorkerPool:
         return worker
 
     async def _watch(self, slot: _Slot, worker: Worker) -> None:
-        """Notice a worker that dies while idle (killed from outside) and restart it with backoff."""
+        """Notice a worker that dies while idle (killed from outside) and restart it with backoff.
+
+        Also notice one that burns CPU while idle (a timer or a loop the workflow left running after
+        `run` returned): it would make the next invocation time out, so it is killed and replaced
+        now, off the invocation path.
+        """
         assert worker.child is not None
-        await worker.child.proc.wait()
+        proc = worker.child.proc
+        busy_intervals = 0
+        last_cpu: float | None = None
+        exited = asyncio.ensure_future(proc.wait())
+        try:
+            while not (await asyncio.wait({exited}, timeout=IDLE_CHECK_SECONDS))[0]:
+                busy_intervals, last_cpu = self._idle_check(slot, worker, busy_intervals, last_cpu)
+        finally:
+            exited.cancel()
         if self._closed or worker._stopping or slot.worker is not worker:
             return
         if slot.lock.locked():
@@ -110,6 +138,18 @@ class WorkerPool:
                 await self._spawn(slot, backoff=True)
             except WfhostError as exc:
                 log.warning("sandbox.restart_failed", workflow=self.label, slot=slot.index, error=str(exc))
+
+    def _idle_check(self, slot: _Slot, worker: Worker, busy: int, last: float | None) -> tuple[int, float | None]:
+        """One look at an idle worker's CPU use; kills it after IDLE_BUSY_INTERVALS busy looks in a row."""
+        if slot.lock.locked() or self._closed or worker.pid is None:
+            return 0, None  # an invocation runs: its CPU is its own business
+        cpu = _cpu_seconds(worker.pid)
+        busy = busy + 1 if cpu is not None and last is not None and cpu - last > IDLE_BUSY_SHARE * IDLE_CHECK_SECONDS else 0
+        if busy >= IDLE_BUSY_INTERVALS:
+            log.warning("sandbox.worker_busy_while_idle", workflow=self.label, slot=slot.index, pid=worker.pid,
+                        seconds=IDLE_BUSY_INTERVALS * IDLE_CHECK_SECONDS)
+            worker.kill()
+        return busy, cpu
 
     # -- invocations ------------------------------------------------------------------------
     async def invoke(self, ctx: CallContext, *, timeout: float) -> object:

@@ -215,3 +215,27 @@ def test_a_host_killed_with_sigkill_takes_its_deno_children_along(tmp_path: Path
     proc.wait()
     proc.stdout.close()
     asyncio.run(gone(child_pid))
+
+
+async def test_a_worker_left_spinning_after_run_is_replaced_before_the_next_invocation(
+    loaded: Any, write_workflow: Any
+) -> None:
+    # `run` returns, but leaves a timer that spins forever: the child would never serve again.
+    wf = await loaded(write_workflow("spinner.ts", simple_workflow(
+        "spinner", "if (ctx.params.spin) { setTimeout(() => { while (true) {} }, 10); } await ctx.report({ title: 'ran' });",
+        params='{ spin: { type: "boolean", default: true } }')))
+    (pid,) = wf.pool.worker_pids()
+    first = await invoke(wf, Event(kind="manual"))
+    assert first.outcome == "ok", first.error
+    for _ in range(300):  # the idle check sees it burn CPU for two intervals, then replaces it
+        pids = wf.pool.worker_pids()
+        if pids and pids[0] != pid:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the spinning worker was not replaced")
+    await gone(pid)
+    began = asyncio.get_running_loop().time()
+    second = await invoke(wf, Event(kind="manual"), overrides={"spin": False}, timeout=10)
+    assert second.outcome == "ok", second.error
+    assert asyncio.get_running_loop().time() - began < 5  # served by the fresh worker, no timeout first
