@@ -168,3 +168,21 @@ async def test_the_grace_period_is_bounded(host: Host) -> None:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert running is not None and running.cancelled()
     host.started = False
+
+
+async def test_a_built_in_can_be_bound_to_more_triggers_in_config(tmp_path: Path) -> None:
+    config = make_config(tmp_path, api={"enabled": False}, workflows={"podTroubleshooting": {
+        "pythonProfiler": {"triggers": [{"on": "pod.crashLoop", "namespaces": ["shop"]}]},
+        "podProcessList": {"enabled": False},
+    }})
+    h = Host(config, with_cluster=False)
+    await h.start(watch=False)
+    try:
+        assert h.registry.get("pod-process-list") is None
+        profiler = h.registry.get("python-profiler")
+        assert profiler is not None
+        assert [t.on for t in profiler.triggers] == ["manual", "pod.crashLoop"]
+        assert h.index.match(_pod_event("pod.crashLoop", "shop", "web-1")) == ["python-profiler"]
+        assert h.index.match(_pod_event("pod.crashLoop", "other", "web-1")) == []
+    finally:
+        await h.stop()
