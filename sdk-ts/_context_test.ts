@@ -78,20 +78,26 @@ Deno.test("sends pods by namespace and name only, with the container of the refe
 Deno.test("sends debug targets with only the options each action takes", async () => {
   const { ctx, sent } = setup(() => ({ pid: 7 }));
   const target = { namespace: "shop", name: "web-1", container: "app" };
-  const options = { duration: 5, rate: 50, signal: new AbortController().signal, bogus: true };
+  const options = {
+    pid: 7,
+    duration: 5,
+    rate: 50,
+    signal: new AbortController().signal,
+    bogus: true,
+  };
   deepStrictEqual(await ctx.debug.pythonProfile(target, options), { pid: 7 });
   await ctx.debug.processList({ namespace: "shop", name: "web-1" });
-  await ctx.debug.pythonStackTrace(target, { count: 2, locals: true });
+  await ctx.debug.pythonStackTrace(target, { pid: 7, count: 2, locals: true });
   await ctx.debug.pythonMemory(target, { duration: 3, pid: 9 });
-  await ctx.debug.pythonInspect(target);
-  await ctx.debug.pythonDebugger(target, { port: 5678 });
+  await ctx.debug.pythonInspect(target, { pid: 7 });
+  await ctx.debug.pythonDebugger(target, { pid: 7, port: 5678 });
   deepStrictEqual(sent, [
-    { method: "debug.pythonProfile", params: { target, duration: 5, rate: 50 } },
+    { method: "debug.pythonProfile", params: { target, pid: 7, duration: 5, rate: 50 } },
     { method: "debug.processList", params: { target: { namespace: "shop", name: "web-1" } } },
-    { method: "debug.pythonStackTrace", params: { target, count: 2, locals: true } },
+    { method: "debug.pythonStackTrace", params: { target, pid: 7, count: 2, locals: true } },
     { method: "debug.pythonMemory", params: { target, duration: 3, pid: 9 } },
-    { method: "debug.pythonInspect", params: { target } },
-    { method: "debug.pythonDebugger", params: { target, port: 5678 } },
+    { method: "debug.pythonInspect", params: { target, pid: 7 } },
+    { method: "debug.pythonDebugger", params: { target, pid: 7, port: 5678 } },
   ]);
 });
 
@@ -204,7 +210,7 @@ Deno.test("refuses results of the wrong shape with a HostError", async () => {
   await rejects(ctx.report({ title: "t" }), HostError);
   const { ctx: nullish } = setup(() => null);
   await rejects(nullish.k8s.getPod({ namespace: "a", name: "b" }), HostError);
-  await rejects(nullish.debug.pythonInspect({ namespace: "a", name: "b" }), HostError);
+  await rejects(nullish.debug.pythonInspect({ namespace: "a", name: "b" }, { pid: 1 }), HostError);
 });
 
 Deno.test("formats log arguments and marks messages logged after the run ended", () => {

@@ -48,7 +48,7 @@ export interface PidOptions extends CallOptions {
    * The process id, as `ctx.debug.processList` reports it. The host refuses
    * the call without one (`InvalidParamsError`).
    */
-  readonly pid?: number;
+  readonly pid: number;
 }
 
 // --- processList ---------------------------------------------------------------------------
@@ -770,12 +770,12 @@ export interface DebugClient {
   /** Dumps the stacks of a Python process's threads. */
   pythonStackTrace(
     target: DebugTarget,
-    options?: PythonStackTraceOptions,
+    options: PythonStackTraceOptions,
   ): Promise<PythonStackTraceResult>;
   /** Traces a Python process's allocations. */
   pythonMemory(target: DebugTarget, options: PythonMemoryOptions): Promise<PythonMemoryResult>;
   /** Reports a Python process's interpreter, modules, threads, files and sockets. */
-  pythonInspect(target: DebugTarget, options?: PidOptions): Promise<PythonInspectResult>;
+  pythonInspect(target: DebugTarget, options: PidOptions): Promise<PythonInspectResult>;
   /** Makes a Python process listen for a debugger (debugpy) on a port. */
   pythonDebugger(
     target: DebugTarget,
