@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic.alias_generators import to_camel
 
 from host.errors import ConfigError
+from host.validation import dotted_path
 
 Capability = Literal[
     "k8s.read",
@@ -295,21 +296,11 @@ class HostConfig(Model):
     logging: LoggingConfig = LoggingConfig()
 
 
-def _dotted(loc: tuple[int | str, ...]) -> str:
-    parts: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
-            parts.append(f"[{item}]")
-        else:
-            parts.append(("." if parts else "") + item)
-    return "".join(parts) or "(root)"
-
-
 def format_validation_error(exc: ValidationError, *, source: str) -> str:
     """One line per problem, each naming the key path the way values.yaml spells it."""
     lines = [f"invalid configuration in {source}:"]
     for err in exc.errors():
-        lines.append(f"  {_dotted(err['loc'])}: {err['msg']}")
+        lines.append(f"  {dotted_path(err['loc']) or '(root)'}: {err['msg']}")
     return "\n".join(lines)
 
 

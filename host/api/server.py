@@ -24,6 +24,7 @@ from host.errors import ConfigError, KubeError, NotFound
 from host.model.events import Event, Subject
 from host.model.findings import Finding
 from host.runtime.dispatcher import QueueFull, UnknownWorkflow
+from host.validation import first_error
 
 if TYPE_CHECKING:
     from host.runtime.app import Host
@@ -129,9 +130,7 @@ class ApiServer:
         try:
             return model.model_validate(data)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "body"
-            return error(400, f"{where}: {first['msg']}", problems=len(exc.errors()))
+            return error(400, first_error(exc, root="body"), problems=len(exc.errors()))
 
     # -- mutating ---------------------------------------------------------------------------
     async def trigger(self, request: web.Request) -> web.StreamResponse:

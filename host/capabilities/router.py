@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from host.capabilities.context import CallContext
 from host.capabilities.policy import PRIVILEGED
 from host.rpc import ErrorCode, RpcError
+from host.validation import first_error
 
 log = structlog.get_logger(__name__)
 audit = structlog.get_logger("wfhost.audit")
@@ -62,9 +63,7 @@ class CapabilityRouter:
         try:
             params = route.params.model_validate(body)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "params"
-            raise RpcError(ErrorCode.INVALID_PARAMS, f"{method}: {where}: {first['msg']}") from exc
+            raise RpcError(ErrorCode.INVALID_PARAMS, f"{method}: {first_error(exc, root='params')}") from exc
         namespace = params.subject_namespace(ctx) if hasattr(params, "subject_namespace") else None
         if namespace is not None:
             try:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from host.capabilities.policy import Grant
+from host.capabilities.policy import declared_grant
 from host.capabilities.routes import build_router
 from host.cli.common import (
     EXIT_FAILED,
@@ -33,6 +33,7 @@ from host.model.events import Event
 from host.model.findings import Finding
 from host.runtime.invoker import invoke
 from host.sandbox.prepare import SandboxEnv
+from host.validation import first_error
 from host.workflows.loader import load_workflow
 
 
@@ -66,9 +67,7 @@ def _read_event(path: Path | None) -> Event:
     try:
         return Event.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "event"
-        raise ValueError(f"{path}: invalid event: {where}: {first['msg']}") from exc
+        raise ValueError(f"{path}: invalid event: {first_error(exc, root='event')}") from exc
 
 
 async def _invoke(
@@ -89,7 +88,7 @@ async def _invoke(
     try:
         wf = await load_workflow(
             path.absolute(), origin="file", env=env, router=router,
-            grant_for=lambda m: Grant(capabilities=frozenset(m.capabilities), source="wfhost invoke"),
+            grant_for=lambda m: declared_grant(m, source="wfhost invoke"),
         )
     except WorkflowRefused as exc:
         return fail(f"workflow refused: {exc}")

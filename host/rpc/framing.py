@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from host.errors import ProtocolFault
 from host.rpc.messages import ErrorObject, Message, Notification, Request, Response
+from host.validation import first_error
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
@@ -73,9 +74,8 @@ def decode_line(line: bytes, *, max_bytes: int) -> Message:
                 return Response(id=data["id"], error=ErrorObject.model_validate(data["error"]))
             return Response.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "message"
-        raise ProtocolFault(f"invalid JSON-RPC message ({where}: {first['msg']}): {_excerpt(text)}") from exc
+        problem = first_error(exc, root="message")
+        raise ProtocolFault(f"invalid JSON-RPC message ({problem}): {_excerpt(text)}") from exc
     raise ProtocolFault(f"not a JSON-RPC 2.0 request, notification or response: {_excerpt(text)}")
 
 

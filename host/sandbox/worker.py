@@ -29,6 +29,7 @@ from host.rpc import ErrorCode, RpcConnection, RpcError
 from host.sandbox.deno import run_args, scrubbed_env
 from host.sandbox.prepare import PreparedWorkflow, SandboxEnv
 from host.sandbox.process import ChildProcess
+from host.validation import first_error
 
 log = structlog.get_logger(__name__)
 guest_log = structlog.get_logger("wfhost.workflow")
@@ -106,9 +107,8 @@ class Worker:
             self.manifest = Manifest.model_validate(raw)
         except ValidationError as exc:
             await self.stop()
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "manifest"
-            raise WorkflowRefused(str(self.prepared.source), f"invalid manifest: {where}: {first['msg']}") from exc
+            problem = first_error(exc, root="manifest")
+            raise WorkflowRefused(str(self.prepared.source), f"invalid manifest: {problem}") from exc
         log.debug("sandbox.worker_ready", worker=self.name, pid=self.pid, workflow=self.manifest.name)
         return self.manifest
 
