@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from host.capabilities.policy import Grant
+from host.capabilities.policy import declared_grant
 from host.capabilities.router import CapabilityRouter
 from host.capabilities.routes import build_router
 from host.config import HostConfig, parse_config
@@ -91,7 +91,7 @@ async def loaded(env: SandboxEnv, router: CapabilityRouter) -> AsyncIterator[Cal
     async def load(path: Path) -> LoadedWorkflow:
         wf = await load_workflow(
             path, origin="file", env=env, router=router,
-            grant_for=lambda m: Grant(capabilities=frozenset(m.capabilities), source="test"),
+            grant_for=lambda m: declared_grant(m, source="test"),
         )
         pools.append(wf)
         return wf

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from host.config import Capability, HostConfig
+from host.model.manifest import Manifest
 from host.rpc import ErrorCode, RpcError
 
 METHOD_CAPABILITY: dict[str, Capability] = {
@@ -77,6 +78,12 @@ class Policy:
                 {"capability": cap, "reason": "namespace", "namespace": namespace},
             )
         return cap
+
+
+def declared_grant(manifest: Manifest, *, source: str) -> Grant:
+    """Grant exactly what a workflow declares: the author's own loop (`invoke`, `check`) and built-ins
+    without a settings entry."""
+    return Grant(capabilities=frozenset(manifest.capabilities), source=source)
 
 
 def custom_grant(config: HostConfig, workflow: str, *, file: str | None = None) -> Grant:

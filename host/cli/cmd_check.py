@@ -9,7 +9,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from host.capabilities.policy import Grant
+from host.capabilities.policy import declared_grant
 from host.capabilities.router import CapabilityRouter
 from host.capabilities.routes import build_router
 from host.cli.common import EXIT_FAILED, EXIT_OK, add_config_arg, fail, setup
@@ -66,7 +66,7 @@ async def _check_one(
     try:
         wf = await load_workflow(
             path, origin="file", env=env, router=router,
-            grant_for=lambda m: Grant(capabilities=frozenset(m.capabilities), source="wfhost check"),
+            grant_for=lambda m: declared_grant(m, source="wfhost check"),
         )
     except WorkflowRefused as exc:
         return exc.reason

@@ -19,7 +19,7 @@ from pathlib import Path
 import structlog
 import watchfiles
 
-from host.capabilities.policy import Grant, custom_grant
+from host.capabilities.policy import Grant, custom_grant, declared_grant
 from host.capabilities.router import CapabilityRouter
 from host.config import HostConfig
 from host.errors import WfhostError, WorkflowRefused
@@ -184,9 +184,9 @@ class Registry:
             settings = builtin_settings(self.config, path.stem)
             if settings is not None:
                 return settings.grant
-            return Grant(capabilities=frozenset(manifest.capabilities), source="builtin")
+            return declared_grant(manifest, source="builtin")
         if origin == "file":
-            return Grant(capabilities=frozenset(manifest.capabilities), source="local file (invoke)")
+            return declared_grant(manifest, source="local file (invoke)")
         root = self.config.custom_workflows.typescript.volume.mount_path
         rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
         return custom_grant(self.config, manifest.name, file=rel)
