@@ -221,7 +221,7 @@ class ApiServer:
     def _finding_doc(self, f: Finding) -> dict[str, Any]:
         doc = f.summary()
         for att in doc["attachments"]:
-            att["url"] = f"/api/v1/findings/{f.id}/attachments/{att['name']}"
+            att["url"] = f.attachment_path(att["name"])
         return doc
 
     async def findings(self, request: web.Request) -> web.StreamResponse:

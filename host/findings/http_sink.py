@@ -32,7 +32,7 @@ class DeliveryError(Exception):
 def attachment_url(public_url: str | None, finding: Finding, name: str) -> str | None:
     if not public_url:
         return None
-    return f"{public_url.rstrip('/')}/api/v1/findings/{finding.id}/attachments/{name}"
+    return public_url.rstrip("/") + finding.attachment_path(name)
 
 
 def webhook_payload(finding: Finding, public_url: str | None) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def webhook_payload(finding: Finding, public_url: str | None) -> dict[str, Any]:
         if url:
             att["url"] = url
     if public_url:
-        doc["url"] = f"{public_url.rstrip('/')}/api/v1/findings/{finding.id}"
+        doc["url"] = public_url.rstrip("/") + finding.api_path
     return doc
 
 

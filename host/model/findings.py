@@ -56,6 +56,15 @@ class Finding(WireModel):
     attachments: list[Attachment] = Field(default_factory=list, max_length=20)
     time: datetime = Field(default_factory=utcnow)
 
+    @property
+    def api_path(self) -> str:
+        """Where the host's API serves this finding (relative to the API's base URL)."""
+        return f"/api/v1/findings/{self.id}"
+
+    def attachment_path(self, name: str) -> str:
+        """Where the host's API serves one of this finding's attachments."""
+        return f"{self.api_path}/attachments/{name}"
+
     def summary(self) -> dict[str, Any]:
         """The finding without attachment bytes: what a listing, a log line or `invoke` prints."""
         data = self.wire()
