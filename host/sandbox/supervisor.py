@@ -124,7 +124,7 @@ class WorkerPool:
                 busy_intervals, last_cpu = self._idle_check(slot, worker, busy_intervals, last_cpu)
         finally:
             exited.cancel()
-        if self._closed or worker._stopping or slot.worker is not worker:
+        if self._closed or worker.stopping or slot.worker is not worker:
             return
         if slot.lock.locked():
             return  # an invocation holds the slot; it handles the death itself

@@ -61,6 +61,11 @@ class Worker:
         )
 
     @property
+    def stopping(self) -> bool:
+        """True once the host itself began stopping this worker (its death is then expected)."""
+        return self._stopping
+
+    @property
     def pid(self) -> int | None:
         return self.child.pid if self.child is not None else None
 
