@@ -1,0 +1,275 @@
+"""Start and stop a real control plane on 127.0.0.1, envtest-style: free ports, generated PKI, readiness.
+
+`KubernetesControlPlane` runs four child processes of the one `controlplane` binary: etcd
+(fsync off: a test cluster trades durability for speed), kube-apiserver (Node and RBAC
+authorization, the default admission plugins plus NodeRestriction, so Pod Security Admission
+is on), kube-controller-manager and kube-scheduler, each with its own client certificate. It
+writes an admin kubeconfig, waits for `/readyz` and for the controllers to act, and stops the
+children in steps (SIGTERM, a bounded wait, SIGKILL) in reverse order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from host.localcluster.controlplane.build import ControlPlaneUnavailable, binary
+
+log = structlog.get_logger(__name__)
+
+STARTUP_TIMEOUT_SECONDS = 120.0
+STOP_GRACE_SECONDS = 10.0
+SERVICE_CIDR = "10.0.0.0/24"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class _Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+
+@dataclass
+class KubernetesControlPlane:
+    """A real control plane. `start()`, then `kubeconfig_path` (admin) and `url`; `stop()`."""
+
+    node_name: str = "localnode"
+    port: int = 0
+    work_dir: Path | None = None
+    _dir: Path = field(init=False)
+    _owns_dir: bool = field(init=False, default=False)
+    _children: list[_Child] = field(init=False, default_factory=list)
+    url: str = field(init=False, default="")
+
+    @property
+    def pki(self) -> Path:
+        return self._dir / "pki"
+
+    @property
+    def kubeconfig_path(self) -> Path:
+        """The admin (system:masters) kubeconfig."""
+        return self.pki / "admin.kubeconfig"
+
+    def kubeconfig_for(self, identity: str) -> Path:
+        """`admin`, `kubelet`, `controller-manager` or `scheduler`."""
+        return self.pki / f"{identity}.kubeconfig"
+
+    @property
+    def logs(self) -> Path:
+        return self._dir / "logs"
+
+    def start(self) -> None:
+        exe = binary()
+        if self.work_dir is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="wfhost-controlplane-"))
+            self._owns_dir = True
+        else:
+            self._dir = self.work_dir
+            self._dir.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(exist_ok=True)
+        port = self.port or free_port()
+        self.url = f"https://127.0.0.1:{port}"
+        subprocess.run(
+            [str(exe), "pki", "-dir", str(self.pki), "-node", self.node_name, "-server", self.url],
+            check=True,
+            capture_output=True,
+        )
+        etcd_client, etcd_peer = free_port(), free_port()
+        began = time.monotonic()
+        try:
+            self._spawn(
+                exe,
+                "etcd",
+                [
+                    f"--data-dir={self._dir / 'etcd'}",
+                    f"--listen-client-urls=http://127.0.0.1:{etcd_client}",
+                    f"--advertise-client-urls=http://127.0.0.1:{etcd_client}",
+                    f"--listen-peer-urls=http://127.0.0.1:{etcd_peer}",
+                    f"--initial-advertise-peer-urls=http://127.0.0.1:{etcd_peer}",
+                    f"--initial-cluster=default=http://127.0.0.1:{etcd_peer}",
+                    "--unsafe-no-fsync",
+                    "--log-level=warn",
+                ],
+            )
+            self._wait(lambda: _http_ok(f"http://127.0.0.1:{etcd_client}/health"), "etcd", began)
+            pki = self.pki
+            self._spawn(
+                exe,
+                "kube-apiserver",
+                [
+                    f"--etcd-servers=http://127.0.0.1:{etcd_client}",
+                    "--bind-address=127.0.0.1",
+                    "--advertise-address=127.0.0.1",
+                    # The kubernetes Service endpoints may not be a loopback address; nothing here needs them.
+                    "--endpoint-reconciler-type=none",
+                    f"--secure-port={port}",
+                    f"--cert-dir={self._dir / 'apiserver-certs'}",
+                    f"--tls-cert-file={pki / 'apiserver.crt'}",
+                    f"--tls-private-key-file={pki / 'apiserver.key'}",
+                    f"--client-ca-file={pki / 'ca.crt'}",
+                    "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                    f"--service-account-key-file={pki / 'sa.pub'}",
+                    f"--service-account-signing-key-file={pki / 'sa.key'}",
+                    f"--service-cluster-ip-range={SERVICE_CIDR}",
+                    "--authorization-mode=Node,RBAC",
+                    "--enable-admission-plugins=NodeRestriction",
+                    "--allow-privileged=true",
+                    f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
+                    f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
+                    f"--kubelet-certificate-authority={pki / 'ca.crt'}",
+                    "--kubelet-preferred-address-types=InternalIP",
+                    "--v=0",
+                ],
+            )
+            self._wait(self._ready, "kube-apiserver", began)
+            common = ["--leader-elect=false", "--secure-port=0", "--v=0"]
+            self._spawn(
+                exe,
+                "kube-controller-manager",
+                [
+                    f"--kubeconfig={self.kubeconfig_for('controller-manager')}",
+                    "--use-service-account-credentials=true",
+                    f"--service-account-private-key-file={pki / 'sa.key'}",
+                    f"--root-ca-file={pki / 'ca.crt'}",
+                    f"--cluster-signing-cert-file={pki / 'ca.crt'}",
+                    f"--cluster-signing-key-file={pki / 'ca.key'}",
+                    f"--service-cluster-ip-range={SERVICE_CIDR}",
+                    *common,
+                ],
+            )
+            self._spawn(exe, "kube-scheduler", [f"--kubeconfig={self.kubeconfig_for('scheduler')}", *common])
+            self._wait(self._controllers_working, "kube-controller-manager", began)
+        except BaseException:
+            self.stop()
+            raise
+        log.info("controlplane.ready", url=self.url, seconds=round(time.monotonic() - began, 1))
+
+    # -- readiness -------------------------------------------------------------------------
+
+    def _ssl(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(self.pki / "ca.crt"))
+        context.load_cert_chain(str(self.pki / "admin.crt"), str(self.pki / "admin.key"))
+        return context
+
+    def get_json(self, path: str) -> dict[str, object]:
+        with urllib.request.urlopen(self.url + path, context=self._ssl(), timeout=10) as response:
+            data: dict[str, object] = json.loads(response.read())
+            return data
+
+    def _ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url + "/readyz", context=self._ssl(), timeout=5) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def _controllers_working(self) -> bool:
+        # The service-account controller creates `default` in every namespace: the
+        # controller-manager is up and acting through the API.
+        try:
+            self.get_json("/api/v1/namespaces/default/serviceaccounts/default")
+            return True
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def _wait(self, check: object, what: str, began: float) -> None:
+        assert callable(check)
+        while not check():
+            for child in self._children:
+                if child.process.poll() is not None:
+                    raise ControlPlaneUnavailable(
+                        f"{child.name} exited with {child.process.returncode} while starting; its log:\n"
+                        + _tail(child.log_path)
+                    )
+            if time.monotonic() - began > STARTUP_TIMEOUT_SECONDS:
+                raise ControlPlaneUnavailable(
+                    f"{what} was not ready within {STARTUP_TIMEOUT_SECONDS:.0f} s; logs in {self.logs}"
+                )
+            time.sleep(0.1)
+
+    # -- processes -------------------------------------------------------------------------
+
+    def _spawn(self, exe: Path, name: str, args: list[str]) -> None:
+        log_path = self.logs / f"{name}.log"
+        with log_path.open("wb") as out:
+            process = subprocess.Popen(
+                [str(exe), name, *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self._dir)},
+            )
+        self._children.append(_Child(name, process, log_path))
+        log.debug("controlplane.started", component=name, pid=process.pid)
+
+    def stop_component(self, name: str) -> None:
+        """Stop one component (a test's API server restart); `restart_component` brings it back."""
+        for child in self._children:
+            if child.name == name:
+                _stop(child)
+
+    def stop(self) -> None:
+        """Stop every child in reverse order of start; remove the work directory if it was ours."""
+        for child in reversed(self._children):
+            _stop(child)
+        self._children.clear()
+        if self._owns_dir:
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> KubernetesControlPlane:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _stop(child: _Child) -> None:
+    if child.process.poll() is not None:
+        return
+    try:
+        os.killpg(child.process.pid, signal.SIGTERM)
+        child.process.wait(timeout=STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        log.warning("controlplane.sigkill", component=child.name)
+        os.killpg(child.process.pid, signal.SIGKILL)
+        child.process.wait()
+    except ProcessLookupError:
+        child.process.wait()
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _tail(path: Path, size: int = 4000) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return "(no log)"
+    return data[-size:].decode(errors="replace")
