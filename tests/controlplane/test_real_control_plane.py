@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -195,3 +198,51 @@ def test_rbac_denies_a_service_account_without_grants(
     assert caught.value.status == 403
     message = json.loads(caught.value.body)["message"]
     assert f'User "system:serviceaccount:{ns}:nobody" cannot list resource "pods"' in message
+
+
+def test_wfhost_localcluster_control_plane_kubernetes_serves_kubectl(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kc"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "host.cli.main",
+            "localcluster",
+            "--control-plane",
+            "kubernetes",
+            "--kubeconfig-out",
+            str(kubeconfig),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert url.startswith("https://127.0.0.1:")
+        result = subprocess.run(
+            ["kubectl", "--kubeconfig", str(kubeconfig), "version"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert f"Server Version: {KUBERNETES_VERSION}" in result.stdout
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=60)
+        if process.stdout is not None:
+            process.stdout.close()
+    assert code == 0
+
+
+def test_wfhost_localcluster_names_go_when_it_is_missing(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "host.cli.main", "localcluster", "--control-plane", "kubernetes"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PATH": str(Path(sys.executable).parent)},
+    )
+    assert result.returncode == 1
+    assert "`go` is not on PATH" in result.stderr
