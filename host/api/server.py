@@ -195,6 +195,7 @@ class ApiServer:
             event = Event(kind="alert", subject=subject, alert=alert.model_dump(exclude_none=True))
             names = await self.host.dispatcher.submit(event)
             queued.append({"alertname": labels.get("alertname"), "eventId": event.id, "workflows": names})
+            await asyncio.sleep(0)  # one batch is up to 1000 events: let the loop serve others between them
         return web.json_response({"accepted": len(body.alerts), "events": queued}, status=202)
 
     # -- reading ----------------------------------------------------------------------------
