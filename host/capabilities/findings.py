@@ -42,7 +42,13 @@ class ReportParams(_Params):
     attachments: list[AttachmentRef] = Field(default_factory=list, max_length=20)
 
     def subject_namespace(self, ctx: CallContext) -> str | None:
-        return self.subject.namespace if self.subject is not None else None
+        """The finding is about its own subject, or else the event's (as `report` stamps it)."""
+        subject = self.subject or ctx.event.subject
+        return subject.namespace if subject is not None else None
+
+    def subject_kind(self, ctx: CallContext) -> str | None:
+        subject = self.subject or ctx.event.subject
+        return subject.kind if subject is not None else None
 
 
 async def report(ctx: CallContext, params: ReportParams) -> dict[str, str]:
