@@ -24,6 +24,7 @@ from host.errors import ConfigError, KubeError, NotFound
 from host.model.events import Event, Subject
 from host.model.findings import Finding
 from host.runtime.dispatcher import QueueFull, UnknownWorkflow
+from host.text import dumps_json
 from host.validation import first_error
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 1 << 20
+PAGE_BYTES = 8 << 20  # a findings page holds at most about this much (one finding always fits)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -226,15 +228,35 @@ class ApiServer:
         return doc
 
     async def findings(self, request: web.Request) -> web.StreamResponse:
+        """A page of the most recent findings: `limit` items from `offset`, at most PAGE_BYTES of them;
+        `next` is the offset of the following page. Built and encoded in a thread, off the event loop."""
         try:
             limit = int(request.query.get("limit", "100"))
+            offset = int(request.query.get("offset", "0"))
         except ValueError:
-            return error(400, "limit must be a whole number")
+            return error(400, "limit and offset must be whole numbers")
         if not 1 <= limit <= 500:
             return error(400, "limit must be between 1 and 500")
+        if offset < 0:
+            return error(400, "offset must not be negative")
         workflow = request.query.get("workflow")
-        items = [f for f in self.host.findings.recent() if workflow is None or f.workflow == workflow]
-        return web.json_response({"items": [self._finding_doc(f) for f in items[:limit]]})
+        service = self.host.findings
+        items = [f for f in service.recent() if workflow is None or f.workflow == workflow]
+
+        def page() -> str:
+            docs: list[dict[str, Any]] = []
+            budget = PAGE_BYTES
+            end = offset
+            for f in items[offset:offset + limit]:
+                size = service.size_of(f)
+                if docs and size > budget:
+                    break
+                budget -= size
+                docs.append(self._finding_doc(f))
+                end += 1
+            return dumps_json({"items": docs, "next": end if end < len(items) else None})
+
+        return web.Response(text=await asyncio.to_thread(page), content_type="application/json")
 
     async def finding(self, request: web.Request) -> web.StreamResponse:
         f = self.host.findings.get(request.match_info["id"])
