@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from host import __version__
 from host.api.models import AlertmanagerPayload, TriggerRequest
 from host.errors import ConfigError, KubeError, NotFound
+from host.findings.service import FindingsService
 from host.model.events import Event, Subject
 from host.model.findings import Finding
 from host.runtime.dispatcher import QueueFull, UnknownWorkflow
@@ -52,6 +53,30 @@ def read_token(host: Host) -> str | None:
             raise ConfigError(f"api.tokenFile: cannot read {api.token_file}: {exc.strerror}") from exc
         return token or None
     return None
+
+
+def finding_doc(f: Finding) -> dict[str, Any]:
+    doc = f.summary()
+    for att in doc["attachments"]:
+        att["url"] = f.attachment_path(att["name"])
+    return doc
+
+
+def render_page(service: FindingsService, items: list[Finding], *, offset: int, limit: int) -> str:
+    """The JSON of one findings page (blocking: run in a thread). Each finding is encoded on its own,
+    so the encoder lets go of the GIL, and so of the event loop, between findings."""
+    parts: list[str] = []
+    budget = PAGE_BYTES
+    end = offset
+    for f in items[offset:offset + limit]:
+        size = service.size_of(f)
+        if parts and size > budget:
+            break
+        budget -= size
+        parts.append(dumps_json(finding_doc(f)))
+        end += 1
+    following = end if end < len(items) else None
+    return '{"items": [' + ", ".join(parts) + '], "next": ' + dumps_json(following) + "}"
 
 
 class ApiServer:
@@ -222,10 +247,7 @@ class ApiServer:
         return web.json_response({"items": items})
 
     def _finding_doc(self, f: Finding) -> dict[str, Any]:
-        doc = f.summary()
-        for att in doc["attachments"]:
-            att["url"] = f.attachment_path(att["name"])
-        return doc
+        return finding_doc(f)
 
     async def findings(self, request: web.Request) -> web.StreamResponse:
         """A page of the most recent findings: `limit` items from `offset`, at most PAGE_BYTES of them;
@@ -242,21 +264,8 @@ class ApiServer:
         workflow = request.query.get("workflow")
         service = self.host.findings
         items = [f for f in service.recent() if workflow is None or f.workflow == workflow]
-
-        def page() -> str:
-            docs: list[dict[str, Any]] = []
-            budget = PAGE_BYTES
-            end = offset
-            for f in items[offset:offset + limit]:
-                size = service.size_of(f)
-                if docs and size > budget:
-                    break
-                budget -= size
-                docs.append(self._finding_doc(f))
-                end += 1
-            return dumps_json({"items": docs, "next": end if end < len(items) else None})
-
-        return web.Response(text=await asyncio.to_thread(page), content_type="application/json")
+        text = await asyncio.to_thread(render_page, service, items, offset=offset, limit=limit)
+        return web.Response(text=text, content_type="application/json")
 
     async def finding(self, request: web.Request) -> web.StreamResponse:
         f = self.host.findings.get(request.match_info["id"])
