@@ -281,6 +281,23 @@ class LoggingConfig(Model):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+class LimitsConfig(Model):
+    """Caps on what a workflow's author controls, checked before the host does the work they would cost."""
+
+    max_file_bytes: int = Field(default=1 << 20, ge=1024, description="Largest code file in a workflow directory, in bytes.")
+    max_files_per_directory: int = Field(
+        default=500, ge=1, description="Entries (files and folders) a workflow directory may hold."
+    )
+    max_name_length: int = Field(default=253, ge=16, le=4096, description="Longest file or folder name, in characters.")
+    max_triggers_per_workflow: int = Field(default=64, ge=1, description="Triggers one manifest may declare.")
+    max_selector_length: int = Field(default=1024, ge=16, description="Longest trigger label selector, in characters.")
+    max_pattern_length: int = Field(default=253, ge=16, description="Longest trigger name pattern, in characters.")
+    recent_findings: int = Field(default=500, ge=1, description="Findings kept in memory for the API.")
+    recent_findings_bytes: int = Field(
+        default=64 << 20, ge=1 << 20, description="Bytes of findings kept in memory for the API."
+    )
+
+
 class HostConfig(Model):
     """The whole configuration file."""
 
@@ -294,6 +311,7 @@ class HostConfig(Model):
     debug: DebugConfig = DebugConfig()
     leader_election: LeaderElectionConfig = LeaderElectionConfig()
     logging: LoggingConfig = LoggingConfig()
+    limits: LimitsConfig = LimitsConfig()
 
 
 def format_validation_error(exc: ValidationError, *, source: str) -> str:

@@ -9,8 +9,18 @@ from typing import Literal, TextIO
 
 import structlog
 
+from host.text import shown
+
 Format = Literal["auto", "json", "console"]
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+def _escaped(_: object, __: str, event: structlog.types.EventDict) -> structlog.types.EventDict:
+    """On a terminal, text a workflow chose (errors, titles) shows its control characters escaped."""
+    for key, value in event.items():
+        if isinstance(value, str):
+            event[key] = shown(value, newlines=key == "exception")
+    return event
 
 
 def configure_logging(*, format: Format = "auto", level: str = "info", stream: TextIO | None = None) -> None:
@@ -19,10 +29,12 @@ def configure_logging(*, format: Format = "auto", level: str = "info", stream: T
         in_cluster = "KUBERNETES_SERVICE_HOST" in os.environ
         format = "json" if in_cluster or not out.isatty() else "console"
     renderer: structlog.types.Processor
+    escape: list[structlog.types.Processor] = []
     if format == "json":
-        renderer = structlog.processors.JSONRenderer()
+        renderer = structlog.processors.JSONRenderer()  # ASCII: U+2028/U+2029 and controls escaped
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+        escape = [_escaped]
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -30,6 +42,7 @@ def configure_logging(*, format: Format = "auto", level: str = "info", stream: T
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
+            *escape,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS.get(level, logging.INFO)),

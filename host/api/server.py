@@ -21,9 +21,11 @@ from pydantic import BaseModel, ValidationError
 from host import __version__
 from host.api.models import AlertmanagerPayload, TriggerRequest
 from host.errors import ConfigError, KubeError, NotFound
+from host.findings.service import FindingsService
 from host.model.events import Event, Subject
 from host.model.findings import Finding
 from host.runtime.dispatcher import QueueFull, UnknownWorkflow
+from host.text import dumps_json
 from host.validation import first_error
 
 if TYPE_CHECKING:
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 1 << 20
+PAGE_BYTES = 8 << 20  # a findings page holds at most about this much (one finding always fits)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -50,6 +53,30 @@ def read_token(host: Host) -> str | None:
             raise ConfigError(f"api.tokenFile: cannot read {api.token_file}: {exc.strerror}") from exc
         return token or None
     return None
+
+
+def finding_doc(f: Finding) -> dict[str, Any]:
+    doc = f.summary()
+    for att in doc["attachments"]:
+        att["url"] = f.attachment_path(att["name"])
+    return doc
+
+
+def render_page(service: FindingsService, items: list[Finding], *, offset: int, limit: int) -> str:
+    """The JSON of one findings page (blocking: run in a thread). Each finding is encoded on its own,
+    so the encoder lets go of the GIL, and so of the event loop, between findings."""
+    parts: list[str] = []
+    budget = PAGE_BYTES
+    end = offset
+    for f in items[offset:offset + limit]:
+        size = service.size_of(f)
+        if parts and size > budget:
+            break
+        budget -= size
+        parts.append(dumps_json(finding_doc(f)))
+        end += 1
+    following = end if end < len(items) else None
+    return '{"items": [' + ", ".join(parts) + '], "next": ' + dumps_json(following) + "}"
 
 
 class ApiServer:
@@ -195,6 +222,7 @@ class ApiServer:
             event = Event(kind="alert", subject=subject, alert=alert.model_dump(exclude_none=True))
             names = await self.host.dispatcher.submit(event)
             queued.append({"alertname": labels.get("alertname"), "eventId": event.id, "workflows": names})
+            await asyncio.sleep(0)  # one batch is up to 1000 events: let the loop serve others between them
         return web.json_response({"accepted": len(body.alerts), "events": queued}, status=202)
 
     # -- reading ----------------------------------------------------------------------------
@@ -219,21 +247,25 @@ class ApiServer:
         return web.json_response({"items": items})
 
     def _finding_doc(self, f: Finding) -> dict[str, Any]:
-        doc = f.summary()
-        for att in doc["attachments"]:
-            att["url"] = f.attachment_path(att["name"])
-        return doc
+        return finding_doc(f)
 
     async def findings(self, request: web.Request) -> web.StreamResponse:
+        """A page of the most recent findings: `limit` items from `offset`, at most PAGE_BYTES of them;
+        `next` is the offset of the following page. Built and encoded in a thread, off the event loop."""
         try:
             limit = int(request.query.get("limit", "100"))
+            offset = int(request.query.get("offset", "0"))
         except ValueError:
-            return error(400, "limit must be a whole number")
+            return error(400, "limit and offset must be whole numbers")
         if not 1 <= limit <= 500:
             return error(400, "limit must be between 1 and 500")
+        if offset < 0:
+            return error(400, "offset must not be negative")
         workflow = request.query.get("workflow")
-        items = [f for f in self.host.findings.recent() if workflow is None or f.workflow == workflow]
-        return web.json_response({"items": [self._finding_doc(f) for f in items[:limit]]})
+        service = self.host.findings
+        items = [f for f in service.recent() if workflow is None or f.workflow == workflow]
+        text = await asyncio.to_thread(render_page, service, items, offset=offset, limit=limit)
+        return web.Response(text=text, content_type="application/json")
 
     async def finding(self, request: web.Request) -> web.StreamResponse:
         f = self.host.findings.get(request.match_info["id"])

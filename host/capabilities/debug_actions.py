@@ -29,6 +29,9 @@ class _Target(CallParams):
     def subject_namespace(self, ctx: CallContext) -> str | None:
         return self.target.namespace
 
+    def subject_kind(self, ctx: CallContext) -> str | None:
+        return self.target.kind or "Pod"
+
     def agent_args(self) -> list[str]:
         raise NotImplementedError
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from host.capabilities.context import CallContext
 from host.capabilities.router import CapabilityRouter
 from host.model.events import Subject
-from host.model.findings import MEDIA_TYPE, Attachment, Finding, Severity, Table
+from host.model.findings import (
+    ATTACHMENT_NAME,
+    MEDIA_TYPE,
+    Attachment,
+    Finding,
+    Severity,
+    Table,
+    check_attachment_name,
+)
 from host.rpc import ErrorCode, RpcError
 
 INLINE_TEXT_LIMIT = 256 << 10
@@ -20,9 +28,14 @@ class _Params(BaseModel):
 
 class AttachmentRef(_Params):
     artifact_id: str | None = None
-    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,128}$")
+    name: str | None = Field(default=None, pattern=ATTACHMENT_NAME)
     media_type: str = Field(default="text/plain", max_length=160, pattern=MEDIA_TYPE)
     text: str | None = Field(default=None, max_length=INLINE_TEXT_LIMIT)
+
+    @field_validator("name")
+    @classmethod
+    def _file_name(cls, name: str | None) -> str | None:
+        return None if name is None else check_attachment_name(name)
 
     @model_validator(mode="after")
     def _one_kind(self) -> AttachmentRef:
@@ -42,7 +55,13 @@ class ReportParams(_Params):
     attachments: list[AttachmentRef] = Field(default_factory=list, max_length=20)
 
     def subject_namespace(self, ctx: CallContext) -> str | None:
-        return self.subject.namespace if self.subject is not None else None
+        """The finding is about its own subject, or else the event's (as `report` stamps it)."""
+        subject = self.subject or ctx.event.subject
+        return subject.namespace if subject is not None else None
+
+    def subject_kind(self, ctx: CallContext) -> str | None:
+        subject = self.subject or ctx.event.subject
+        return subject.kind if subject is not None else None
 
 
 async def report(ctx: CallContext, params: ReportParams) -> dict[str, str]:

@@ -23,6 +23,9 @@ class GetPod(CallParams):
     def subject_namespace(self, ctx: CallContext) -> str | None:
         return self.pod.namespace
 
+    def subject_kind(self, ctx: CallContext) -> str | None:
+        return self.pod.kind or "Pod"
+
 
 class ListPods(CallParams):
     namespace: str = Field(pattern=K8S_NAME, max_length=63)
@@ -42,6 +45,9 @@ class PodLogs(CallParams):
     def subject_namespace(self, ctx: CallContext) -> str | None:
         return self.pod.namespace
 
+    def subject_kind(self, ctx: CallContext) -> str | None:
+        return self.pod.kind or "Pod"
+
 
 class Subject(PodRef):
     kind: str = "Pod"
@@ -52,6 +58,9 @@ class Events(CallParams):
 
     def subject_namespace(self, ctx: CallContext) -> str | None:
         return self.subject.namespace
+
+    def subject_kind(self, ctx: CallContext) -> str | None:
+        return self.subject.kind
 
 
 def upstream(exc: KubeError) -> RpcError:

@@ -14,7 +14,11 @@ class CallParams(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
 
     def subject_namespace(self, ctx: CallContext) -> str | None:
+        """The namespace of what the call acts on; None (no target) is denied under a namespaced grant."""
         return None
+
+    def subject_kind(self, ctx: CallContext) -> str | None:
+        return "Pod"
 
 
 class PodRef(BaseModel):
@@ -24,3 +28,4 @@ class PodRef(BaseModel):
     namespace: str = Field(pattern=K8S_NAME, max_length=63)
     name: str = Field(pattern=K8S_NAME, max_length=253)
     container: str | None = Field(default=None, pattern=K8S_NAME, max_length=63)
+    kind: str | None = Field(default=None, max_length=63, description="Kept from a whole object, for the scope check.")

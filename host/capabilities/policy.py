@@ -29,6 +29,15 @@ METHOD_CAPABILITY: dict[str, Capability] = {
 
 PRIVILEGED = frozenset(c for c in METHOD_CAPABILITY.values() if c.startswith("debug."))
 
+# Kinds that live outside any namespace: a grant limited to namespaces never covers them.
+CLUSTER_SCOPED_KINDS = frozenset(k.lower() for k in (
+    "Node", "Namespace", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding",
+    "CustomResourceDefinition", "PriorityClass", "RuntimeClass", "APIService", "CSIDriver", "CSINode",
+    "VolumeAttachment", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "IngressClass",
+    "CertificateSigningRequest", "ComponentStatus", "FlowSchema", "PriorityLevelConfiguration",
+))
+
 
 @dataclass(frozen=True)
 class Grant:
@@ -78,6 +87,28 @@ class Policy:
                 {"capability": cap, "reason": "namespace", "namespace": namespace},
             )
         return cap
+
+    def check_target(self, method: str, *, namespace: str | None, kind: str | None) -> None:
+        """Fail closed: under a grant limited to namespaces, a call must name a namespaced target in one
+        of them. A missing, null or empty namespace, or a cluster-scoped kind, is denied."""
+        if not self.granted.namespaces:
+            return
+        cap = METHOD_CAPABILITY.get(method, method)
+        if kind is not None and kind.lower() in CLUSTER_SCOPED_KINDS:
+            raise RpcError(
+                ErrorCode.CAPABILITY_DENIED,
+                f"{self.workflow} may act only in namespaces {sorted(self.granted.namespaces)}; "
+                f"a {kind} is cluster-scoped",
+                {"capability": cap, "reason": "namespace", "namespace": namespace, "kind": kind},
+            )
+        if not namespace:
+            raise RpcError(
+                ErrorCode.CAPABILITY_DENIED,
+                f"{self.workflow} may act only in namespaces {sorted(self.granted.namespaces)}; "
+                f"{method} names no namespace",
+                {"capability": cap, "reason": "namespace", "namespace": namespace},
+            )
+        self.check(method, namespace=namespace)
 
 
 def declared_grant(manifest: Manifest, *, source: str) -> Grant:

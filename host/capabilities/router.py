@@ -25,6 +25,8 @@ audit = structlog.get_logger("wfhost.audit")
 class CallParams(Protocol):
     def subject_namespace(self, ctx: CallContext) -> str | None: ...
 
+    def subject_kind(self, ctx: CallContext) -> str | None: ...
+
 
 Handler = Callable[[CallContext, Any], Awaitable[Any]]
 
@@ -64,13 +66,15 @@ class CapabilityRouter:
             params = route.params.model_validate(body)
         except ValidationError as exc:
             raise RpcError(ErrorCode.INVALID_PARAMS, f"{method}: {first_error(exc, root='params')}") from exc
+        # Fail closed: params that cannot name their target's namespace have none, and under a
+        # namespaced grant a call without a namespaced target is denied.
         namespace = params.subject_namespace(ctx) if hasattr(params, "subject_namespace") else None
-        if namespace is not None:
-            try:
-                ctx.policy.check(method, namespace=namespace)
-            except RpcError as err:
-                self._denied(ctx, method, err, namespace=namespace)
-                raise
+        kind = params.subject_kind(ctx) if hasattr(params, "subject_kind") else None
+        try:
+            ctx.policy.check_target(method, namespace=namespace, kind=kind)
+        except RpcError as err:
+            self._denied(ctx, method, err, namespace=namespace)
+            raise
         if cap not in PRIVILEGED:
             return await route.handler(ctx, params)
         try:

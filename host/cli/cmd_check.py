@@ -17,6 +17,7 @@ from host.config import HostConfig
 from host.errors import WfhostError, WorkflowRefused
 from host.sandbox.prepare import SandboxEnv
 from host.sandbox.typecheck import type_check
+from host.text import shown
 from host.workflows.loaded import is_workflow_file
 from host.workflows.loader import load_workflow
 
@@ -54,9 +55,9 @@ async def _check_all(config: HostConfig, files: list[Path], *, typecheck: bool) 
             continue
         failures += 1
         first, _, rest = problem.partition("\n")
-        print(f"FAIL {path}: {first}")
+        print(f"FAIL {shown(str(path))}: {shown(first)}")
         for line in rest.splitlines():
-            print(f"     {line}")
+            print(f"     {shown(line)}")
     return EXIT_FAILED if failures else EXIT_OK
 
 
@@ -85,7 +86,7 @@ async def _check_one(
                 return "type check failed\n" + diagnostics
         triggers = ", ".join(t.on for t in wf.triggers) or "no triggers"
         caps = ", ".join(wf.manifest.capabilities) or "no capabilities"
-        print(f"ok   {path}: {wf.name} ({triggers}; {caps})")
+        print(f"ok   {shown(str(path))}: {wf.name} ({triggers}; {caps})")
         return None
     finally:
         await wf.pool.close(drain=False)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from host.model.events import Event
 from host.model.findings import Finding
 from host.runtime.invoker import invoke
 from host.sandbox.prepare import SandboxEnv
+from host.text import dumps_json
 from host.validation import first_error
 from host.workflows.loader import load_workflow
 
@@ -80,7 +80,7 @@ async def _invoke(
     router = build_router()
 
     async def print_finding(finding: Finding) -> None:
-        sys.stdout.write(json.dumps(finding.summary(), ensure_ascii=False) + "\n")
+        sys.stdout.write(dumps_json(finding.summary()) + "\n")
         sys.stdout.flush()
         if out is not None:
             await asyncio.to_thread(write_finding, out, finding)

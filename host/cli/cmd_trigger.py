@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from host.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, parse_params
+from host.text import dumps_json
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,11 +62,10 @@ async def _post(url: str, token: str, body: dict[str, Any], *, timeout: float) -
         doc = json.loads(text)
     except ValueError:
         return fail(f"{url} answered {status} with no JSON: {text[:300]}", EXIT_FAILED)
-    json.dump(doc, sys.stdout, indent=2)
+    sys.stdout.write(dumps_json(doc, indent=2))
     sys.stdout.write("\n")
     if status >= 400:
-        print(f"wfhost: {doc.get('error', status)}", file=sys.stderr)
-        return EXIT_FAILED
+        return fail(str(doc.get("error", status)), EXIT_FAILED)
     if doc.get("outcome") not in (None, "ok"):
         return EXIT_FAILED
     return EXIT_OK

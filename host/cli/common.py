@@ -12,6 +12,7 @@ import yaml
 from host.config import HostConfig, load_config, load_yaml
 from host.errors import ConfigError
 from host.logs import configure_logging
+from host.text import shown
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -58,5 +59,6 @@ def load_yaml_or_json(path: Path) -> Any:
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> int:
-    print(f"wfhost: {message}", file=sys.stderr)
+    """Print `message` on stderr with its control characters made visible (it may quote a workflow)."""
+    print(f"wfhost: {shown(message, newlines=True)}", file=sys.stderr)
     return code

@@ -23,10 +23,22 @@ class Table(WireModel):
 MEDIA_TYPE = r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}(; ?[A-Za-z0-9_.+-]+=[A-Za-z0-9_.+-]+)?$"
 
 
+ATTACHMENT_NAME = r"^[A-Za-z0-9._-]{1,128}$"
+
+
+def check_attachment_name(name: str) -> str:
+    """The pattern lets `.` and `..` through; as file names (the files sink) they are directories."""
+    if name in (".", ".."):
+        raise ValueError(f"attachment name {name!r} is not a file name")
+    return name
+
+
 class Attachment(WireModel):
-    name: str = Field(pattern=r"^[A-Za-z0-9._-]{1,128}$")
+    name: str = Field(pattern=ATTACHMENT_NAME)
     media_type: str = Field(max_length=160, pattern=MEDIA_TYPE)
     data: bytes = Field(repr=False)
+
+    _name = field_validator("name")(check_attachment_name)
 
     @field_serializer("data")
     def _b64(self, data: bytes) -> str:

@@ -61,7 +61,8 @@ class Host:
 
             self.debug = DebugBackend(self.kube, config.debug)
         self.router = build_router(kube=self.kube, debug=self.debug)
-        self.findings = FindingsService(build_sinks(config))
+        self.findings = FindingsService(build_sinks(config), keep=config.limits.recent_findings,
+                                        keep_bytes=config.limits.recent_findings_bytes)
         self.registry = Registry(env=self.env, router=self.router, config=config, dirs=workflow_dirs(config))
         self.index = TriggerIndex()
         self.limiter = RateLimiter(config.triggers.per_subject_interval_seconds)

@@ -73,6 +73,7 @@ class WorkerPool:
         for slot in self._slots:
             self._free.put_nowait(slot)
         self._closed = False
+        self._released = False
         self._background: set[asyncio.Task[None]] = set()
         self._busy = 0
         self._idle = asyncio.Event()
@@ -218,3 +219,6 @@ class WorkerPool:
             if slot.worker is not None:
                 await slot.worker.stop()
                 slot.worker = None
+        if not self._released:
+            self._released = True
+            await asyncio.to_thread(self.prepared.release, self.env)

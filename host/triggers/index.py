@@ -1,78 +1,152 @@
-"""`TriggerIndex`: event kind -> (workflow, filters), rebuilt whenever the registry changes.
+"""`TriggerIndex`: (event kind, namespace) -> the workflows' compiled triggers, rebuilt when the registry changes.
 
 `match(event)` answers which workflows this event starts; the rate limiter then decides whether
-each may start now for this subject.
+each may start now for this subject. Triggers are compiled once (selectors by a linear parser,
+name patterns into linear-time globs) and checked against the caps when a workflow loads, so an
+event costs only the triggers of its kind and namespace, each in time linear in the event.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import functools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import structlog
 
+from host.config import LimitsConfig
 from host.model.events import Event
 from host.model.manifest import TriggerSpec
+from host.triggers.glob import Glob
 from host.triggers.selectors import parse_selector
-from host.workflows.loaded import LoadedWorkflow
 
 log = structlog.get_logger(__name__)
+
+MAX_NAMESPACES_PER_TRIGGER = 256
+
+
+class TriggerError(ValueError):
+    """A trigger past a cap or with a bad selector; the workflow declaring it is refused."""
+
+
+@dataclass(frozen=True)
+class CompiledTrigger:
+    on: str
+    namespaces: frozenset[str]
+    labels: Callable[[Mapping[str, str]], bool] | None
+    name: Glob | None
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile(on: str, namespaces: tuple[str, ...], selector: str | None, pattern: str | None) -> CompiledTrigger:
+    return CompiledTrigger(
+        on=on, namespaces=frozenset(namespaces),
+        labels=parse_selector(selector) if selector else None,
+        name=Glob(pattern) if pattern else None,
+    )
+
+
+def compile_trigger(spec: TriggerSpec) -> CompiledTrigger:
+    """Raise ValueError (naming the bad term) for a bad selector."""
+    return _compile(spec.on, tuple(spec.namespaces), spec.label_selector, spec.name_pattern)
+
+
+def check_triggers(triggers: Sequence[TriggerSpec], caps: LimitsConfig) -> list[CompiledTrigger]:
+    """Check the caps before any parsing, then compile; raise TriggerError saying what is wrong."""
+    if len(triggers) > caps.max_triggers_per_workflow:
+        raise TriggerError(f"declares {len(triggers)} triggers; at most {caps.max_triggers_per_workflow} are allowed")
+    for i, t in enumerate(triggers):
+        if t.label_selector is not None and len(t.label_selector) > caps.max_selector_length:
+            raise TriggerError(f"triggers[{i}].labelSelector is longer than {caps.max_selector_length} characters")
+        if t.name_pattern is not None and len(t.name_pattern) > caps.max_pattern_length:
+            raise TriggerError(f"triggers[{i}].namePattern is longer than {caps.max_pattern_length} characters")
+        if len(t.namespaces) > MAX_NAMESPACES_PER_TRIGGER:
+            raise TriggerError(f"triggers[{i}] names more than {MAX_NAMESPACES_PER_TRIGGER} namespaces")
+    compiled = []
+    for i, t in enumerate(triggers):
+        try:
+            compiled.append(compile_trigger(t))
+        except ValueError as exc:
+            raise TriggerError(f"triggers[{i}]: {exc}") from exc
+    return compiled
+
+
+class _HasTriggers(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def triggers(self) -> list[TriggerSpec]: ...
 
 
 @dataclass(frozen=True)
 class _Entry:
+    order: int
     workflow: str
-    spec: TriggerSpec
-    labels: Callable[[Mapping[str, str]], bool] | None
+    trigger: CompiledTrigger
+
+
+@dataclass
+class _Kind:
+    anywhere: list[_Entry]
+    by_namespace: dict[str, list[_Entry]]
 
 
 class TriggerIndex:
     def __init__(self) -> None:
-        self._by_kind: dict[str, list[_Entry]] = {}
+        self._by_kind: dict[str, _Kind] = {}
 
-    def rebuild(self, workflows: list[LoadedWorkflow]) -> None:
-        by_kind: dict[str, list[_Entry]] = {}
+    def rebuild(self, workflows: Sequence[_HasTriggers]) -> None:
+        by_kind: dict[str, _Kind] = {}
+        order = 0
         for wf in workflows:
             for spec in wf.triggers:
-                labels = None
-                if spec.label_selector:
-                    try:
-                        labels = parse_selector(spec.label_selector)
-                    except ValueError as exc:
-                        log.error("triggers.bad_selector", workflow=wf.name, selector=spec.label_selector, error=str(exc))
-                        continue
-                by_kind.setdefault(spec.on, []).append(_Entry(wf.name, spec, labels))
+                try:
+                    trigger = compile_trigger(spec)
+                except ValueError as exc:
+                    log.error("triggers.bad_selector", workflow=wf.name, error=str(exc))
+                    continue
+                entry = _Entry(order, wf.name, trigger)
+                order += 1
+                kind = by_kind.setdefault(spec.on, _Kind([], {}))
+                if not trigger.namespaces:
+                    kind.anywhere.append(entry)
+                for ns in trigger.namespaces:
+                    kind.by_namespace.setdefault(ns, []).append(entry)
         self._by_kind = by_kind
 
     def kinds(self) -> set[str]:
         return set(self._by_kind)
 
     def match(self, event: Event) -> list[str]:
-        """Names of the workflows this event starts (each at most once)."""
+        """Names of the workflows this event starts (each at most once, in load order)."""
+        kind = self._by_kind.get(event.kind)
+        if kind is None:
+            return []
+        ns = event.namespace
+        candidates = kind.anywhere
+        if ns is not None and ns in kind.by_namespace:
+            candidates = sorted([*candidates, *kind.by_namespace[ns]], key=lambda e: e.order)
         names: list[str] = []
-        for entry in self._by_kind.get(event.kind, []):
-            if entry.workflow in names:
+        seen: set[str] = set()
+        labels: Mapping[str, str] | None = None
+        name = event.subject.name if event.subject else (event.target.pod if event.target else None)
+        for entry in candidates:
+            if entry.workflow in seen:
                 continue
-            if _accepts(entry, event):
-                names.append(entry.workflow)
+            t = entry.trigger
+            if t.name is not None and (name is None or not t.name.match(name)):
+                continue
+            if t.labels is not None:
+                if labels is None:
+                    labels = _labels(event)
+                if not t.labels(labels):
+                    continue
+            seen.add(entry.workflow)
+            names.append(entry.workflow)
         return names
-
-
-def _accepts(entry: _Entry, event: Event) -> bool:
-    spec = entry.spec
-    ns = event.namespace
-    if spec.namespaces and ns not in spec.namespaces:
-        return False
-    name = event.subject.name if event.subject else (event.target.pod if event.target else None)
-    if spec.name_pattern and (name is None or not fnmatch.fnmatchcase(name, spec.name_pattern)):
-        return False
-    if entry.labels is not None:
-        labels = _labels(event)
-        if not entry.labels(labels):
-            return False
-    return True
 
 
 def _labels(event: Event) -> Mapping[str, str]:

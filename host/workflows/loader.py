@@ -8,10 +8,11 @@ from pathlib import Path
 from host.capabilities.policy import Grant, Policy
 from host.capabilities.router import CapabilityRouter
 from host.errors import WorkflowRefused
-from host.model.manifest import Manifest, resolve_params
+from host.model.manifest import Manifest, TriggerSpec, resolve_params
 from host.sandbox.prepare import SandboxEnv, prepare
 from host.sandbox.snapshot import DirScan
 from host.sandbox.supervisor import WorkerPool
+from host.triggers.index import TriggerError, check_triggers
 from host.workflows.loaded import LoadedWorkflow, Origin
 
 GrantFor = Callable[[Manifest], Grant]
@@ -40,6 +41,11 @@ async def load_workflow(
             resolve_params(manifest, grant.params)
         except ValueError as exc:
             raise WorkflowRefused(str(path), f"params from config ({grant.source}): {exc}") from exc
+        try:
+            check_triggers(manifest.triggers, env.caps)
+            check_triggers([TriggerSpec.model_validate(t.model_dump()) for t in grant.triggers], env.caps)
+        except TriggerError as exc:
+            raise WorkflowRefused(str(path), f"invalid manifest: {exc}") from exc
     except BaseException:
         await pool.close(drain=False)
         raise

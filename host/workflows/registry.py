@@ -11,6 +11,7 @@ since the files' own paths never change there.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -140,18 +141,25 @@ class Registry:
 
     # -- loading ----------------------------------------------------------------------------
     async def rescan(self, d: WorkflowDir) -> None:
-        """Bring every workflow file in `d` up to date with what is on disk now."""
+        """Bring every workflow file in `d` up to date with what is on disk now.
+
+        Listing and reading run in a thread (a directory may be large); whatever the directory
+        holds or does meanwhile ends as a refusal of its workflows, never as an error here.
+        """
         async with self._lock:
-            present = self._workflow_files(d)
+            listed = await asyncio.to_thread(self._workflow_files, d)
+            if isinstance(listed, WorkflowRefused):
+                for path in [p for p, s in self._files.items() if s.origin == d.origin and p.parent == d.path]:
+                    self._fail(path, d.origin, listed.reason, digest=None)
+                return
+            present = listed
             for path in [p for p, s in self._files.items() if s.origin == d.origin and p.parent == d.path]:
                 if path not in present:
                     await self._unload(path)
             if not present:
                 return
             try:
-                scan = await asyncio.to_thread(
-                    scan_directory, d.path, max_bytes=self.env.limits.max_workflow_bytes
-                )
+                scan = await asyncio.to_thread(scan_directory, d.path, caps=self.env.scan_caps)
             except WorkflowRefused as exc:
                 for path in present:
                     self._fail(path, d.origin, exc.reason, digest=None)
@@ -165,12 +173,29 @@ class Registry:
             if changed:
                 self._notify()
 
-    def _workflow_files(self, d: WorkflowDir) -> list[Path]:
-        if not d.path.is_dir():
-            return []
+    def _workflow_files(self, d: WorkflowDir) -> list[Path] | WorkflowRefused:
+        """The workflow files in `d` (run in a thread); listing stops one entry past the cap."""
+        cap = self.env.caps.max_files_per_directory
+        names: list[str] = []
+        try:
+            if not d.path.is_dir():
+                return []
+            with os.scandir(d.path) as it:
+                for count, item in enumerate(it, start=1):
+                    if count > cap:
+                        return WorkflowRefused(str(d.path), f"holds more than {cap} files and folders")
+                    names.append(item.name)
+        except OSError as exc:
+            return WorkflowRefused(str(d.path), f"cannot list the workflow directory: {exc.strerror}")
         files = []
-        for entry in sorted(d.path.iterdir()):
-            if not is_workflow_file(entry) or not entry.is_file():
+        for name in sorted(names):
+            entry = d.path / name
+            if not is_workflow_file(entry) or len(name) > self.env.caps.max_name_length:
+                continue
+            try:
+                if not entry.is_file():
+                    continue
+            except OSError:
                 continue
             if d.origin == "builtin":
                 settings = builtin_settings(self.config, entry.stem)
@@ -208,6 +233,10 @@ class Registry:
         except WfhostError as exc:
             reason = exc.reason if isinstance(exc, WorkflowRefused) else str(exc)
             self._fail(path, origin, reason, digest=scan.digest)
+            return False
+        except Exception as exc:  # the boundary: whatever a version does refuses it, never the host; logged
+            log.exception("registry.load_failed", file=str(path))
+            self._fail(path, origin, f"could not be loaded ({type(exc).__name__})", digest=scan.digest)
             return False
         old = status.workflow
         status.workflow = loaded

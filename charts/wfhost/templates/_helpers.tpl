@@ -295,6 +295,7 @@ names.
     "renewDeadlineSeconds" $le.renewDeadlineSeconds
     "retryPeriodSeconds" $le.retryPeriodSeconds)
   "logging" $v.logging
+  "limits" $v.limits
 }}
 {{- toYaml $config }}
 {{- end }}
