@@ -20,6 +20,7 @@ from aiohttp import web
 from host.localcluster import resources, status
 from host.localcluster.api import ApiHandlers
 from host.localcluster.kubelet.kubelet import Kubelet
+from host.localcluster.kubelet.local_api import RegistryNodeApi
 from host.localcluster.registry import Registry
 from host.localcluster.settings import LocalClusterSettings
 from host.localcluster.store import Store, encode
@@ -93,7 +94,7 @@ class ClusterServer:
             if log_root is None:
                 self._log_tmp = tempfile.TemporaryDirectory(prefix="wfhost-localcluster-")
                 log_root = Path(self._log_tmp.name)
-            self.kubelet = Kubelet(self.registry, self.settings, log_root)
+            self.kubelet = Kubelet(RegistryNodeApi(self.registry), self.settings, log_root)
             await self.kubelet.start()
         self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()

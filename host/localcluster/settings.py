@@ -47,8 +47,14 @@ class LocalClusterSettings(BaseModel):
         10.0, ge=0, description="Delay before retrying a failed image pull; doubles after each."
     )
     image_pull_backoff_cap_seconds: float = Field(300.0, ge=0, description="Longest image-pull back-off.")
-    termination_grace_cap_seconds: float = Field(
-        30.0, ge=0, description="Upper bound on terminationGracePeriodSeconds when stopping containers."
+    termination_grace_cap_seconds: float | None = Field(
+        None,
+        ge=0,
+        description="Upper bound on a pod's terminationGracePeriodSeconds when stopping its containers; "
+        "unset honours the pod's own (as a real kubelet does). Tests set it to stay fast.",
+    )
+    node_heartbeat_seconds: float = Field(
+        10.0, gt=0, description="How often the kubelet renews its node Lease and Ready condition."
     )
     allow_ephemeral_containers: bool = Field(
         True, description="When false, the ephemeralcontainers subresource answers 403 Forbidden."
@@ -67,6 +73,11 @@ class LocalClusterSettings(BaseModel):
     extra_environment: dict[str, str] = Field(
         default_factory=dict, description="Variables added to every container process's environment."
     )
+
+    def grace_seconds(self, requested: float) -> float:
+        """The grace period a container stop gets: the pod's own, bounded by the cap when one is set."""
+        cap = self.termination_grace_cap_seconds
+        return requested if cap is None else min(requested, cap)
 
     @classmethod
     def for_tests(cls, **overrides: object) -> LocalClusterSettings:

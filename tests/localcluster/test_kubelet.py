@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import psutil
+from kubernetes import client
 
 from host.localcluster import LocalCluster, LocalClusterSettings
 from host.localcluster.testing import WatchRecorder, python_pod, sleeping_pod, wait_for
@@ -265,3 +267,74 @@ def test_a_restarted_node_starts_the_containers_of_its_pods_again() -> None:
         )
         assert second != first
         wait_for(lambda: read(api, "phoenix").status.phase == "Running", what="Running again")
+
+
+def test_an_image_change_restarts_the_container_with_the_new_image(node: LocalCluster, node_api: Any) -> None:
+    node_api.create_namespaced_pod("default", sleeping_pod("upgrade"))
+    first = wait_for(lambda: node.container_pids("default", "upgrade").get("app"), what="the first container")
+    node_api.patch_namespaced_pod(
+        "upgrade", "default", {"spec": {"containers": [{"name": "app", "image": "python:3.13"}]}}
+    )
+
+    def restarted() -> Any:
+        state = status_of(node_api, "upgrade")
+        return state if state.restart_count == 1 and state.state.running else None
+
+    state = wait_for(restarted, what="the container restarted with the new image")
+    assert state.image == "python:3.13"
+    assert state.last_state.terminated is not None
+    second = node.container_pids("default", "upgrade").get("app")
+    assert second and second != first
+    assert _gone([first])
+    assert ("Normal", "Killing", "Container app definition changed, will be restarted") in events_for(
+        node_api, "upgrade"
+    )
+
+
+def test_the_pods_own_grace_period_is_honoured_when_no_cap_is_set() -> None:
+    assert LocalClusterSettings().grace_seconds(45) == 45  # a real kubelet's default: no cap
+    with LocalCluster(LocalClusterSettings.for_tests(termination_grace_cap_seconds=None)) as lc:
+        api = lc.core_v1()
+        pod = python_pod(
+            "patient",
+            "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('ready')\ntime.sleep(600)",
+        )
+        pod["spec"]["terminationGracePeriodSeconds"] = 3
+        api.create_namespaced_pod("default", pod)
+        pid = wait_for(lambda: lc.container_pids("default", "patient").get("app"), what="the container")
+        wait_for(lambda: "ready" in api.read_namespaced_pod_log("patient", "default"), what="SIGTERM ignored")
+        began = time.monotonic()
+        api.delete_namespaced_pod("patient", "default")
+        wait_for(lambda: _gone([pid]), timeout=15, what="the SIGKILL after the grace period")
+        waited = time.monotonic() - began
+    assert 2.5 <= waited < 8, waited
+
+
+def test_the_node_lease_and_ready_condition_are_renewed() -> None:
+    with LocalCluster(LocalClusterSettings.for_tests(node_heartbeat_seconds=0.2)) as lc:
+        coordination = client.CoordinationV1Api(lc.api_client())
+        first = wait_for(
+            lambda: coordination.read_namespaced_lease("localnode", "kube-node-lease"), what="the node Lease"
+        )
+        assert first.spec.holder_identity == "localnode"
+        assert first.spec.lease_duration_seconds == 40
+        later = wait_for(
+            lambda: (
+                lease
+                if (
+                    lease := coordination.read_namespaced_lease("localnode", "kube-node-lease")
+                ).spec.renew_time
+                > first.spec.renew_time
+                else None
+            ),
+            what="a renewed Lease",
+        )
+        assert later.metadata.resource_version != first.metadata.resource_version
+        (node,) = lc.core_v1().list_node().items
+        kinds = {c.type: c.status for c in node.status.conditions}
+        assert kinds == {
+            "MemoryPressure": "False",
+            "DiskPressure": "False",
+            "PIDPressure": "False",
+            "Ready": "True",
+        }

@@ -92,6 +92,7 @@ class Container:
     last_terminated: Terminated | None = None
     restart_count: int = 0
     started: bool = False
+    spec_changed: bool = False  # the image changed while it ran: restart it whatever the policy
     image_id: str = ""
     container_id: str | None = None
     process: ContainerProcess | None = None

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from host.localcluster import objects, resources, status
-from host.localcluster.registry import Registry
+from host.localcluster import objects
+from host.localcluster.kubelet.node_api import NodeApi
 
 Obj = dict[str, Any]
 NORMAL = "Normal"
@@ -19,11 +19,11 @@ WARNING = "Warning"
 
 
 class EventRecorder:
-    def __init__(self, registry: Registry, *, node_name: str) -> None:
-        self._registry = registry
+    def __init__(self, api: NodeApi, *, node_name: str) -> None:
+        self._api = api
         self._node = node_name
-        # (pod uid, field path, type, reason, message) -> (event key, event uid)
-        self._seen: dict[tuple[str, str, str, str, str], tuple[tuple[str, str], str]] = {}
+        # (pod uid, field path, type, reason, message) -> (namespace, event name, count so far)
+        self._seen: dict[tuple[str, str, str, str, str], tuple[str, str, int]] = {}
 
     def record(
         self,
@@ -42,9 +42,11 @@ class EventRecorder:
         stamp = objects.now()
         known = self._seen.get(identity)
         if known is not None:
-            updated = self._registry.mutate(resources.EVENTS, known[0], known[1], lambda e: _bump(e, stamp))
-            if updated is not None:
-                return
+            event_namespace, event_name, count = known
+            self._seen[identity] = (event_namespace, event_name, count + 1)
+            self._api.update_event_count(event_namespace, event_name, count + 1, stamp)
+            return
+        name = f"{meta.get('name')}.{time.time_ns():x}"
         involved: dict[str, Any] = {
             "kind": "Pod",
             "namespace": namespace,
@@ -56,7 +58,7 @@ class EventRecorder:
         if field_path:
             involved["fieldPath"] = field_path
         event = {
-            "metadata": {"name": f"{meta.get('name')}.{time.time_ns():x}", "namespace": namespace},
+            "metadata": {"name": name, "namespace": namespace},
             "involvedObject": involved,
             "reason": reason,
             "message": message,
@@ -71,20 +73,10 @@ class EventRecorder:
             "reportingComponent": component,
             "reportingInstance": self._node if component == "kubelet" else "",
         }
-        try:
-            created = self._registry.create(resources.EVENTS, namespace, event)
-        except status.ApiError as exc:
-            if exc.code == 404:  # the namespace went away with the pod; nothing to record against
-                return
-            raise
-        self._seen[identity] = ((namespace, str(created.obj["metadata"]["name"])), created.uid)
+        self._api.create_event(namespace, event)
+        self._seen[identity] = (namespace, name, 1)
 
     def forget(self, pod_uid: str) -> None:
         """Drop correlation state of a pod that is gone."""
         for identity in [i for i in self._seen if i[0] == pod_uid]:
             del self._seen[identity]
-
-
-def _bump(event: Obj, stamp: str) -> None:
-    event["count"] = int(event.get("count") or 1) + 1
-    event["lastTimestamp"] = stamp

@@ -1,8 +1,11 @@
-"""The node agent: the scheduler's binding step plus a kubelet that runs bound pods as local processes.
+"""The node agent: a kubelet that runs the pods bound to its node as local processes.
 
-It listens to pod changes in the store. An unbound pod whose schedulerName is `default-scheduler`
-is bound to the one local node (PodScheduled, a `Scheduled` Event); a pod bound to this node
-gets a `PodWorker`. Pods bound to another node, or using another scheduler, are left alone, so a
+It talks to its control plane only through a `NodeApi`: the builtin stand-in's registry
+(`local_api`) or any API server over HTTPS (`remote_api`). It registers its Node, renews the
+node Lease in `kube-node-lease` and the Ready condition every `node_heartbeat_seconds`, and
+follows pod changes. Where no scheduler runs (the stand-in), an unbound pod whose schedulerName
+is `default-scheduler` is bound to this node (PodScheduled, a `Scheduled` Event); a pod bound
+to this node gets a `PodWorker`. Pods bound to another node, or using another scheduler, are left alone, so a
 test can drive their status by hand. Deleting a pod gracefully (the API server sets
 deletionTimestamp) makes the kubelet stop the containers and then remove the pod; a pod removed
 outright has its processes killed at once. Shutdown stops every process it started.
@@ -18,15 +21,15 @@ from typing import Any
 
 import structlog
 
-from host.localcluster import objects, resources, status
+from host.localcluster import objects, status
 from host.localcluster.kubelet.container import Running
 from host.localcluster.kubelet.events import NORMAL, EventRecorder
 from host.localcluster.kubelet.logs import ContainerLog
+from host.localcluster.kubelet.node_api import NodeApi
 from host.localcluster.kubelet.status import NODE_IP, TERMINAL
 from host.localcluster.kubelet.worker import NodeContext, PodWorker
-from host.localcluster.registry import Registry
 from host.localcluster.settings import LocalClusterSettings
-from host.localcluster.store import Change, Key, Stored
+from host.localcluster.store import Key, Stored
 
 log = structlog.get_logger(__name__)
 
@@ -58,13 +61,17 @@ def unpullable_reason(image: str, registries: list[str]) -> str | None:
 
 
 class Kubelet:
-    def __init__(self, registry: Registry, settings: LocalClusterSettings, log_root: Path) -> None:
-        self._registry = registry
+    def __init__(
+        self, api: NodeApi, settings: LocalClusterSettings, log_root: Path, *, port: int = 0
+    ) -> None:
+        """`port` is where the kubelet's HTTPS API is served (the Node's daemon endpoint), 0 for none."""
+        self._api = api
         self._settings = settings
+        self._port = port
         self.node_name = settings.node_name
-        self._recorder = EventRecorder(registry, node_name=settings.node_name)
+        self._recorder = EventRecorder(api, node_name=settings.node_name)
         self._context = NodeContext(
-            registry=registry,
+            api=api,
             recorder=self._recorder,
             settings=settings,
             log_root=log_root,
@@ -72,29 +79,29 @@ class Kubelet:
         )
         self.workers: dict[Key, PodWorker] = {}
         self._background: set[asyncio.Task[None]] = set()
-        self._unsubscribe: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
         self.running = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._register_node()
-        self._registry.graceful_deleter = self.takes_graceful_delete
-        self._unsubscribe = self._registry.store.subscribe(resources.PODS.store_key, self._on_change)
+        self._api.register_node(self._node_object())
+        self._api.set_graceful_deleter(self.takes_graceful_delete)
         self.running = True
-        for key, _ in self._registry.store.items(resources.PODS.store_key):
+        await self._api.start(self._reconcile)
+        self._beat()
+        self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name=f"node {self.node_name} heartbeat")
+        for key in self._api.pod_keys():
             self._reconcile(key)
 
     async def stop(self) -> None:
         """Stop every container of every pod; no process started by the kubelet survives this."""
         self.running = False
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-        self._registry.graceful_deleter = None
-        grace = min(self._settings.termination_grace_cap_seconds, _SHUTDOWN_GRACE_SECONDS)
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            self._heartbeat = None
+        self._api.set_graceful_deleter(None)
+        grace = self._settings.grace_seconds(_SHUTDOWN_GRACE_SECONDS)
         workers = list(self.workers.values())
         self.workers.clear()
         if workers:
@@ -104,56 +111,92 @@ class Kubelet:
             await asyncio.wait(background, timeout=grace + 5)
         for task in background:
             task.cancel()
+        await self._api.stop()
 
-    def _register_node(self) -> None:
-        if self._registry.store.get(resources.NODES.store_key, ("", self.node_name)) is not None:
-            return
+    # -- the node --------------------------------------------------------------------------
+
+    def _ready_conditions(self, stamp: str) -> list[dict[str, Any]]:
+        def condition(kind: str, ok: bool, reason: str, message: str) -> dict[str, Any]:
+            return {
+                "type": kind,
+                "status": "True" if ok else "False",
+                "reason": reason,
+                "message": message,
+                "lastHeartbeatTime": stamp,
+                "lastTransitionTime": stamp,
+            }
+
+        return [
+            condition(
+                "MemoryPressure",
+                False,
+                "KubeletHasSufficientMemory",
+                "kubelet has sufficient memory available",
+            ),
+            condition("DiskPressure", False, "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+            condition(
+                "PIDPressure", False, "KubeletHasSufficientPID", "kubelet has sufficient PID available"
+            ),
+            condition("Ready", True, "KubeletReady", "kubelet is posting ready status"),
+        ]
+
+    def _node_object(self) -> dict[str, Any]:
         stamp = objects.now()
-        self._registry.create(
-            resources.NODES,
-            None,
-            {
-                "metadata": {
-                    "name": self.node_name,
-                    "labels": {
-                        "kubernetes.io/hostname": self.node_name,
-                        "kubernetes.io/os": "linux",
-                        "node-role.kubernetes.io/control-plane": "",
-                    },
-                },
-                "spec": {},
-                "status": {
-                    "conditions": [
-                        {
-                            "type": "Ready",
-                            "status": "True",
-                            "reason": "KubeletReady",
-                            "message": "kubelet is posting ready status",
-                            "lastHeartbeatTime": stamp,
-                            "lastTransitionTime": stamp,
-                        }
-                    ],
-                    "addresses": [
-                        {"type": "InternalIP", "address": NODE_IP},
-                        {"type": "Hostname", "address": self.node_name},
-                    ],
-                    "capacity": {"cpu": "2", "memory": "4Gi", "pods": "110"},
-                    "allocatable": {"cpu": "2", "memory": "4Gi", "pods": "110"},
-                    "nodeInfo": {
-                        "machineID": "",
-                        "systemUUID": "",
-                        "bootID": "",
-                        "kernelVersion": "",
-                        "osImage": "wfhost local cluster",
-                        "containerRuntimeVersion": "local://0.1",
-                        "kubeletVersion": "v1.37.0-localcluster",
-                        "kubeProxyVersion": "",
-                        "operatingSystem": "linux",
-                        "architecture": "amd64",
-                    },
+        return {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": self.node_name,
+                "labels": {
+                    "kubernetes.io/hostname": self.node_name,
+                    "kubernetes.io/os": "linux",
+                    "kubernetes.io/arch": "amd64",
+                    "node-role.kubernetes.io/control-plane": "",
                 },
             },
-        )
+            "spec": {},
+            "status": {
+                "conditions": self._ready_conditions(stamp),
+                "addresses": [
+                    {"type": "InternalIP", "address": NODE_IP},
+                    {"type": "Hostname", "address": self.node_name},
+                ],
+                "daemonEndpoints": {"kubeletEndpoint": {"Port": self._port}},
+                "capacity": {"cpu": "2", "memory": "4Gi", "pods": "110"},
+                "allocatable": {"cpu": "2", "memory": "4Gi", "pods": "110"},
+                "nodeInfo": {
+                    "machineID": "",
+                    "systemUUID": "",
+                    "bootID": "",
+                    "kernelVersion": "",
+                    "osImage": "wfhost local cluster",
+                    "containerRuntimeVersion": "local://0.1",
+                    "kubeletVersion": "v1.37.0-localcluster",
+                    "kubeProxyVersion": "",
+                    "operatingSystem": "linux",
+                    "architecture": "amd64",
+                },
+            },
+        }
+
+    def _beat(self) -> None:
+        stamp = objects.now()
+        lease = {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": self.node_name, "namespace": "kube-node-lease"},
+            "spec": {
+                "holderIdentity": self.node_name,
+                "leaseDurationSeconds": 40,
+                "renewTime": objects.now_micro(),
+            },
+        }
+        self._api.heartbeat(self.node_name, lease, self._ready_conditions(stamp))
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.node_heartbeat_seconds)
+            self._beat()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coroutine)
@@ -167,14 +210,10 @@ class Kubelet:
 
     # -- reacting to pods ------------------------------------------------------------------
 
-    def _on_change(self, change: Change) -> None:
-        if self._loop is not None and self.running:
-            self._loop.call_soon(self._reconcile, change.key)
-
     def _reconcile(self, key: Key) -> None:
         if not self.running:
             return
-        stored = self._registry.store.get(resources.PODS.store_key, key)
+        stored = self._api.pod(key)
         worker = self.workers.get(key)
         if worker is not None and (stored is None or stored.uid != worker.uid):
             del self.workers[key]
@@ -188,8 +227,10 @@ class Kubelet:
         meta = pod.get("metadata", {})
         node = spec.get("nodeName")
         if not node:
-            if spec.get("schedulerName", "default-scheduler") == "default-scheduler" and not meta.get(
-                "deletionTimestamp"
+            if (
+                self._api.schedules
+                and spec.get("schedulerName", "default-scheduler") == "default-scheduler"
+                and not meta.get("deletionTimestamp")
             ):
                 self._bind(key, stored)
             return
@@ -197,7 +238,7 @@ class Kubelet:
             return
         if worker is None:
             if meta.get("deletionTimestamp"):
-                self._registry.finish_graceful_delete(key, stored.uid)
+                self._api.finish_pod_deletion(key, stored.uid)
                 return
             if pod.get("status", {}).get("phase") in TERMINAL:
                 return
@@ -207,28 +248,15 @@ class Kubelet:
             return
         worker.sync(stored)
         if meta.get("deletionTimestamp") and not worker.terminating:
-            grace = min(
-                float(meta.get("deletionGracePeriodSeconds") or 0),
-                self._settings.termination_grace_cap_seconds,
-            )
+            grace = self._settings.grace_seconds(float(meta.get("deletionGracePeriodSeconds") or 0))
             self._spawn(self._terminate_and_delete(worker, grace))
 
     async def _terminate_and_delete(self, worker: PodWorker, grace: float) -> None:
         await worker.terminate(grace)
-        self._registry.finish_graceful_delete(worker.key, worker.uid)
+        self._api.finish_pod_deletion(worker.key, worker.uid)
 
     def _bind(self, key: Key, stored: Stored) -> None:
-        stamp = objects.now()
-
-        def bind(pod: dict[str, Any]) -> None:
-            pod["spec"]["nodeName"] = self.node_name
-            conditions = pod.setdefault("status", {}).setdefault("conditions", [])
-            conditions[:] = [c for c in conditions if c.get("type") != "PodScheduled"]
-            conditions.append(
-                {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": stamp}
-            )
-
-        bound = self._registry.mutate(resources.PODS, key, stored.uid, bind)
+        bound = self._api.bind_pod(key, stored, self.node_name)
         if bound is not None:
             self._recorder.record(
                 bound.obj,

@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from host.localcluster import objects, resources
+from host.localcluster import objects
 from host.localcluster.kubelet import status as pod_status
 from host.localcluster.kubelet.container import (
     EPHEMERAL,
@@ -36,8 +36,8 @@ from host.localcluster.kubelet.env import (
     working_dir,
 )
 from host.localcluster.kubelet.events import NORMAL, WARNING, EventRecorder
+from host.localcluster.kubelet.node_api import NodeApi
 from host.localcluster.kubelet.process import ContainerProcess, ContainerStartError
-from host.localcluster.registry import Registry
 from host.localcluster.settings import LocalClusterSettings
 from host.localcluster.store import Stored
 
@@ -50,7 +50,7 @@ TARGET_PID_VARIABLE = "WFHOST_AGENT_TARGET_PID"
 class NodeContext:
     """What every pod worker shares with the kubelet."""
 
-    registry: Registry
+    api: NodeApi
     recorder: EventRecorder
     settings: LocalClusterSettings
     log_root: Path
@@ -80,6 +80,7 @@ class PodWorker:
         self.containers: dict[str, Container] = {}
         self.ephemeral: dict[str, Container] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._restarts: set[asyncio.Task[int]] = set()
         self.terminating = False
         self.final = False
 
@@ -93,10 +94,14 @@ class PodWorker:
             self._launch(container)
 
     def sync(self, pod: Stored) -> None:
-        """A newer version of the pod: start ephemeral containers that were added."""
+        """A newer version of the pod: restart containers whose image changed, start added ephemeral ones."""
         self.pod = pod.obj
         if self.terminating:
             return
+        for spec in pod.obj.get("spec", {}).get("containers") or []:
+            container = self.containers.get(str(spec.get("name")))
+            if container is not None and spec.get("image") != container.image:
+                self._replace(container, spec)
         added = False
         for spec in pod.obj.get("spec", {}).get("ephemeralContainers") or []:
             if spec.get("name") not in self.ephemeral:
@@ -106,6 +111,33 @@ class PodWorker:
                 added = True
         if added:
             self.publish()
+
+    def _replace(self, container: Container, spec: dict[str, Any]) -> None:
+        """The container's image changed: stop it and start it again with the new spec, as a real
+        kubelet does whatever the restart policy ("Container X definition changed")."""
+        container.spec = spec
+        self.event(
+            container, NORMAL, "Killing", f"Container {container.name} definition changed, will be restarted"
+        )
+        task = self._tasks.get(container.name)
+        if container.process is not None:
+            grace = self._node.settings.grace_seconds(
+                float(self.pod.get("spec", {}).get("terminationGracePeriodSeconds") or 30)
+            )
+            container.spec_changed = True
+            stop = asyncio.create_task(container.process.stop(grace))
+            self._restarts.add(stop)
+            stop.add_done_callback(self._restarts.discard)
+        elif task is not None and task.done():
+            # It had exited for good (restartPolicy Never, or OnFailure after success): run it again.
+            if isinstance(container.state, Terminated):
+                container.last_terminated = container.state
+                container.restart_count += 1
+            self._launch(container)
+        elif task is not None:
+            # Waiting (back-off, image pull, config error): start over at once with the new spec.
+            task.cancel()
+            self._launch(container)
 
     async def terminate(self, grace: float, *, final: bool = True) -> None:
         """Stop every container: SIGTERM, up to `grace` seconds, SIGKILL; then report them terminated.
@@ -188,8 +220,7 @@ class PodWorker:
         containers = list(self.containers.values())
         ephemeral = list(self.ephemeral.values())
         stamp = objects.now()
-        updated = self._node.registry.mutate(
-            resources.PODS,
+        updated = self._node.api.write_pod_status(
             self.key,
             self.uid,
             lambda pod: pod_status.apply(
@@ -227,6 +258,12 @@ class PodWorker:
             terminated = await self._run_once(container)
             container.state = terminated
             self.publish()
+            if container.spec_changed:
+                container.spec_changed = False
+                container.last_terminated = terminated
+                container.restart_count += 1
+                await self._pull(container)
+                continue
             if policy == "Never" or (policy == "OnFailure" and terminated.exit_code == 0):
                 return
             container.last_terminated = terminated
