@@ -178,7 +178,8 @@ class ApiHandlers:
             return await self._object(request, target)
         if target.rt is resources.PODS and sub == "log" and method == "GET":
             pod = self._registry.get(target.rt, target.namespace, target.name)
-            return await podlog.serve_log(request, self._require_kubelet(target.name), pod)
+            kubelet = self._require_kubelet(target.name)
+            return await podlog.serve_log(request, kubelet, pod, request.query.get("container"))
         if target.rt is resources.PODS and sub == "exec" and method in ("GET", "POST"):
             pod = self._registry.get(target.rt, target.namespace, target.name)
             kubelet = self._require_kubelet(target.name)

@@ -32,10 +32,13 @@ def log_options(request: web.Request) -> LogOptions:
     )
 
 
-async def serve_log(request: web.Request, kubelet: Kubelet, pod: Stored) -> web.StreamResponse:
+async def serve_log(
+    request: web.Request, kubelet: Kubelet, pod: Stored, container: str | None
+) -> web.StreamResponse:
+    """The log of `container` (None: the pod's only one), with the request's query options."""
     options = log_options(request)
     previous = query.flag(request, "previous")
-    container_log = kubelet.container_log(pod, request.query.get("container"), previous=previous)
+    container_log = kubelet.container_log(pod, container, previous=previous)
     if not query.flag(request, "follow") or previous:
         return web.Response(body=container_log.render(options), content_type="text/plain")
     response = web.StreamResponse(headers={"Content-Type": "text/plain"})

@@ -53,6 +53,11 @@ class LocalClusterSettings(BaseModel):
         description="Upper bound on a pod's terminationGracePeriodSeconds when stopping its containers; "
         "unset honours the pod's own (as a real kubelet does). Tests set it to stay fast.",
     )
+    enforce_resource_limits: bool = Field(
+        True,
+        description="Run containers with resources.limits in cgroup v1 memory/cpu groups where the "
+        "machine allows it, so the kernel enforces them (an OOM kill is reported as OOMKilled).",
+    )
     node_heartbeat_seconds: float = Field(
         10.0, gt=0, description="How often the kubelet renews its node Lease and Ready condition."
     )

@@ -10,6 +10,7 @@ import psutil
 from kubernetes import client
 
 from host.localcluster import LocalCluster, LocalClusterSettings
+from host.localcluster.kubelet.cgroups import Cgroups
 from host.localcluster.testing import WatchRecorder, python_pod, sleeping_pod, wait_for
 
 
@@ -338,3 +339,34 @@ def test_the_node_lease_and_ready_condition_are_renewed() -> None:
             "PIDPressure": "False",
             "Ready": "True",
         }
+
+
+def _limited(name: str, code: str, limits: dict[str, str]) -> dict[str, Any]:
+    pod = python_pod(name, code, restart_policy="Never")
+    pod["spec"]["containers"][0]["resources"] = {"limits": limits}
+    return pod
+
+
+def test_a_memory_limit_is_enforced_by_the_kernel_and_reported_as_oom_killed(node_api: Any) -> None:
+    assert Cgroups("localnode").available(), "this machine kind has writable cgroup v1 controllers (as root)"
+    hog = "blocks = []\nprint('allocating', flush=True)\nwhile True:\n    blocks.append(bytearray(16 * 1024 * 1024))"
+    node_api.create_namespaced_pod("default", _limited("hog", hog, {"memory": "64Mi"}))
+    pod = wait_for(lambda: (p := read(node_api, "hog")).status.phase == "Failed" and p, what="the OOM kill")
+    terminated = pod.status.container_statuses[0].state.terminated
+    assert (terminated.reason, terminated.exit_code) == ("OOMKilled", 137)
+
+
+def test_a_container_under_its_memory_limit_is_not_oom_killed(node_api: Any) -> None:
+    code = "data = bytearray(8 * 1024 * 1024)\nprint('fits')"
+    node_api.create_namespaced_pod("default", _limited("fits", code, {"memory": "256Mi"}))
+    pod = wait_for(lambda: (p := read(node_api, "fits")).status.phase == "Succeeded" and p, what="success")
+    assert pod.status.container_statuses[0].state.terminated.reason == "Completed"
+
+
+def test_a_cpu_limit_throttles_the_container(node: LocalCluster, node_api: Any) -> None:
+    spin = "import time\nend = time.monotonic() + 1.5\nwhile time.monotonic() < end:\n    pass\nprint('done')"
+    node_api.create_namespaced_pod("default", _limited("spin", spin + "\ntime.sleep(60)", {"cpu": "200m"}))
+    pid = wait_for(lambda: node.container_pids("default", "spin").get("app"), what="the container")
+    wait_for(lambda: "done" in node_api.read_namespaced_pod_log("spin", "default"), what="the spin to end")
+    times = psutil.Process(pid).cpu_times()
+    assert times.user + times.system < 0.8, times  # 1.5 s of wall time at a fifth of a core

@@ -5,7 +5,9 @@
 authorization, the default admission plugins plus NodeRestriction, so Pod Security Admission
 is on), kube-controller-manager and kube-scheduler, each with its own client certificate. It
 writes an admin kubeconfig, waits for `/readyz` and for the controllers to act, and stops the
-children in steps (SIGTERM, a bounded wait, SIGKILL) in reverse order.
+children in steps (SIGTERM, a bounded wait, SIGKILL) in reverse order. Unless `with_node` is
+false it then joins our process kubelet as the node `node_name` (`node.LocalNode`) and waits
+for that Node to be Ready, so pods run as they do on the builtin stand-in.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from pathlib import Path
 import structlog
 
 from host.localcluster.controlplane.build import ControlPlaneUnavailable, binary
+from host.localcluster.controlplane.node import LocalNode
+from host.localcluster.settings import LocalClusterSettings
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +60,9 @@ class KubernetesControlPlane:
     node_name: str = "localnode"
     port: int = 0
     work_dir: Path | None = None
+    with_node: bool = True
+    node_settings: LocalClusterSettings | None = None
+    node: LocalNode | None = field(init=False, default=None)
     _dir: Path = field(init=False)
     _owns_dir: bool = field(init=False, default=False)
     _children: list[_Child] = field(init=False, default_factory=list)
@@ -159,12 +166,47 @@ class KubernetesControlPlane:
             )
             self._spawn(exe, "kube-scheduler", [f"--kubeconfig={self.kubeconfig_for('scheduler')}", *common])
             self._wait(self._controllers_working, "kube-controller-manager", began)
+            if self.with_node:
+                self._start_node(exe, began)
         except BaseException:
             self.stop()
             raise
         log.info("controlplane.ready", url=self.url, seconds=round(time.monotonic() - began, 1))
 
+    def _start_node(self, exe: Path, began: float) -> None:
+        settings = (self.node_settings or LocalClusterSettings()).model_copy(update={"node_name": self.node_name})
+        self.node = LocalNode(
+            exe=exe,
+            server=self.url,
+            pki=self.pki,
+            work_dir=self._dir,
+            settings=settings,
+            kubelet_port=free_port(),
+            backend_port=free_port(),
+        )
+        self.node.start()
+        self._wait(self._node_ready, f"node {self.node_name}", began)
+
+    def container_pids(self, namespace: str, name: str) -> dict[str, int]:
+        """Main process id of each running container of a pod on our node."""
+        node = self.node
+        if node is None or node.node is None:
+            return {}
+        kubelet = node.node.kubelet
+        pids = node.call(lambda: kubelet.container_pids(namespace, name))
+        assert isinstance(pids, dict)
+        return pids
+
     # -- readiness -------------------------------------------------------------------------
+
+    def _node_ready(self) -> bool:
+        try:
+            node = self.get_json(f"/api/v1/nodes/{self.node_name}")
+        except (urllib.error.URLError, OSError):
+            return False
+        status = node.get("status")
+        conditions = status.get("conditions", []) if isinstance(status, dict) else []
+        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
     def _ssl(self) -> ssl.SSLContext:
         context = ssl.create_default_context(cafile=str(self.pki / "ca.crt"))
@@ -230,7 +272,12 @@ class KubernetesControlPlane:
                 _stop(child)
 
     def stop(self) -> None:
-        """Stop every child in reverse order of start; remove the work directory if it was ours."""
+        """Stop the node, then every child in reverse order of start; remove the work directory if ours."""
+        if self.node is not None:
+            try:
+                self.node.stop()
+            finally:
+                self.node = None
         for child in reversed(self._children):
             _stop(child)
         self._children.clear()

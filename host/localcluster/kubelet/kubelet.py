@@ -22,6 +22,7 @@ from typing import Any
 import structlog
 
 from host.localcluster import objects, status
+from host.localcluster.kubelet.cgroups import Cgroups
 from host.localcluster.kubelet.container import Running
 from host.localcluster.kubelet.events import NORMAL, EventRecorder
 from host.localcluster.kubelet.logs import ContainerLog
@@ -60,6 +61,16 @@ def unpullable_reason(image: str, registries: list[str]) -> str | None:
     return None
 
 
+def _cgroups(settings: LocalClusterSettings) -> Cgroups | None:
+    if not settings.enforce_resource_limits:
+        return None
+    cgroups = Cgroups(settings.node_name)
+    if not cgroups.available():
+        log.info("kubelet.limits_not_enforced", reason="no writable cgroup v1 memory and cpu controllers")
+        return None
+    return cgroups
+
+
 class Kubelet:
     def __init__(
         self, api: NodeApi, settings: LocalClusterSettings, log_root: Path, *, port: int = 0
@@ -76,6 +87,7 @@ class Kubelet:
             settings=settings,
             log_root=log_root,
             unpullable=lambda image: unpullable_reason(image, settings.unpullable_registries),
+            cgroups=_cgroups(settings),
         )
         self.workers: dict[Key, PodWorker] = {}
         self._background: set[asyncio.Task[None]] = set()

@@ -10,6 +10,7 @@ pod's status at once, and Events are recorded as a kubelet would.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import structlog
 
 from host.localcluster import objects
 from host.localcluster.kubelet import status as pod_status
+from host.localcluster.kubelet.cgroups import Cgroup, Cgroups, Limits
 from host.localcluster.kubelet.container import (
     EPHEMERAL,
     REGULAR,
@@ -55,6 +57,7 @@ class NodeContext:
     settings: LocalClusterSettings
     log_root: Path
     unpullable: Callable[[str], str | None]  # image -> why it cannot be pulled, or None
+    cgroups: Cgroups | None = None  # None: resource limits are not enforced on this machine
 
 
 def _duration(seconds: float) -> str:
@@ -324,6 +327,21 @@ class PodWorker:
             return {TARGET_PID_VARIABLE: str(target.process.pid)}
         return {}
 
+    def _limit(self, container: Container, argv: list[str], env: dict[str, str]) -> Cgroup | None:
+        """The kernel-enforced groups for this container instance, when it has limits and we can."""
+        cgroups = self._node.cgroups
+        limits = Limits.of(container.spec)
+        if cgroups is None or not limits.any:
+            return None
+        if shutil.which(argv[0], path=env.get("PATH")) is None:
+            return None  # let the start fail as it would without limits (StartError, not sh's 127)
+        name = (container.container_id or "").removeprefix("local://")[:32]
+        try:
+            return cgroups.create(name, limits)
+        except OSError as exc:
+            log.warning("kubelet.cgroup_refused", container=container.name, error=str(exc))
+            return None
+
     async def _run_once(self, container: Container) -> Terminated:
         settings = self._node.settings
         while True:
@@ -345,10 +363,15 @@ class PodWorker:
         cwd = working_dir(container.spec, str(scratch))
         sink = container.new_log()
         container.container_id = f"local://{objects.random_hex(64)}"
+        group = self._limit(container, argv, env)
+        if group is not None:
+            argv = group.wrap(argv)
         started_at = objects.now()
         try:
             process = await ContainerProcess.start(argv, env=env, cwd=cwd, sink=sink)
         except ContainerStartError as exc:
+            if group is not None:
+                group.remove()
             sink.close()
             message = f"failed to create containerd task: failed to start container process: {exc}: unknown"
             self.event(container, WARNING, "Failed", f"Error: {message}")
@@ -370,9 +393,14 @@ class PodWorker:
         code = await process.wait()
         container.process = None
         sink.close()
+        reason = "Completed" if code == 0 else "Error"
+        if group is not None:
+            if group.oom_kills():
+                reason = "OOMKilled"  # the kernel's OOM killer ended a process of this container
+            group.remove()
         return Terminated(
             code,
-            "Completed" if code == 0 else "Error",
+            reason,
             finished_at=objects.now(),
             started_at=started_at,
             container_id=container.container_id,
