@@ -14,6 +14,7 @@ outright has its processes killed at once. Shutdown stops every process it start
 from __future__ import annotations
 
 import asyncio
+import platform
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,7 +164,6 @@ class Kubelet:
                     "kubernetes.io/hostname": self.node_name,
                     "kubernetes.io/os": "linux",
                     "kubernetes.io/arch": "amd64",
-                    "node-role.kubernetes.io/control-plane": "",
                 },
             },
             "spec": {},
@@ -180,7 +180,7 @@ class Kubelet:
                     "machineID": "",
                     "systemUUID": "",
                     "bootID": "",
-                    "kernelVersion": "",
+                    "kernelVersion": platform.release(),
                     "osImage": "wfhost local cluster",
                     "containerRuntimeVersion": "local://0.1",
                     "kubeletVersion": "v1.37.0-localcluster",
