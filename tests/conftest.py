@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,12 +12,26 @@ from host.capabilities.policy import declared_grant
 from host.capabilities.router import CapabilityRouter
 from host.capabilities.routes import build_router
 from host.config import HostConfig, parse_config
+from host.localcluster.controlplane.cluster import KubernetesControlPlane
 from host.logs import configure_logging
 from host.sandbox.prepare import SandboxEnv
 from host.workflows.loaded import LoadedWorkflow
 from host.workflows.loader import load_workflow
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def control_plane() -> Iterator[KubernetesControlPlane]:
+    """One real control plane (etcd, kube-apiserver, controller-manager, scheduler, our node) per
+    session. It never skips: when Go is missing or it does not come up, the tests that need it fail."""
+    from tests.clusters import start_control_plane
+
+    plane = start_control_plane()
+    try:
+        yield plane
+    finally:
+        plane.stop()
 
 configure_logging(format="console", level="warning")
 

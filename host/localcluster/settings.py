@@ -93,6 +93,7 @@ class LocalClusterSettings(BaseModel):
             "image_pull_backoff_base_seconds": 0.3,
             "image_pull_backoff_cap_seconds": 2.0,
             "termination_grace_cap_seconds": 2.0,
+            "node_heartbeat_seconds": 2.0,
         }
         fast.update(overrides)
         return cls.model_validate(fast)

@@ -11,21 +11,7 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client, config
 
-from host.localcluster.controlplane.build import ControlPlaneUnavailable
 from host.localcluster.controlplane.cluster import KubernetesControlPlane
-
-
-@pytest.fixture(scope="session")
-def control_plane() -> Iterator[KubernetesControlPlane]:
-    plane = KubernetesControlPlane()
-    try:
-        plane.start()
-    except ControlPlaneUnavailable as exc:
-        pytest.fail(f"the real control plane could not start: {exc}", pytrace=False)
-    try:
-        yield plane
-    finally:
-        plane.stop()
 
 
 @pytest.fixture

@@ -144,12 +144,8 @@ def test_an_unplaceable_pod_gets_the_real_schedulers_failed_scheduling_event(
         return [e for e in core.list_namespaced_event(ns).items if e.reason == "FailedScheduling"]
 
     events = eventually(failed_scheduling, what="a FailedScheduling event")
-    # The scheduler's own words: "no nodes available to schedule pods" with no node (the
-    # process kubelet is not part of this test), "0/N nodes are available: ..." otherwise.
-    assert (
-        events[0].message == "no nodes available to schedule pods"
-        or "nodes are available" in events[0].message
-    )
+    # The scheduler's own words about our one node.
+    assert events[0].message.startswith("0/1 nodes are available: 1 Insufficient cpu."), events[0].message
     assert events[0].reporting_component == "default-scheduler"
     assert events[0].type == "Warning"
     pod = core.read_namespaced_pod("huge", ns)
@@ -200,6 +196,26 @@ def test_rbac_denies_a_service_account_without_grants(
     assert f'User "system:serviceaccount:{ns}:nobody" cannot list resource "pods"' in message
 
 
+HELLO = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "hello", "namespace": "default"},
+    "spec": {
+        "containers": [
+            {
+                "name": "app",
+                "image": "python:3.12",
+                "command": [
+                    "python",
+                    "-c",
+                    "import time\nprint('hello from a real node', flush=True)\ntime.sleep(3600)",
+                ],
+            }
+        ]
+    },
+}
+
+
 def test_wfhost_localcluster_control_plane_kubernetes_serves_kubectl(tmp_path: Path) -> None:
     kubeconfig = tmp_path / "kc"
     process = subprocess.Popen(
@@ -228,6 +244,18 @@ def test_wfhost_localcluster_control_plane_kubernetes_serves_kubectl(tmp_path: P
             timeout=60,
         )
         assert f"Server Version: {KUBERNETES_VERSION}" in result.stdout
+        # A user's first steps with that kubeconfig: a pod applied as written runs on our node.
+        run = ["kubectl", "--kubeconfig", str(kubeconfig)]
+        subprocess.run([*run, "apply", "-f", "-"], input=json.dumps(HELLO), text=True, check=True, timeout=60)
+        subprocess.run(
+            [*run, "wait", "--for=condition=Ready", "pod/hello", "--timeout=60s"], check=True, timeout=90
+        )
+        table = subprocess.run([*run, "get", "pods"], capture_output=True, text=True, timeout=60).stdout
+        words = table.split()
+        assert words[:5] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"], table
+        assert words[5:9] == ["hello", "1/1", "Running", "0"], table
+        logs = subprocess.run([*run, "logs", "hello"], capture_output=True, text=True, timeout=60).stdout
+        assert "hello from a real node" in logs
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=60)

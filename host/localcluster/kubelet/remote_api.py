@@ -249,7 +249,7 @@ class HttpNodeApi:
     def update_event_count(self, namespace: str, name: str, count: int, stamp: str) -> None:
         path = f"/api/v1/namespaces/{quote(namespace)}/events/{quote(name)}"
         patch = {"count": count, "lastTimestamp": stamp}
-        self._enqueue(lambda: self._write("PATCH", path, patch, allow=(404,), content_type=MERGE_PATCH))
+        self._enqueue(lambda: self._write("PATCH", path, patch, allow=(403, 404), content_type=MERGE_PATCH))
 
     def register_node(self, node: Obj) -> None:
         async def register() -> None:
