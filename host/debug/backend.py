@@ -124,7 +124,10 @@ class DebugBackend:
         try:
             await self.kube.patch_pod_ephemeral_containers(namespace, name, [*current, spec])
         except Forbidden as exc:
-            raise DebugError(f"the cluster forbids adding ephemeral containers to {namespace}/{name}: {exc}",
+            if "PodSecurity" in str(exc):
+                raise DebugError(_pod_security_refusal(namespace, name, str(exc)), code="pod_security") from exc
+            raise DebugError(f"the cluster forbids adding ephemeral containers to {namespace}/{name} (RBAC: the "
+                             f"host needs 'patch' on pods/ephemeralcontainers there): {exc}",
                              code="ephemeral_forbidden") from exc
         except NotFound as exc:
             raise DebugError(f"pod {namespace}/{name} is gone", code="pod_gone") from exc
@@ -191,3 +194,14 @@ class DebugBackend:
         if not isinstance(result, dict):
             raise DebugError("the debug agent answered without a result", code="agent_failed")
         return result
+
+
+def _pod_security_refusal(namespace: str, name: str, server_message: str) -> str:
+    """What a Pod Security Admission refusal of the debug container means and what an operator can do."""
+    return (
+        f"Pod Security Admission refused the debug container for {namespace}/{name}: the namespace's enforced "
+        f"level does not allow the SYS_PTRACE capability the debug tools need to attach to a process "
+        f"(server: {server_message}). To debug pods there, an operator can label the namespace "
+        f"'pod-security.kubernetes.io/enforce=privileged' (or exempt it in the admission configuration), "
+        f"or turn the debug workflows off for it; nothing was changed in the pod."
+    )

@@ -8,9 +8,9 @@ exec are both exercised.
 
 from __future__ import annotations
 
-import gc
 import json
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,8 +19,8 @@ from typing import Any
 import psutil
 import pytest
 from kubernetes import client
-from kubernetes.stream import stream
 
+from host.kube.podexec import run_exec
 from host.localcluster.controlplane.cluster import KubernetesControlPlane
 from host.localcluster.testing import wait_for
 
@@ -67,7 +67,10 @@ def test_kubectl_apply_runs_a_pod_on_our_node_with_logs_and_exec(
     kubectl(control_plane, "-n", ns, "wait", "--for=condition=Ready", "pod/web", "--timeout=60s")
     words = kubectl(control_plane, "-n", ns, "get", "pods").split()
     assert words[:9] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "web", "1/1", "Running", "0"]
-    assert kubectl(control_plane, "-n", ns, "get", "pod", "web", "-o", "jsonpath={.spec.nodeName}") == "localnode"
+    assert (
+        kubectl(control_plane, "-n", ns, "get", "pod", "web", "-o", "jsonpath={.spec.nodeName}")
+        == "localnode"
+    )
     assert kubectl(control_plane, "-n", ns, "logs", "web").strip() == "up"
     # kubectl 1.32 asks for WebSocket v5; kube-apiserver turns it into SPDY toward the kubelet.
     out = kubectl(
@@ -88,37 +91,27 @@ def test_kubectl_apply_runs_a_pod_on_our_node_with_logs_and_exec(
     )
 
 
-# The client's exec never closes its WebSocket (kubernetes 37); the warning is the client's.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_the_python_clients_exec_and_logs_go_through_the_api_server(
-    api_client: client.ApiClient, ns: str
+    control_plane: KubernetesControlPlane, api_client: client.ApiClient, ns: str
 ) -> None:
     core = client.CoreV1Api(api_client)
     core.create_namespaced_pod(ns, python_pod("py", SLEEPS))
     wait_for(lambda: core.read_namespaced_pod_log("py", ns) == "up\n", what="the pod's log")
-    session = stream(
-        core.connect_get_namespaced_pod_exec,
-        "py",
-        ns,
-        command=["python", "-c", "import os; print(os.environ['HOSTNAME'])"],
-        stderr=True,
-        stdin=False,
-        stdout=True,
-        tty=False,
-        _preload_content=False,
+    # The host's own exec path: the official client's WebSocket through kube-apiserver.
+    result = run_exec(
+        api_client.configuration,
+        namespace=ns,
+        name="py",
+        container="app",
+        command=["python", "-c", "import os, sys; print(os.environ['HOSTNAME']); sys.exit(4)"],
+        timeout=30,
+        stop=threading.Event(),
     )
-    try:
-        session.run_forever(timeout=30)
-        answer = session.read_stdout()
-        assert session.returncode == 0
-    finally:
-        session.close()
-    assert answer.strip() == "py"
+    assert (result.stdout, result.exit_code) == (b"py\n", 4)
     with pytest.raises(client.ApiException) as refused:
         core.read_namespaced_pod_log("py", ns, container="nope")
     assert refused.value.status == 400
     assert "container nope is not valid for pod py" in refused.value.body
-    gc.collect()
 
 
 def test_a_failing_job_fails_with_the_real_job_controllers_backoff_limit(

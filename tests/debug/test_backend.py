@@ -12,16 +12,18 @@ import pytest
 from host.config import DebugConfig
 from host.debug.backend import DebugBackend, DebugError
 from host.kube.client import KubeClient
-from host.localcluster import LocalCluster, LocalClusterSettings
+from host.localcluster import LocalCluster
+from tests.clusters import CONTROL_PLANES, RealCluster, open_cluster
 
 pytestmark = pytest.mark.timeout(180)
 
 APP = ["python", "-c", "import time\nwhile True:\n    sum(range(10000))\n    time.sleep(0.01)"]
 
 
-@pytest.fixture
-async def cluster() -> AsyncIterator[LocalCluster]:
-    async with LocalCluster(LocalClusterSettings.for_tests()) as lc:
+@pytest.fixture(params=CONTROL_PLANES)
+async def cluster(request: pytest.FixtureRequest) -> AsyncIterator[LocalCluster]:
+    """The builtin stand-in, or the session's real control plane (real ephemeral-container validation)."""
+    with open_cluster(request.param, request) as lc:
         yield lc
 
 
@@ -117,6 +119,8 @@ async def test_a_pod_deleted_mid_action_gives_an_error_not_a_hang(cluster: Local
     assert info.value.code in ("pod_gone", "process_exited", "no_such_process", "kube_error", "agent_failed")
 
 
+# The stand-in only: its switch stands for a cluster whose policy refuses ephemeral containers.
+@pytest.mark.parametrize("cluster", ["builtin"], indirect=True)
 async def test_a_cluster_that_forbids_ephemeral_containers_gets_a_clear_error(
     cluster: LocalCluster, kube: KubeClient
 ) -> None:
@@ -147,3 +151,26 @@ async def test_a_missing_pod_or_container_is_named(cluster: LocalCluster, kube: 
         await backend.run("default", "named", "sidecar", ["ps"])
     assert bad.value.code == "bad_target"
     assert "app" in str(bad.value)
+
+
+@pytest.mark.parametrize("cluster", ["kubernetes"], indirect=True)
+async def test_pod_security_baseline_refuses_the_debug_container_with_a_clear_reason(
+    cluster: RealCluster, kube: KubeClient
+) -> None:
+    cluster.ensure_namespace("baseline", {"pod-security.kubernetes.io/enforce": "baseline"})
+    body = {"metadata": {"name": "guarded"}, "spec": {"containers": [{"name": "app", "image": "python:3.11", "command": APP}]}}
+    await asyncio.to_thread(cluster.core_v1().create_namespaced_pod, "baseline", body)
+    for _ in range(200):
+        pod = await kube.get_pod("baseline", "guarded")
+        if "running" in ((pod.get("status", {}).get("containerStatuses") or [{}])[0].get("state") or {}):
+            break
+        await asyncio.sleep(0.05)
+    with pytest.raises(DebugError) as info:
+        await _backend(kube).run("baseline", "guarded", None, ["ps"])
+    assert info.value.code == "pod_security"
+    message = str(info.value)
+    assert 'violates PodSecurity "baseline:latest"' in message  # the server's own words
+    assert "SYS_PTRACE" in message
+    assert "pod-security.kubernetes.io/enforce=privileged" in message  # what the operator can do
+    pod = await kube.get_pod("baseline", "guarded")
+    assert not pod["spec"].get("ephemeralContainers")

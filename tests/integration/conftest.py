@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from host.localcluster import LocalCluster, LocalClusterSettings
+from host.localcluster import LocalCluster
+from tests.clusters import CONTROL_PLANES, open_cluster
 from tests.conftest import REPO
 
 RECORDER = """
@@ -89,9 +90,10 @@ def wait_for(predicate: Callable[[], bool], *, timeout: float, what: str) -> Non
         time.sleep(0.1)
 
 
-@pytest.fixture
-def cluster() -> Iterator[LocalCluster]:
-    with LocalCluster(LocalClusterSettings.for_tests()) as lc:
+@pytest.fixture(params=CONTROL_PLANES)
+def cluster(request: pytest.FixtureRequest) -> Iterator[LocalCluster]:
+    """The builtin stand-in, or the session's real control plane (tests/clusters.py)."""
+    with open_cluster(request.param, request) as lc:
         yield lc
 
 

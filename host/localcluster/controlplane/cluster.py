@@ -174,7 +174,9 @@ class KubernetesControlPlane:
         log.info("controlplane.ready", url=self.url, seconds=round(time.monotonic() - began, 1))
 
     def _start_node(self, exe: Path, began: float) -> None:
-        settings = (self.node_settings or LocalClusterSettings()).model_copy(update={"node_name": self.node_name})
+        settings = (self.node_settings or LocalClusterSettings()).model_copy(
+            update={"node_name": self.node_name}
+        )
         self.node = LocalNode(
             exe=exe,
             server=self.url,

@@ -113,6 +113,9 @@ class LocalNode:
         if loop is not None and thread is not None and self.node is not None:
             try:
                 asyncio.run_coroutine_threadsafe(self.node.stop(), loop).result(_STOP_TIMEOUT_SECONDS)
+                asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result(
+                    _STOP_TIMEOUT_SECONDS
+                )
             finally:
                 loop.call_soon_threadsafe(loop.stop)
                 thread.join(_STOP_TIMEOUT_SECONDS)

@@ -13,9 +13,10 @@ refusals are logged with the server's reason and dropped, as a kubelet does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,23 +165,24 @@ class HttpNodeApi:
         delay = 0.2
         while True:
             try:
-                async for event in self._watch():
-                    delay = 0.2
-                    kind, obj = event.get("type"), event.get("object") or {}
-                    if kind == "ERROR":
-                        if obj.get("code") == 410:
-                            await self._relist()
-                            break
-                        raise _Transient(f"watch error: {obj.get('message')}")
-                    self._resource_version = str(obj.get("metadata", {}).get("resourceVersion") or "")
-                    if kind == "BOOKMARK":
-                        continue
-                    key = _key(obj)
-                    if kind == "DELETED":
-                        self._pods.pop(key, None)
-                    else:
-                        self._pods[key] = _stored(obj)
-                    self._notify(key)
+                async with contextlib.aclosing(self._watch()) as events:
+                    async for event in events:
+                        delay = 0.2
+                        kind, obj = event.get("type"), event.get("object") or {}
+                        if kind == "ERROR":
+                            if obj.get("code") == 410:
+                                await self._relist()
+                                break
+                            raise _Transient(f"watch error: {obj.get('message')}")
+                        self._resource_version = str(obj.get("metadata", {}).get("resourceVersion") or "")
+                        if kind == "BOOKMARK":
+                            continue
+                        key = _key(obj)
+                        if kind == "DELETED":
+                            self._pods.pop(key, None)
+                        else:
+                            self._pods[key] = _stored(obj)
+                        self._notify(key)
             except asyncio.CancelledError:
                 raise
             except (aiohttp.ClientError, _Transient, ApiRefused, ValueError, TimeoutError) as exc:
@@ -192,7 +194,7 @@ class HttpNodeApi:
                 except (aiohttp.ClientError, _Transient, ApiRefused, TimeoutError) as relist_error:
                     log.info("kubelet.relist_failed", node=self._node, error=str(relist_error))
 
-    async def _watch(self) -> AsyncIterator[Obj]:
+    async def _watch(self) -> AsyncGenerator[Obj, None]:
         assert self._session is not None
         path = (
             f"{self._pods_path()}&watch=1&allowWatchBookmarks=true&timeoutSeconds={_WATCH_SECONDS}"
