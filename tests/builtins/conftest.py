@@ -20,7 +20,8 @@ import pytest
 import pytest_asyncio
 
 from host.config import HostConfig, parse_config
-from host.localcluster import LocalCluster, LocalClusterSettings
+from host.localcluster import LocalCluster
+from tests.clusters import CONTROL_PLANES, RealCluster, open_cluster
 from host.model.events import Event, Target
 from host.model.findings import Finding
 from host.model.invocation import InvocationResult
@@ -56,7 +57,7 @@ def free_port() -> int:
 class BuiltinsEnv:
     """The shared cluster and host, and a way to run a built-in against a pod."""
 
-    cluster: LocalCluster
+    cluster: LocalCluster | RealCluster
     host: Host
     config: HostConfig
     default_port: int
@@ -134,11 +135,12 @@ def pod_manifest(name: str, command: list[str]) -> dict[str, Any]:
     }
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BuiltinsEnv]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=CONTROL_PLANES)
+async def env(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> AsyncIterator[BuiltinsEnv]:
+    """The six built-ins end to end, on the builtin stand-in and on the real control plane."""
     root = tmp_path_factory.mktemp("builtins")
     port = free_port()
-    async with LocalCluster(LocalClusterSettings.for_tests()) as lc:
+    with open_cluster(request.param, request) as lc:
         # The chart's defaults, except the two a test cannot wait for or rely on: a 60 s memory
         # window, and port 5678, which something else on the machine may hold.
         config = builtins_config(
@@ -149,7 +151,10 @@ async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Builtin
         await host.start(watch=False)
         try:
             core = lc.core_v1()
-            await asyncio.to_thread(core.create_namespace, {"metadata": {"name": NAMESPACE}})
+            if isinstance(lc, RealCluster):
+                await asyncio.to_thread(lc.ensure_namespace, NAMESPACE)
+            else:
+                await asyncio.to_thread(core.create_namespace, {"metadata": {"name": NAMESPACE}})
             for name, command in PODS.items():
                 await asyncio.to_thread(core.create_namespaced_pod, NAMESPACE, pod_manifest(name, command))
             await _wait_running(host, list(PODS))
