@@ -176,6 +176,9 @@ class DebugBackend:
             await self._pod(namespace, name)  # raises pod_gone when that is why
             if exc.reason == "ExecTimeout":
                 raise DebugError(f"{args[0]} did not finish within {limit:g}s", code="timeout") from exc
+            if isinstance(exc, Forbidden):
+                raise DebugError(f"the cluster refuses the debug agent's exec in {namespace}/{name} (RBAC: the "
+                                 f"host needs 'get' and 'create' on pods/exec there): {exc}", code="exec_forbidden") from exc
             raise DebugError(f"cannot run the debug agent in {namespace}/{name}: {exc}", code="kube_error") from exc
         try:
             reply = json.loads(res.stdout)

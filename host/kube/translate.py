@@ -57,6 +57,9 @@ def error_from_status_object(status: dict[str, Any], *, what: str) -> KubeError:
     )
 
 
+_HANDSHAKE_SEPARATOR = " -+-+- "
+
+
 def translate(exc: BaseException, *, what: str) -> KubeError:
     """Map any error the `kubernetes` client or urllib3 raised into the host's tree."""
     if isinstance(exc, KubeError):
@@ -75,7 +78,12 @@ def _from_api_exception(exc: ApiException, *, what: str) -> KubeError:
         # code is on the websocket library's exception, which the client raised from.
         status = _websocket_status(exc)
     body = _parse_status_body(exc.body)
-    reason = _str_or_none(body.get("reason")) or _str_or_none(exc.reason)
+    handshake = _str_or_none(exc.reason)
+    if not body and handshake is not None and _HANDSHAKE_SEPARATOR in handshake:
+        # A refused websocket handshake: "Handshake status 403 Forbidden -+-+- {headers} -+-+- {body}".
+        body = _parse_status_body(handshake.rsplit(_HANDSHAKE_SEPARATOR, 1)[-1].strip())
+        handshake = handshake.split(_HANDSHAKE_SEPARATOR, 1)[0].strip()
+    reason = _str_or_none(body.get("reason")) or handshake
     message = _str_or_none(body.get("message"))
     if status is None and message is None:
         message = f"request failed: {exc.reason}"
