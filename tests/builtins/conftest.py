@@ -21,11 +21,11 @@ import pytest_asyncio
 
 from host.config import HostConfig, parse_config
 from host.localcluster import LocalCluster
-from tests.clusters import CONTROL_PLANES, RealCluster, open_cluster
 from host.model.events import Event, Target
 from host.model.findings import Finding
 from host.model.invocation import InvocationResult
 from host.runtime.app import Host
+from tests.clusters import CONTROL_PLANES, RealCluster, open_cluster
 
 NAMESPACE = "shop"
 CONTAINER = "app"
