@@ -141,3 +141,31 @@ def open_cluster(kind: str, request: pytest.FixtureRequest, **settings: Any) -> 
         yield view
     finally:
         view.close()
+
+
+def raw_request(
+    cluster: Any, method: str, path: str, body: bytes | None = None, content_type: str = "application/json"
+) -> tuple[int, dict[str, list[str]], bytes]:
+    """One HTTP request as a client sends it (status, headers, body), to either control plane."""
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    context: ssl.SSLContext | None = None
+    if isinstance(cluster, RealCluster):
+        context = ssl.create_default_context(cafile=str(cluster.plane.pki / "ca.crt"))
+        context.load_cert_chain(str(cluster.plane.pki / "admin.crt"), str(cluster.plane.pki / "admin.key"))
+    request = urllib.request.Request(
+        cluster.url + path,
+        data=body,
+        method=method,
+        headers={"Content-Type": content_type, "Accept": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=30) as answer:
+            headers: dict[str, list[str]] = {}
+            for name, value in answer.headers.items():
+                headers.setdefault(name.lower(), []).append(value)
+            return answer.status, headers, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): [v] for k, v in error.headers.items()}, error.read()

@@ -8,6 +8,7 @@ an `ApiError`, turned into a `Status` body by the server's middleware.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,8 +16,9 @@ from typing import Any
 
 from aiohttp import web
 
-from host.localcluster import discovery, patch, podexec, podlog, query, resources, status
+from host.localcluster import decoding, discovery, patch, podexec, podlog, query, resources, status
 from host.localcluster.kubelet.kubelet import Kubelet
+from host.localcluster.options import write_options
 from host.localcluster.registry import DeleteOptions, ListQuery, Registry, parse_rv
 from host.localcluster.resources import ResourceType
 from host.localcluster.settings import LocalClusterSettings
@@ -42,6 +44,18 @@ def _json_response(body: bytes, code: int = 200) -> web.Response:
 
 def _object_response(stored: Stored, code: int = 200) -> web.Response:
     return _json_response(stored.raw, code)
+
+
+def _with_warnings(response: web.Response, warnings: list[str]) -> web.Response:
+    for warning in warnings:
+        response.headers.add("Warning", warning)
+    return response
+
+
+# Media types the real server decodes and the stand-in does not (it answers 415 for them).
+_NOT_DECODED = frozenset(
+    {"application/vnd.kubernetes.protobuf", "application/vnd.kubernetes.protobuf;stream=watch"}
+)
 
 
 def resolve(group: str, version: str, segments: list[str]) -> Target:
@@ -148,18 +162,19 @@ class ApiHandlers:
         if watch_path:
             segments = segments[1:]
         target = resolve(group, version, segments)
-        if request.query.get("dryRun"):
-            raise status.bad_request("dryRun is not supported by the local cluster")
         method = request.method
         if target.name is None:
             if method == "GET":
                 if watch_path or query.flag(request, "watch"):
                     return await self._watch(request, target)
-                return self._list(request, target)
+                return await self._list(request, target)
             if method == "POST" and (target.namespace is not None or not target.rt.namespaced):
-                return _object_response(
-                    self._registry.create(target.rt, target.namespace, await self._body(request)), 201
-                )
+                options = write_options(request, "CreateOptions")
+                body = await self._body(request)
+                warnings = decoding.decode(target.rt, body, options.field_validation)
+                with self._registry.dry_run(options.dry_run):
+                    created = self._registry.create(target.rt, target.namespace, body)
+                return _with_warnings(_object_response(created, 201), warnings)
             if method == "DELETE":
                 return await self._delete_collection(request, target)
             raise status.method_not_allowed(method)
@@ -188,6 +203,9 @@ class ApiHandlers:
 
     async def _body(self, request: web.Request) -> Any:
         raw = await request.read()
+        if raw and request.content_type in _NOT_DECODED:
+            # The real server decodes protobuf; the stand-in speaks JSON only, and says so.
+            raise status.unsupported_media_type(request.content_type)
         try:
             return json.loads(raw) if raw else None
         except (ValueError, UnicodeDecodeError) as exc:
@@ -200,17 +218,26 @@ class ApiHandlers:
         if method == "GET":
             return _object_response(self._registry.get(rt, namespace, name))
         if method == "PUT":
-            return _object_response(
-                self._registry.update(rt, namespace, name, await self._body(request), sub)
-            )
+            options = write_options(request, "UpdateOptions")
+            body = await self._body(request)
+            warnings = decoding.decode(rt, body, options.field_validation)
+            with self._registry.dry_run(options.dry_run):
+                updated = self._registry.update(rt, namespace, name, body, sub)
+            return _with_warnings(_object_response(updated), warnings)
         if method == "PATCH":
             content_type = request.content_type
             if content_type not in patch.PATCH_TYPES:
                 raise status.unsupported_media_type(content_type)
-            stored = self._registry.patch(rt, namespace, name, content_type, await self._body(request), sub)
+            options = write_options(request, "PatchOptions")
+            body = await self._body(request)
+            with self._registry.dry_run(options.dry_run):
+                stored = self._registry.patch(rt, namespace, name, content_type, body, sub)
             return _object_response(stored)
         if method == "DELETE" and sub is None:
-            deleted = self._registry.delete(rt, namespace, name, await self._delete_options(request))
+            body = await self._body(request)
+            options = write_options(request, "DeleteOptions", body)
+            with self._registry.dry_run(options.dry_run):
+                deleted = self._registry.delete(rt, namespace, name, self._delete_options(request, body))
             if rt in _RETURNS_DELETED_OBJECT:
                 return _object_response(deleted)
             meta = deleted.obj["metadata"]
@@ -224,8 +251,7 @@ class ApiHandlers:
             return _json_response(encode(body))
         raise status.method_not_allowed(method)
 
-    async def _delete_options(self, request: web.Request) -> DeleteOptions:
-        body = await self._body(request)
+    def _delete_options(self, request: web.Request, body: Any) -> DeleteOptions:
         body = body if isinstance(body, dict) else {}
         grace = query.integer(request, "gracePeriodSeconds", minimum=0)
         if grace is None and isinstance(body.get("gracePeriodSeconds"), int):
@@ -247,7 +273,15 @@ class ApiHandlers:
             resource_version_match=request.query.get("resourceVersionMatch"),
         )
 
-    def _list(self, request: web.Request, target: Target) -> web.Response:
+    async def _list(self, request: web.Request, target: Target) -> web.Response:
+        requested = parse_rv(request.query.get("resourceVersion"))
+        if requested is not None and requested > self._registry.store.current_rv:
+            # As the real server's watch cache does: wait a little for that version, then 504.
+            deadline = asyncio.get_running_loop().time() + self._settings.too_large_resource_version_wait_seconds
+            while self._registry.store.current_rv < requested:
+                if asyncio.get_running_loop().time() >= deadline:
+                    raise status.too_large_resource_version(requested, self._registry.store.current_rv)
+                await asyncio.sleep(0.05)
         page = self._registry.list_objects(target.rt, target.namespace, self._list_query(request))
         meta: dict[str, Any] = {"resourceVersion": str(page.resource_version)}
         if page.continue_token:
@@ -271,9 +305,12 @@ class ApiHandlers:
         return _json_response(body)
 
     async def _delete_collection(self, request: web.Request, target: Target) -> web.Response:
-        deleted = self._registry.delete_collection(
-            target.rt, target.namespace, self._list_query(request), await self._delete_options(request)
-        )
+        body = await self._body(request)
+        options = write_options(request, "DeleteOptions", body)
+        with self._registry.dry_run(options.dry_run):
+            deleted = self._registry.delete_collection(
+                target.rt, target.namespace, self._list_query(request), self._delete_options(request, body)
+            )
         rt = target.rt
         body = b"".join(
             [

@@ -92,6 +92,63 @@ def _qos_class(spec: dict[str, Any]) -> str:
     return "Guaranteed"
 
 
+_PROTOCOLS = ("TCP", "UDP", "SCTP")
+
+
+def _check_ports(where: str, ports: Any) -> list[Cause]:
+    causes: list[Cause] = []
+    for index, port in enumerate(ports if isinstance(ports, list) else []):
+        if not isinstance(port, dict):
+            continue
+        at = f"{where}.ports[{index}]"
+        number = port.get("containerPort")
+        if not isinstance(number, int) or not 1 <= number <= 65535:
+            causes.append(
+                (
+                    f"{at}.containerPort",
+                    "FieldValueInvalid",
+                    f"Invalid value: {number}: must be between 1 and 65535, inclusive",
+                )
+            )
+        host_port = port.get("hostPort")
+        if host_port is not None and (not isinstance(host_port, int) or not 0 <= host_port <= 65535):
+            causes.append(
+                (
+                    f"{at}.hostPort",
+                    "FieldValueInvalid",
+                    f"Invalid value: {host_port}: must be between 1 and 65535, inclusive",
+                )
+            )
+        protocol = port.get("protocol", "TCP")
+        if protocol not in _PROTOCOLS:
+            causes.append(
+                (
+                    f"{at}.protocol",
+                    "FieldValueNotSupported",
+                    f'Unsupported value: "{protocol}": supported values: "SCTP", "TCP", "UDP"',
+                )
+            )
+    return causes
+
+
+def _check_env(where: str, env: Any) -> list[Cause]:
+    causes: list[Cause] = []
+    for index, variable in enumerate(env if isinstance(env, list) else []):
+        name = variable.get("name") if isinstance(variable, dict) else None
+        at = f"{where}.env[{index}].name"
+        if not isinstance(name, str) or not name:
+            causes.append(required(at))
+        elif "=" in name or not all(32 <= ord(ch) < 127 for ch in name):
+            causes.append(
+                (
+                    at,
+                    "FieldValueInvalid",
+                    f"Invalid value: \"{name}\": a valid environment variable name must consist only of printable ASCII characters other than '='",
+                )
+            )
+    return causes
+
+
 def _check_containers(spec: dict[str, Any], key: str, names: set[str]) -> list[Cause]:
     causes: list[Cause] = []
     containers = spec.get(key) or []
@@ -116,6 +173,8 @@ def _check_containers(spec: dict[str, Any], key: str, names: set[str]) -> list[C
                 not isinstance(value, list) or not all(isinstance(v, str) for v in value)
             ):
                 causes.append(invalid_value(f"{where}.{list_field}", value, "must be a list of strings"))
+        causes += _check_ports(where, container.get("ports"))
+        causes += _check_env(where, container.get("env"))
         if key == "ephemeralContainers":
             for field in _EPHEMERAL_FORBIDDEN:
                 if container.get(field):

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +28,8 @@ from host.localcluster.selectors import (
     parse_field_selector,
     parse_label_selector,
 )
-from host.localcluster.store import Key, Obj, Store, Stored
+from host.localcluster.store import Key, Obj, Store, Stored, encode
+from host.localcluster.strategies import check_labels
 
 _IMMUTABLE_META = (
     "uid",
@@ -102,6 +104,35 @@ class Registry:
         self.store = store
         # Set by the kubelet: does it take over the deletion of this pod (graceful termination)?
         self.graceful_deleter: Callable[[Obj], bool] | None = None
+        self._dry = False
+
+    @contextlib.contextmanager
+    def dry_run(self, enabled: bool = True) -> Iterator[None]:
+        """Inside, writes are checked and answered as usual but nothing is stored (`dryRun=All`).
+
+        Registry writes are synchronous, so on one event loop no other request sees the switch."""
+        before, self._dry = self._dry, enabled
+        try:
+            yield
+        finally:
+            self._dry = before
+
+    def _put(self, rt: ResourceType, key: Key, obj: Obj) -> Stored:
+        if self._dry:
+            current = self.store.get(rt.store_key, key)
+            if current is not None:
+                obj.setdefault("metadata", {})["resourceVersion"] = str(current.rv)
+            return Stored(obj, encode(obj), current.rv if current is not None else 0)
+        return self.store.put(rt.store_key, key, obj)
+
+    def _remove(self, rt: ResourceType, key: Key, last: Obj | None = None) -> Stored | None:
+        if self._dry:
+            current = self.store.get(rt.store_key, key)
+            if current is None:
+                return None
+            final = last if last is not None else current.copy()
+            return Stored(final, encode(final), current.rv)
+        return self.store.remove(rt.store_key, key, last)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -183,7 +214,7 @@ class Registry:
         for field in (*_IMMUTABLE_META, "resourceVersion", "managedFields"):
             meta.pop(field, None)
         rt.strategy.prepare_create(obj)
-        causes = rt.strategy.validate_create(obj)
+        causes = [*check_labels(obj), *rt.strategy.validate_create(obj)]
         if causes:
             raise status.invalid(rt.kind, str(meta.get("name", "")), causes, rt.group)
         key = self.key(rt, namespace, meta["name"])
@@ -193,7 +224,7 @@ class Registry:
         meta["creationTimestamp"] = objects.now()
         if rt.strategy.tracks_generation:
             meta["generation"] = 1
-        return self.store.put(rt.store_key, key, obj)
+        return self._put(rt, key, obj)
 
     def _check_body(self, rt: ResourceType, body: Any) -> Obj:
         if not isinstance(body, dict):
@@ -273,7 +304,7 @@ class Registry:
             causes = strategy.validate_ephemeral_update(new, old.obj)
         elif subresource is None:
             strategy.prepare_update(new, old.obj)
-            causes = strategy.validate_update(new, old.obj)
+            causes = [*check_labels(new), *strategy.validate_update(new, old.obj)]
         else:
             raise status.no_such_resource()
         if causes:
@@ -292,10 +323,10 @@ class Registry:
             and not meta.get("finalizers")
             and meta.get("deletionGracePeriodSeconds", 0) == 0
         ):
-            removed = self.store.remove(rt.store_key, self._key_of(rt, new), new)
+            removed = self._remove(rt, self._key_of(rt, new), new)
             assert removed is not None
             return removed
-        return self.store.put(rt.store_key, self._key_of(rt, new), new)
+        return self._put(rt, self._key_of(rt, new), new)
 
     def _key_of(self, rt: ResourceType, obj: Obj) -> Key:
         meta = obj["metadata"]
@@ -321,7 +352,7 @@ class Registry:
                 f"ResourceVersion in object meta: {old.rv}",
                 rt.group,
             )
-        if rt is resources.NAMESPACES:
+        if rt is resources.NAMESPACES and not self._dry:
             self._empty_namespace(name)
         grace = options.grace_period_seconds
         if grace is None:
@@ -349,8 +380,8 @@ class Registry:
             new_meta["deletionGracePeriodSeconds"] = grace if graceful else 0
             if rt.strategy.tracks_generation:
                 new_meta["generation"] = int(new_meta.get("generation", 1)) + 1
-            return self.store.put(rt.store_key, self._key_of(rt, new), new)
-        removed = self.store.remove(rt.store_key, self._key_of(rt, old.obj))
+            return self._put(rt, self._key_of(rt, new), new)
+        removed = self._remove(rt, self._key_of(rt, old.obj))
         assert removed is not None
         return removed
 

@@ -61,6 +61,12 @@ class LocalClusterSettings(BaseModel):
     node_heartbeat_seconds: float = Field(
         10.0, gt=0, description="How often the kubelet renews its node Lease and Ready condition."
     )
+    too_large_resource_version_wait_seconds: float = Field(
+        3.0,
+        ge=0,
+        description="How long a list from a resourceVersion the server has not reached waits for it before "
+        "answering 504 (the real server's watch cache waits 3 s).",
+    )
     allow_ephemeral_containers: bool = Field(
         True, description="When false, the ephemeralcontainers subresource answers 403 Forbidden."
     )
@@ -94,6 +100,7 @@ class LocalClusterSettings(BaseModel):
             "image_pull_backoff_cap_seconds": 2.0,
             "termination_grace_cap_seconds": 2.0,
             "node_heartbeat_seconds": 2.0,
+            "too_large_resource_version_wait_seconds": 0.5,
         }
         fast.update(overrides)
         return cls.model_validate(fast)

@@ -8,6 +8,7 @@ own, larger strategy in `host.localcluster.pods`.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -54,6 +55,57 @@ def check_label(field: str, value: Any) -> list[Cause]:
     if len(value) > 63 or not DNS_LABEL.match(value):
         return [invalid_value(field, value, DNS_LABEL_MESSAGE)]
     return []
+
+
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+LABEL_VALUE_MESSAGE = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
+    "and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', "
+    "regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+)
+LABEL_KEY_MESSAGE = (
+    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+    "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
+    "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+)
+
+
+def _quoted(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, str) else repr(value)
+
+
+def check_labels(obj: Obj) -> list[Cause]:
+    """metadata.labels as the API server validates them: qualified-name keys, label values."""
+    labels = obj.get("metadata", {}).get("labels")
+    if labels is None:
+        return []
+    if not isinstance(labels, dict):
+        return [invalid_value("metadata.labels", labels, "must be a map of strings")]
+    causes: list[Cause] = []
+    for key, value in labels.items():
+        prefix, _, name = key.rpartition("/")
+        if (
+            not name
+            or len(name) > 63
+            or not _LABEL_VALUE.match(name)
+            or (prefix and (len(prefix) > 253 or not DNS_SUBDOMAIN.match(prefix)))
+        ):
+            causes.append(
+                (
+                    "metadata.labels",
+                    "FieldValueInvalid",
+                    f"Invalid value: {_quoted(key)}: {LABEL_KEY_MESSAGE}",
+                )
+            )
+        if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
+            causes.append(
+                (
+                    "metadata.labels",
+                    "FieldValueInvalid",
+                    f"Invalid value: {_quoted(value)}: {LABEL_VALUE_MESSAGE}",
+                )
+            )
+    return causes
 
 
 class Strategy:

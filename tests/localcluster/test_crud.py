@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from kubernetes.client.rest import ApiException
 
-from host.localcluster import LocalCluster
 from host.localcluster.testing import WatchRecorder, python_pod, sleeping_pod
 
 
@@ -193,10 +192,3 @@ def test_pods_in_other_namespaces_are_listed_across_namespaces(api: Any) -> None
         ("other", "two"),
     ]
     assert [p.metadata.name for p in api.list_namespaced_pod("other").items] == ["two"]
-
-
-def test_dry_run_is_refused_rather_than_persisted(cluster: LocalCluster, api: Any) -> None:
-    with pytest.raises(ApiException) as caught:
-        api.create_namespaced_pod("default", sleeping_pod("dry"), dry_run="All")
-    assert caught.value.status == 400
-    assert api.list_namespaced_pod("default").items == []
