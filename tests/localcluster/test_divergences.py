@@ -171,3 +171,38 @@ def test_the_stand_in_answers_415_to_protobuf_bodies(plane: Any) -> None:
     code, _, raw = raw_request(plane, "POST", PODS, b"k8s\x00\x0a\x02", "application/vnd.kubernetes.protobuf")
     assert code == 415
     assert "application/vnd.kubernetes.protobuf" in json.loads(raw)["message"]
+
+
+@pytest.fixture(params=CONTROL_PLANES)
+def node_plane(request: pytest.FixtureRequest) -> Iterator[Any]:
+    with open_cluster(request.param, request) as cluster:
+        yield cluster
+
+
+def test_a_cordoned_node_gets_no_new_pods_until_it_is_uncordoned(node_plane: Any) -> None:
+    from host.localcluster.testing import wait_for
+
+    kubectl = ["kubectl", "--kubeconfig", str(node_plane.kubeconfig_path)]
+    subprocess.run([*kubectl, "cordon", "localnode"], check=True, capture_output=True, timeout=60)
+    try:
+        name = unique("cordoned")
+        assert post(node_plane, pod(name))[0] == 201
+
+        def unschedulable() -> Any:
+            conditions = (
+                json.loads(raw_request(node_plane, "GET", f"{PODS}/{name}")[2])["status"].get("conditions")
+                or []
+            )
+            return next(
+                (c for c in conditions if c["type"] == "PodScheduled" and c["status"] == "False"), None
+            )
+
+        condition = wait_for(unschedulable, what="the scheduler to leave it Pending")
+        assert "1 node(s) were unschedulable" in condition["message"]
+    finally:
+        subprocess.run([*kubectl, "uncordon", "localnode"], check=True, capture_output=True, timeout=60)
+
+    def bound() -> bool:
+        return bool(json.loads(raw_request(node_plane, "GET", f"{PODS}/{name}")[2])["spec"].get("nodeName"))
+
+    wait_for(bound, timeout=60, what="the pod to be scheduled after the uncordon")

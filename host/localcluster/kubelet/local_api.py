@@ -29,7 +29,20 @@ class RegistryNodeApi:
         def changed(change: Change) -> None:
             loop.call_soon(on_pod, change.key)
 
-        self._unsubscribe = self._registry.store.subscribe(resources.PODS.store_key, changed)
+        def node_changed(_: Change) -> None:
+            # Uncordoned (or otherwise changed): pods left unbound get another chance.
+            for key, stored in self._registry.store.items(resources.PODS.store_key):
+                if not stored.obj.get("spec", {}).get("nodeName"):
+                    loop.call_soon(on_pod, key)
+
+        stop_pods = self._registry.store.subscribe(resources.PODS.store_key, changed)
+        stop_nodes = self._registry.store.subscribe(resources.NODES.store_key, node_changed)
+
+        def unsubscribe() -> None:
+            stop_pods()
+            stop_nodes()
+
+        self._unsubscribe = unsubscribe
 
     async def stop(self) -> None:
         if self._unsubscribe is not None:
@@ -49,7 +62,12 @@ class RegistryNodeApi:
         self._registry.finish_graceful_delete(key, uid)
 
     def bind_pod(self, key: Key, stored: Stored, node_name: str) -> Stored | None:
+        """Bind as kube-scheduler would; a cordoned node leaves the pod Pending (PodScheduled False)."""
         stamp = objects.now()
+        node = self._registry.store.get(resources.NODES.store_key, ("", node_name))
+        if node is not None and node.obj.get("spec", {}).get("unschedulable"):
+            self._unschedulable(key, stored, stamp)
+            return None
 
         def bind(pod: dict[str, Any]) -> None:
             pod["spec"]["nodeName"] = node_name
@@ -60,6 +78,54 @@ class RegistryNodeApi:
             )
 
         return self._registry.mutate(resources.PODS, key, stored.uid, bind)
+
+    def _unschedulable(self, key: Key, stored: Stored, stamp: str) -> None:
+        message = "0/1 nodes are available: 1 node(s) were unschedulable. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+        conditions = stored.obj.get("status", {}).get("conditions") or []
+        if any(c.get("type") == "PodScheduled" and c.get("message") == message for c in conditions):
+            return
+
+        def pending(pod: dict[str, Any]) -> None:
+            current = pod.setdefault("status", {}).setdefault("conditions", [])
+            current[:] = [c for c in current if c.get("type") != "PodScheduled"]
+            current.append(
+                {
+                    "type": "PodScheduled",
+                    "status": "False",
+                    "reason": "Unschedulable",
+                    "message": message,
+                    "lastProbeTime": None,
+                    "lastTransitionTime": stamp,
+                }
+            )
+
+        updated = self._registry.mutate(resources.PODS, key, stored.uid, pending)
+        if updated is not None:
+            meta = updated.obj["metadata"]
+            self.create_event(
+                str(meta["namespace"]),
+                {
+                    "metadata": {
+                        "name": f"{meta['name']}.{objects.random_hex(16)}",
+                        "namespace": meta["namespace"],
+                    },
+                    "involvedObject": {
+                        "kind": "Pod",
+                        "namespace": meta["namespace"],
+                        "name": meta["name"],
+                        "uid": meta["uid"],
+                        "apiVersion": "v1",
+                    },
+                    "reason": "FailedScheduling",
+                    "message": message,
+                    "source": {"component": "default-scheduler"},
+                    "reportingComponent": "default-scheduler",
+                    "firstTimestamp": stamp,
+                    "lastTimestamp": stamp,
+                    "count": 1,
+                    "type": "Warning",
+                },
+            )
 
     def create_event(self, namespace: str, event: Obj) -> None:
         try:
