@@ -136,3 +136,25 @@ def test_a_standby_stays_idle_until_the_leader_dies_then_takes_over(cluster: Loc
     wait_for(lambda: second.status("/readyz") == 200, timeout=30, what="the standby to take over")
     cluster.core_v1().create_namespaced_pod("default", _pod("after-failover", ["sleep", "300"]))
     wait_for(lambda: "pod.create after-failover" in titles(second.findings), timeout=30, what="the new leader to act")
+
+
+def test_wfhost_trigger_runs_a_workflow_on_a_cluster_pod_and_returns_its_finding(
+    cluster: LocalCluster, start_host: Any
+) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    host = start_host()
+    _sentinel(cluster, host)
+    answer = subprocess.run(
+        [sys.executable, "-m", "host.cli.main", "trigger", "recorder", "--pod", "default/sentinel", "--wait",
+         "--url", host.url, "--token", host.token],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
+    )
+    assert answer.returncode == 0, answer.stderr
+    doc = json.loads(answer.stdout)
+    assert [f["title"] for f in doc["findings"]] == ["manual sentinel"]
+    assert "manual sentinel" in titles(host.findings)
