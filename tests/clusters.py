@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import kubernetes
@@ -24,6 +23,7 @@ from kubernetes.client.exceptions import ApiException
 from host.localcluster import LocalCluster, LocalClusterSettings
 from host.localcluster.controlplane.build import ControlPlaneUnavailable
 from host.localcluster.controlplane.cluster import KubernetesControlPlane
+from host.localcluster.harness import KubeClients
 
 CONTROL_PLANES = ["builtin", "kubernetes"]
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
@@ -40,34 +40,19 @@ def start_control_plane() -> KubernetesControlPlane:
     return plane
 
 
-class RealCluster:
+class RealCluster(KubeClients):
     """The session's real control plane as a test sees it, with LocalCluster's client helpers."""
 
     control_plane = "kubernetes"
 
     def __init__(self, plane: KubernetesControlPlane) -> None:
         self.plane = plane
+        self.kubeconfig_path = plane.kubeconfig_path
         self._clients: list[Any] = []
-
-    @property
-    def kubeconfig_path(self) -> Path:
-        return self.plane.kubeconfig_path
 
     @property
     def url(self) -> str:
         return self.plane.url
-
-    def api_client(self) -> Any:
-        load: Any = kubernetes.config.new_client_from_config
-        client = load(config_file=str(self.kubeconfig_path))
-        self._clients.append(client)
-        return client
-
-    def core_v1(self) -> Any:
-        return kubernetes.client.CoreV1Api(self.api_client())
-
-    def coordination_v1(self) -> Any:
-        return kubernetes.client.CoordinationV1Api(self.api_client())
 
     def container_pids(self, namespace: str, name: str) -> dict[str, int]:
         return self.plane.container_pids(namespace, name)

@@ -26,7 +26,29 @@ _START_TIMEOUT_SECONDS = 30.0
 _STOP_TIMEOUT_SECONDS = 60.0
 
 
-class LocalCluster:
+class KubeClients:
+    """Clients bound to a cluster's kubeconfig, closed with it; needs `kubeconfig_path` and `_clients`."""
+
+    kubeconfig_path: Path
+    _clients: list[Any]
+
+    def api_client(self) -> Any:
+        """A `kubernetes.client.ApiClient` loaded from this cluster's kubeconfig (closed on stop)."""
+        load: Any = kubernetes.config.new_client_from_config
+        client = load(config_file=str(self.kubeconfig_path))
+        self._clients.append(client)
+        return client
+
+    def core_v1(self) -> Any:
+        """A `kubernetes.client.CoreV1Api` bound to this cluster."""
+        return kubernetes.client.CoreV1Api(self.api_client())
+
+    def coordination_v1(self) -> Any:
+        """A `kubernetes.client.CoordinationV1Api` bound to this cluster."""
+        return kubernetes.client.CoordinationV1Api(self.api_client())
+
+
+class LocalCluster(KubeClients):
     """A local Kubernetes API server (and kubelet) serving on 127.0.0.1 in a background thread."""
 
     def __init__(self, settings: LocalClusterSettings | None = None, *, kubelet: bool | None = None) -> None:
@@ -117,21 +139,6 @@ class LocalCluster:
     @property
     def url(self) -> str:
         return self.server.url
-
-    def api_client(self) -> Any:
-        """A `kubernetes.client.ApiClient` loaded from this cluster's kubeconfig (closed on stop)."""
-        load: Any = kubernetes.config.new_client_from_config
-        client = load(config_file=str(self.kubeconfig_path))
-        self._clients.append(client)
-        return client
-
-    def core_v1(self) -> Any:
-        """A `kubernetes.client.CoreV1Api` bound to this cluster."""
-        return kubernetes.client.CoreV1Api(self.api_client())
-
-    def coordination_v1(self) -> Any:
-        """A `kubernetes.client.CoordinationV1Api` bound to this cluster."""
-        return kubernetes.client.CoordinationV1Api(self.api_client())
 
     # -- hooks -----------------------------------------------------------------------------
 

@@ -28,23 +28,12 @@ from host.model.events import Event, Target
 from host.model.invocation import InvocationResult
 from host.runtime.app import Host
 from tests.chart.support import NAMESPACE, fullname, render, scenario_values
+from tests.controlplane.support import kubectl
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
 RBAC_KINDS = ("ServiceAccount", "ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding")
 SLEEPER = ["python", "-u", "-c", "import time\nwhile True:\n    time.sleep(0.2)"]
-
-
-def kubectl(plane: KubernetesControlPlane, *args: str, stdin: str | None = None) -> str:
-    result = subprocess.run(
-        ["kubectl", "--kubeconfig", str(plane.kubeconfig_path), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-    assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
-    return result.stdout
 
 
 def apply_chart_rbac(plane: KubernetesControlPlane, values: dict[str, Any]) -> list[dict[str, Any]]:

@@ -9,7 +9,6 @@ exec are both exercised.
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
 import uuid
@@ -23,6 +22,7 @@ from kubernetes import client
 from host.kube.podexec import run_exec
 from host.localcluster.controlplane.cluster import KubernetesControlPlane
 from host.localcluster.testing import wait_for
+from tests.controlplane.support import kubectl
 
 
 @pytest.fixture
@@ -31,19 +31,6 @@ def ns(api_client: client.ApiClient) -> Iterator[str]:
     client.CoreV1Api(api_client).create_namespace({"metadata": {"name": name}})
     yield name
     client.CoreV1Api(api_client).delete_namespace(name)
-
-
-def kubectl(plane: KubernetesControlPlane, *args: str, stdin: str | None = None, check: bool = True) -> str:
-    result = subprocess.run(
-        ["kubectl", "--kubeconfig", str(plane.kubeconfig_path), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-    if check:
-        assert result.returncode == 0, f"kubectl {' '.join(args)} failed: {result.stderr}"
-    return result.stdout + result.stderr
 
 
 def python_pod(name: str, code: str, **spec: Any) -> dict[str, Any]:

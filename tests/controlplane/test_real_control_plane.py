@@ -19,6 +19,7 @@ from kubernetes.client.rest import ApiException
 
 from host.localcluster.controlplane.build import KUBERNETES_VERSION
 from host.localcluster.controlplane.cluster import KubernetesControlPlane
+from tests.controlplane.support import kubectl
 
 T = TypeVar("T")
 
@@ -31,18 +32,6 @@ def eventually(probe: Callable[[], T | None], *, timeout: float = 60.0, what: st
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-def kubectl(plane: KubernetesControlPlane, *args: str, stdin: str | None = None) -> str:
-    result = subprocess.run(
-        ["kubectl", "--kubeconfig", str(plane.kubeconfig_path), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, f"kubectl {' '.join(args)} failed: {result.stderr}"
-    return result.stdout
 
 
 def namespace(api: client.ApiClient, labels: dict[str, str] | None = None) -> str:
