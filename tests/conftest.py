@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import shutil
+import subprocess
+import sys
 import textwrap
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -19,6 +24,43 @@ from host.workflows.loaded import LoadedWorkflow
 from host.workflows.loader import load_workflow
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+# What this machine's kernel answers when gdb must write a thread's registers back (seen on a
+# Firecracker VM with kernel 6.18: PTRACE_SETREGSET of the x86 extended state fails with EFAULT).
+_KERNEL_REFUSES_REGISTER_WRITES = ("Couldn't write extended state status", "Couldn't write registers")
+
+
+@functools.cache
+def gdb_call_refusal() -> str | None:
+    """Why gdb cannot call a function inside a live process here, or None when it can.
+
+    Only the kernel's refusal to restore registers counts: a missing gdb, or any other failure,
+    returns None so the tests run and fail with their own message."""
+    if shutil.which("gdb") is None:
+        return None
+    target = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(0.3)
+        probe = subprocess.run(
+            ["gdb", "-p", str(target.pid), "-batch", "-nx", "-ex", "call (int)Py_IsInitialized()"],
+            capture_output=True, text=True, timeout=60,
+        )
+    finally:
+        target.kill()
+        target.wait()
+    text = probe.stdout + probe.stderr
+    for signature in _KERNEL_REFUSES_REGISTER_WRITES:
+        if signature in text:
+            return f"this machine's kernel refuses gdb's register writes ({signature}): gdb cannot call into a process here"
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _needs_gdb_calls(request: pytest.FixtureRequest) -> None:
+    """Tests marked `gdb_call` inject code with gdb; skipped, with the kernel's reason, where it cannot."""
+    if request.node.get_closest_marker("gdb_call") is not None and (why := gdb_call_refusal()) is not None:
+        pytest.skip(why)
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,7 @@ def _copy_like_the_dockerfile(src: Path) -> None:
     )
 
 
+@pytest.mark.gdb_call
 def test_pinned_requirements_and_the_agent_alone_install_and_run(
     tmp_path: Path, spawn_target: SpawnTarget
 ) -> None:

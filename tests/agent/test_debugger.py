@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import socket
 
+import pytest
+
 from tests.agent.conftest import SpawnTarget, run_agent
 from tests.agent.dap import dap_initialize
+
+pytestmark = pytest.mark.gdb_call
 
 
 def test_a_debugpy_client_can_initialize_on_the_opened_port(

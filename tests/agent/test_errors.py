@@ -48,7 +48,7 @@ def test_a_dead_pid_gives_no_such_process() -> None:
     ("action", "during"),
     [
         (["profile", "--duration", "8"], "profiled"),
-        (["memory", "--duration", "8"], "allocation tracking"),
+        pytest.param(["memory", "--duration", "8"], "allocation tracking", marks=pytest.mark.gdb_call),
         (["stacktrace", "--count", "40", "--interval", "0.25"], "stack dump"),
     ],
 )
@@ -108,6 +108,7 @@ def test_without_ptrace_capability_the_error_is_ptrace_denied(spawn_target: Spaw
     assert "SYS_PTRACE" in run.error["message"]
 
 
+@pytest.mark.gdb_call
 def test_injection_gives_up_cleanly_when_the_gil_holder_is_stuck_in_native_code(
     spawn_target: SpawnTarget,
 ) -> None:

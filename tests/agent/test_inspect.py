@@ -11,6 +11,8 @@ import yaml
 
 from tests.agent.conftest import SpawnTarget, run_agent
 
+pytestmark = pytest.mark.gdb_call
+
 
 def test_imported_modules_appear_with_their_distribution_versions(spawn_target: SpawnTarget) -> None:
     target = spawn_target("imports_yaml.py")

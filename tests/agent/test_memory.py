@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+
 from tests.agent.conftest import SpawnTarget, run_agent
+
+pytestmark = pytest.mark.gdb_call
 
 LEAKING_LINE = 10  # targets/leaky.py: LEAKED.append(bytearray(4096))
 

@@ -41,9 +41,12 @@ def own_tmp_entries(pid: int) -> list[str]:
     """What the target's /tmp holds, besides the checkout bound back in."""
     return sorted(set(os.listdir(f"/proc/{pid}/root/tmp")) - KEPT_NAMES)
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and util-linux unshare"
-)
+pytestmark = [
+    pytest.mark.gdb_call,
+    pytest.mark.skipif(
+        os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and util-linux unshare"
+    ),
+]
 
 
 def test_memory_and_inspect_reach_a_target_with_its_own_tmp(spawn_target: SpawnTarget) -> None:

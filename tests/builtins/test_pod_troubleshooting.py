@@ -129,6 +129,7 @@ async def test_stack_trace_takes_two_dumps_with_locals_when_asked(env: BuiltinsE
 # --- python-memory-analysis -----------------------------------------------------------------
 
 
+@pytest.mark.gdb_call
 async def test_memory_analysis_defaults_point_at_the_leak(env: BuiltinsEnv) -> None:
     finding = only(await env.run("python-memory-analysis", "web-1"))
     assert finding.title.startswith("Memory of shop/web-1 pid ")
@@ -140,6 +141,7 @@ async def test_memory_analysis_defaults_point_at_the_leak(env: BuiltinsEnv) -> N
     assert b"<html" in attachment(finding, "text/html")[:2000].lower()
 
 
+@pytest.mark.gdb_call
 async def test_memory_analysis_takes_the_duration_and_pid_given(env: BuiltinsEnv) -> None:
     [pid] = await env.python_pids("web-1")
     finding = only(await env.run("python-memory-analysis", "web-1", {"duration": 1, "pid": pid}))
@@ -150,6 +152,7 @@ async def test_memory_analysis_takes_the_duration_and_pid_given(env: BuiltinsEnv
 # --- python-process-inspector ---------------------------------------------------------------
 
 
+@pytest.mark.gdb_call
 async def test_inspector_defaults_list_the_interpreter_and_the_modules_the_app_imported(env: BuiltinsEnv) -> None:
     finding = only(await env.run("python-process-inspector", "web-1"))
     assert finding.title.startswith("CPython 3.11.")
@@ -158,6 +161,7 @@ async def test_inspector_defaults_list_the_interpreter_and_the_modules_the_app_i
     assert "metrics-reporter" in table_text(finding)
 
 
+@pytest.mark.gdb_call
 async def test_inspector_picks_processes_by_command_line(env: BuiltinsEnv) -> None:
     result = await env.run("python-process-inspector", "two-pythons", {"process": "sample_app"})
     finding = only(result)
@@ -169,6 +173,7 @@ async def test_inspector_picks_processes_by_command_line(env: BuiltinsEnv) -> No
 # --- python-debugger ------------------------------------------------------------------------
 
 
+@pytest.mark.gdb_call
 async def test_debugger_defaults_listen_on_the_configured_port_and_say_how_to_attach(env: BuiltinsEnv) -> None:
     port = env.default_port
     finding = only(await env.run("python-debugger", "debug-defaults"))
@@ -180,6 +185,7 @@ async def test_debugger_defaults_listen_on_the_configured_port_and_say_how_to_at
     assert await accepts_tcp(port)
 
 
+@pytest.mark.gdb_call
 async def test_debugger_override_port_and_a_second_run_says_it_already_listens(env: BuiltinsEnv) -> None:
     port = free_port()
     finding = only(await env.run("python-debugger", "debug-override", {"port": port}))
