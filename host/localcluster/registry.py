@@ -102,8 +102,6 @@ class Registry:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        # Set by the kubelet: does it take over the deletion of this pod (graceful termination)?
-        self.graceful_deleter: Callable[[Obj], bool] | None = None
         self._dry = False
 
     @contextlib.contextmanager
@@ -364,8 +362,7 @@ class Registry:
         graceful = (
             grace > 0
             and rt is resources.PODS
-            and self.graceful_deleter is not None
-            and self.graceful_deleter(old.obj)
+            and _deletes_gracefully(old.obj)
         )
         if meta.get("deletionTimestamp"):
             if graceful or meta.get("finalizers"):
@@ -428,3 +425,12 @@ class Registry:
         new = current.copy()
         change(new)
         return self._write(rt, current, new)
+
+
+def _deletes_gracefully(pod: Obj) -> bool:
+    """The API server's own rule: a pod bound to a node and not finished waits for its kubelet
+    (deletionTimestamp set); an unbound or finished pod is removed at once."""
+    return bool(pod.get("spec", {}).get("nodeName")) and pod.get("status", {}).get("phase") not in (
+        "Succeeded",
+        "Failed",
+    )

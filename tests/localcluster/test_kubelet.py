@@ -251,7 +251,11 @@ def test_pods_bound_to_another_node_or_scheduler_are_left_alone(node: LocalClust
     assert read(node_api, "custom").spec.node_name is None
     patched = node_api.patch_namespaced_pod_status("remote", "default", {"status": {"phase": "Running"}})
     assert patched.status.phase == "Running"
+    # As on a real server: a pod bound to a node waits for that node's kubelet to finish its
+    # deletion (Terminating); no kubelet runs node-elsewhere, so only a forced delete removes it.
     node_api.delete_namespaced_pod("remote", "default")
+    assert read(node_api, "remote").metadata.deletion_timestamp is not None
+    node_api.delete_namespaced_pod("remote", "default", grace_period_seconds=0)
     assert [p.metadata.name for p in node_api.list_namespaced_pod("default").items] == ["custom", "local"]
 
 

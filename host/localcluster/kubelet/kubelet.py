@@ -99,7 +99,6 @@ class Kubelet:
 
     async def start(self) -> None:
         self._api.register_node(self._node_object())
-        self._api.set_graceful_deleter(self.takes_graceful_delete)
         self.running = True
         await self._api.start(self._reconcile)
         self._beat()
@@ -113,7 +112,6 @@ class Kubelet:
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             self._heartbeat = None
-        self._api.set_graceful_deleter(None)
         grace = self._settings.grace_seconds(_SHUTDOWN_GRACE_SECONDS)
         workers = list(self.workers.values())
         self.workers.clear()
@@ -277,16 +275,6 @@ class Kubelet:
                 f"Successfully assigned {key[0]}/{key[1]} to {self.node_name}",
                 component="default-scheduler",
             )
-
-    def takes_graceful_delete(self, pod: dict[str, Any]) -> bool:
-        meta = pod.get("metadata", {})
-        key = (str(meta.get("namespace", "")), str(meta.get("name", "")))
-        return (
-            self.running
-            and pod.get("spec", {}).get("nodeName") == self.node_name
-            and pod.get("status", {}).get("phase") not in TERMINAL
-            and key in self.workers
-        )
 
     # -- serving logs and exec -------------------------------------------------------------
 

@@ -170,8 +170,6 @@ class RegistryNodeApi:
                 resources.NODES, ("", node_name), node.uid, lambda obj: _set_conditions(obj, conditions)
             )
 
-    def set_graceful_deleter(self, deleter: Callable[[Obj], bool] | None) -> None:
-        self._registry.graceful_deleter = deleter
 
 
 def _set_conditions(node: Obj, conditions: list[Obj]) -> None:

@@ -73,7 +73,3 @@ class NodeApi(Protocol):
     def heartbeat(self, node_name: str, lease: Obj, conditions: list[Obj]) -> None:
         """Renew the node Lease in kube-node-lease and refresh the node's conditions (Ready among them)."""
         ...
-
-    def set_graceful_deleter(self, deleter: Callable[[Obj], bool] | None) -> None:
-        """The builtin server's hook: does the kubelet take over this pod's graceful deletion?"""
-        ...

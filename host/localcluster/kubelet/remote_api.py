@@ -288,9 +288,6 @@ class HttpNodeApi:
 
         self._enqueue(beat)
 
-    def set_graceful_deleter(self, deleter: Callable[[Obj], bool] | None) -> None:
-        return None  # the API server applies graceful deletion itself; the kubelet sees deletionTimestamp
-
     def _enqueue(self, write: Callable[[], Awaitable[object]]) -> None:
         self._writes.put_nowait(write)
 
