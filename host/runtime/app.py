@@ -75,6 +75,8 @@ class Host:
         self.started = False
         self._tasks: list[asyncio.Task[None]] = []
         self._sources_task: asyncio.Task[None] | None = None
+        self._schedule_task: asyncio.Task[None] | None = None
+        self.schedule_source: Any = None
         self.api: Any = None
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -97,6 +99,8 @@ class Host:
                     elector.run(self._start_leading, self._stop_leading), name="leader-election"))
             else:
                 await self._start_leading()
+        else:
+            self._start_schedules()  # no cluster, no election: this host is the one that fires them
         self.started = True
         log.info("host.started", identity=self.identity, workflows=[w.name for w in self.registry.workflows()],
                  api=self.api.url if self.api else None, election=self.config.leader_election.enabled)
@@ -106,11 +110,25 @@ class Host:
         self.metrics.leader.set(1)
         log.info("host.leading", identity=self.identity)
         self._sources_task = asyncio.create_task(self._run_sources(), name="sources")
+        self._start_schedules()
+
+    def _start_schedules(self) -> None:
+        from host.sources.schedule import ScheduleSource
+
+        self.schedule_source = ScheduleSource(self.registry.workflows, self.dispatcher)
+        self._schedule_task = asyncio.create_task(self.schedule_source.run(), name="schedules")
+
+    async def _stop_schedules(self) -> None:
+        if self._schedule_task is not None:
+            self._schedule_task.cancel()
+            await asyncio.gather(self._schedule_task, return_exceptions=True)
+            self._schedule_task = None
 
     async def _stop_leading(self) -> None:
         self.leading = False
         self.metrics.leader.set(0)
         log.info("host.standing_by", identity=self.identity)
+        await self._stop_schedules()
         if self._sources_task is not None:
             self._sources_task.cancel()
             await asyncio.gather(self._sources_task, return_exceptions=True)
@@ -140,6 +158,7 @@ class Host:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._sources_task is not None:
             await self._stop_leading()
+        await self._stop_schedules()
         if self.api is not None:
             await self.api.stop()
         await self.dispatcher.close(grace=self.config.sandbox.shutdown_grace_seconds)
