@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import functools
 import shutil
-import subprocess
-import sys
 import textwrap
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from host.agent import kernel_probe
 from host.capabilities.policy import declared_grant
 from host.capabilities.router import CapabilityRouter
 from host.capabilities.routes import build_router
@@ -26,34 +24,16 @@ from host.workflows.loader import load_workflow
 REPO = Path(__file__).resolve().parent.parent
 
 
-# What this machine's kernel answers when gdb must write a thread's registers back (seen on a
-# Firecracker VM with kernel 6.18: PTRACE_SETREGSET of the x86 extended state fails with EFAULT).
-_KERNEL_REFUSES_REGISTER_WRITES = ("Couldn't write extended state status", "Couldn't write registers")
-
-
 @functools.cache
 def gdb_call_refusal() -> str | None:
-    """Why gdb cannot call a function inside a live process here, or None when it can.
+    """Why gdb cannot call into a process here (the agent's own probe), or None when it can.
 
-    Only the kernel's refusal to restore registers counts: a missing gdb, or any other failure,
-    returns None so the tests run and fail with their own message."""
+    Only the kernel's refusal to restore registers counts: a missing gdb or any other failure
+    returns None, so the tests run and fail with their own message."""
     if shutil.which("gdb") is None:
         return None
-    target = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        time.sleep(0.3)
-        probe = subprocess.run(
-            ["gdb", "-p", str(target.pid), "-batch", "-nx", "-ex", "call (int)Py_IsInitialized()"],
-            capture_output=True, text=True, timeout=60,
-        )
-    finally:
-        target.kill()
-        target.wait()
-    text = probe.stdout + probe.stderr
-    for signature in _KERNEL_REFUSES_REGISTER_WRITES:
-        if signature in text:
-            return f"this machine's kernel refuses gdb's register writes ({signature}): gdb cannot call into a process here"
-    return None
+    words = kernel_probe.refusal()
+    return None if words is None else f"this machine's kernel refuses gdb's register writes ({words})"
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,8 @@
     ├── ToolMissing                 tool_missing       py-spy / gdb / memray is not installed
     ├── ToolFailed                  tool_failed        a tool exited non-zero for another reason
     ├── ToolTimeout                 timeout            a tool or the target did not finish in time
-    └── InjectionFailed             injection_failed   code injected through gdb did not run
+    ├── InjectionFailed             injection_failed   code injected through gdb did not run
+    └── InjectionUnsupported        injection_unsupported  the kernel would break the target (not tried)
 
 Anything else escaping an action is reported by `main` as `internal_error`.
 """
@@ -84,3 +85,9 @@ class ToolTimeout(AgentError):
 
 class InjectionFailed(AgentError):
     code = "injection_failed"
+
+
+class InjectionUnsupported(AgentError):
+    """The node's kernel refuses what gdb needs to resume a process after calling into it."""
+
+    code = "injection_unsupported"

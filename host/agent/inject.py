@@ -24,6 +24,7 @@ from typing import Any
 import structlog
 
 from host.agent.errors import InjectionFailed, ProcessExited, PtraceDenied, ToolTimeout
+from host.agent.kernel_probe import ensure_injection_is_safe
 from host.agent.models import InjectionInfo
 from host.agent.procs import Target, ensure_not_traced
 from host.agent.tools import failure_for, find_tool, run_tool
@@ -157,6 +158,7 @@ def inject(target: Target, workdir: WorkDir, payload: str, params: dict[str, Any
     whatever else the action polls for (`wait_for_json`).
     """
     ensure_not_traced(target)
+    ensure_injection_is_safe(target.pid)
     source = (PAYLOAD_DIR / f"{payload}.py").read_text(encoding="utf-8")
     write_for_target(workdir.agent_file("payload.py"), source, target)
     write_for_target(workdir.agent_file("params.json"), json.dumps(params), target)

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 import structlog
 
+from host.agent.kernel_probe import UNSUPPORTED_MARK
 from host.config import HostConfig, parse_config
 from host.localcluster import LocalCluster, LocalClusterSettings
 from host.model.events import Event, Subject, Target
@@ -157,4 +158,11 @@ async def run_demo(out: Path, *, serve: bool, port: int = 0, stream: TextIO = sy
         finally:
             await host.stop()
     failed = [r for r in rows if r.outcome != "ok"]
-    return 1 if failed else 0
+    # A kernel that refuses gdb's register writes makes the code-injecting built-ins impossible
+    # here (they refuse rather than kill the app): say so, and count only real failures.
+    unsupported = [r for r in failed if r.error and UNSUPPORTED_MARK in r.error]
+    if unsupported:
+        names = ", ".join(r.workflow for r in unsupported)
+        print(f"Note: this machine's kernel does not allow gdb code injection; not possible here: {names} "
+              "(docs/debugging.md, injection_unsupported).", file=stream, flush=True)
+    return 1 if len(failed) > len(unsupported) else 0

@@ -130,3 +130,16 @@ def test_injection_gives_up_cleanly_when_the_gil_holder_is_stuck_in_native_code(
         stuck.wait()
         if stuck.stdout is not None:
             stuck.stdout.close()
+
+
+def test_an_injection_never_kills_the_target_where_the_kernel_would_break_it(spawn_target: SpawnTarget) -> None:
+    # Where gdb can call into processes the action works; where the kernel refuses gdb's register
+    # writes (probed on a throwaway process first), it is refused and the target lives on.
+    target = spawn_target("named_threads.py")
+    run = run_agent("inspect", "--pid", str(target.pid))
+    if run.reply["ok"]:
+        assert run.result["pid"] == target.pid
+    else:
+        assert run.error["code"] == "injection_unsupported", run.reply
+        assert "would kill it, so it was not attempted" in run.error["message"]
+    assert target.popen.poll() is None  # alive either way
