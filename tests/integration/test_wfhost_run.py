@@ -158,3 +158,14 @@ def test_wfhost_trigger_runs_a_workflow_on_a_cluster_pod_and_returns_its_finding
     doc = json.loads(answer.stdout)
     assert [f["title"] for f in doc["findings"]] == ["manual sentinel"]
     assert "manual sentinel" in titles(host.findings)
+
+
+def test_an_unpullable_image_yields_one_imagepullbackoff_invocation(cluster: LocalCluster, start_host: Any) -> None:
+    host = start_host()
+    _sentinel(cluster, host)
+    body = _pod("nopull", ["sleep", "300"])
+    body["spec"]["containers"][0]["image"] = "registry.invalid/team/app:1.2.3"
+    cluster.core_v1().create_namespaced_pod("default", body)
+    wait_for(lambda: "pod.imagePullBackOff nopull" in titles(host.findings), timeout=60, what="pod.imagePullBackOff")
+    time.sleep(3)  # more back-off cycles, each a status update: still one invocation
+    assert Counter(titles(host.findings))["pod.imagePullBackOff nopull"] == 1
