@@ -27,7 +27,7 @@ from host.agent.errors import InjectionFailed, ProcessExited, PtraceDenied, Tool
 from host.agent.kernel_probe import ensure_injection_is_safe
 from host.agent.models import InjectionInfo
 from host.agent.procs import Target, ensure_not_traced
-from host.agent.tools import failure_for, find_tool, run_tool
+from host.agent.tools import failure_for, gdb_argv, run_tool
 
 log = structlog.get_logger(__name__)
 
@@ -169,18 +169,7 @@ def inject(target: Target, workdir: WorkDir, payload: str, params: dict[str, Any
         "({{'__name__': '__wfhost_agent__', '__file__': {path!r}, '__loaded__': tuple(__import__('sys').modules)}},"
         " __import__('io').open_code({path!r}))"
     ).format(wd=workdir.target_path, path=workdir.target_file("payload.py"))
-    argv = [
-        find_tool("gdb"),
-        "-batch",
-        "-nx",
-        "-nw",
-        # Symbol tables only, no DWARF: the target stays stopped while gdb reads symbols, and
-        # skipping debug info cuts that pause about threefold (docs/debugging.md).
-        "-readnever",
-        "-iex=set auto-load off",
-        "-iex=set debuginfod enabled off",
-        "-iex=set pagination off",
-    ]
+    argv = [*gdb_argv(), "-iex=set pagination off"]
     if not shares_root(target):
         argv.append(f"-iex=set sysroot {target_root(target)}")
     argv += ["-p", str(target.pid), "-x", str(GDB_INJECTOR)]

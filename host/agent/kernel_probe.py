@@ -19,7 +19,7 @@ from pathlib import Path
 import structlog
 
 from host.agent.errors import InjectionUnsupported
-from host.agent.tools import find_tool, run_tool
+from host.agent.tools import gdb_argv, run_tool
 
 log = structlog.get_logger(__name__)
 
@@ -49,20 +49,7 @@ def refusal() -> str | None:
     try:
         time.sleep(0.2)
         run = run_tool(
-            [
-                find_tool("gdb"),
-                "-batch",
-                "-nx",
-                "-nw",
-                "-readnever",
-                "-iex=set auto-load off",
-                "-iex=set debuginfod enabled off",
-                "-p",
-                str(dummy.pid),
-                "-ex",
-                "call (int)getpid()",
-            ],
-            timeout=_PROBE_TIMEOUT_SECONDS,
+            [*gdb_argv(), "-p", str(dummy.pid), "-ex", "call (int)getpid()"], timeout=_PROBE_TIMEOUT_SECONDS
         )
     finally:
         dummy.kill()

@@ -158,3 +158,18 @@ def exclusive_target(target: Target, *, wait_seconds: float = 10.0) -> Iterator[
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def gdb_argv() -> list[str]:
+    """gdb in batch mode, reading no init files, auto-loaded scripts, DWARF or debuginfod: the
+    target stays stopped while gdb reads symbols, and skipping debug info cuts that pause about
+    threefold (docs/debugging.md)."""
+    return [
+        find_tool("gdb"),
+        "-batch",
+        "-nx",
+        "-nw",
+        "-readnever",
+        "-iex=set auto-load off",
+        "-iex=set debuginfod enabled off",
+    ]
