@@ -2,7 +2,9 @@
 
 Scope: in a pod the ephemeral container shares the target container's pid namespace, so every
 visible process is fair game. Locally, `WFHOST_AGENT_TARGET_PID` stands in for that namespace:
-only that process and its descendants are listed and accepted.
+only that process and its descendants are listed and accepted; `WFHOST_AGENT_TARGET_PID_FILE`,
+when set and readable, names the target's current pid instead (the local kubelet rewrites it
+when the target container restarts).
 
 Python detection reads `/proc/PID/maps` (a mapped `libpython3.X.so`) and the executable's name
 (`python3.X`), which needs no attach and costs the target nothing.
@@ -28,6 +30,7 @@ from host.agent.errors import (
 )
 
 SCOPE_ENV = "WFHOST_AGENT_TARGET_PID"
+SCOPE_FILE_ENV = "WFHOST_AGENT_TARGET_PID_FILE"
 
 _LIBPYTHON = re.compile(r"/libpython(\d+)\.(\d+)[^/]*\.so")
 _EXE = re.compile(r"^python(\d+)(?:\.(\d+))?[a-z]*$")
@@ -65,6 +68,12 @@ class Target:
 def scope_pid() -> int | None:
     """The pid named by WFHOST_AGENT_TARGET_PID, or None when the agent sees the whole namespace."""
     raw = os.environ.get(SCOPE_ENV, "").strip()
+    pid_file = os.environ.get(SCOPE_FILE_ENV, "").strip()
+    if pid_file:
+        try:
+            raw = Path(pid_file).read_text(encoding="ascii")[:32].strip() or raw
+        except (OSError, UnicodeDecodeError):
+            pass  # the pid it was started with still stands
     if not raw:
         return None
     try:

@@ -123,3 +123,19 @@ def test_ephemeral_container_processes_end_with_the_pod(node: LocalCluster, node
         ),
         timeout=15,
     )
+
+
+def test_a_restarted_target_stays_in_reach_of_the_ephemeral_container(node: LocalCluster, node_api: Any) -> None:
+    # As a shared pid namespace would: the agent's scope follows the target's current process.
+    first = start_target(node, node_api)
+    add_debugger(node_api, "target", "import time\ntime.sleep(600)")
+    wait_for(lambda: (s := ephemeral_status(node_api, "target")) and s.state.running, what="debugger running")
+    psutil.Process(first).kill()  # the target container restarts (restartPolicy Always)
+    second = wait_for(
+        lambda: (pid := node.container_pids("default", "target").get("app")) and pid != first and pid,
+        what="the restarted target",
+    )
+    command = ["python", "-c", "from host.agent.procs import scope_pid; print(scope_pid())"]
+    with exec_session(node_api, "target", "debugger", command) as response:
+        response.run_forever(timeout=30)
+        assert response.read_stdout() == f"{second}\n", response.read_stderr()

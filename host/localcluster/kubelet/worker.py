@@ -46,6 +46,10 @@ from host.localcluster.store import Stored
 log = structlog.get_logger(__name__)
 
 TARGET_PID_VARIABLE = "WFHOST_AGENT_TARGET_PID"
+# The file holding the target container's current main pid, rewritten at every (re)start: a
+# restarted target stays in reach of an ephemeral container, as a shared pid namespace keeps it.
+TARGET_PID_FILE_VARIABLE = "WFHOST_AGENT_TARGET_PID_FILE"
+_PID_FILE = "main.pid"
 
 
 @dataclass(frozen=True)
@@ -324,8 +328,17 @@ class PodWorker:
             return {}
         target = self.containers.get(str(container.spec.get("targetContainerName") or ""))
         if target is not None and target.process is not None:
-            return {TARGET_PID_VARIABLE: str(target.process.pid)}
+            return {
+                TARGET_PID_VARIABLE: str(target.process.pid),
+                TARGET_PID_FILE_VARIABLE: str(self.directory / target.name / _PID_FILE),
+            }
         return {}
+
+    def _record_pid(self, container: Container, pid: int) -> None:
+        path = self.directory / container.name / _PID_FILE
+        partial = path.with_suffix(".partial")
+        partial.write_text(str(pid))
+        partial.replace(path)
 
     def _limit(self, container: Container, argv: list[str], env: dict[str, str]) -> Cgroup | None:
         """The kernel-enforced groups for this container instance, when it has limits and we can."""
@@ -383,6 +396,8 @@ class PodWorker:
                 container_id=container.container_id,
             )
         container.process = process
+        if container.kind == REGULAR:
+            self._record_pid(container, process.pid)
         container.env = env
         container.cwd = cwd
         container.started = True
