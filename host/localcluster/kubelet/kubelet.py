@@ -25,7 +25,7 @@ import structlog
 from host.localcluster import objects, status
 from host.localcluster.kubelet.cgroups import Cgroups
 from host.localcluster.kubelet.container import Running
-from host.localcluster.kubelet.events import NORMAL, EventRecorder
+from host.localcluster.kubelet.events import NORMAL, WARNING, EventRecorder
 from host.localcluster.kubelet.logs import ContainerLog
 from host.localcluster.kubelet.node_api import NodeApi
 from host.localcluster.kubelet.status import NODE_IP, TERMINAL
@@ -266,15 +266,16 @@ class Kubelet:
         self._api.finish_pod_deletion(worker.key, worker.uid)
 
     def _bind(self, key: Key, stored: Stored) -> None:
-        bound = self._api.bind_pod(key, stored, self.node_name)
-        if bound is not None:
-            self._recorder.record(
-                bound.obj,
-                NORMAL,
-                "Scheduled",
-                f"Successfully assigned {key[0]}/{key[1]} to {self.node_name}",
-                component="default-scheduler",
-            )
+        answer = self._api.bind_pod(key, stored, self.node_name)
+        if answer is None:
+            return
+        if answer.obj.get("spec", {}).get("nodeName"):
+            type_, reason = NORMAL, "Scheduled"
+            message = f"Successfully assigned {key[0]}/{key[1]} to {self.node_name}"
+        else:
+            scheduled = [c for c in answer.obj["status"]["conditions"] if c.get("type") == "PodScheduled"]
+            type_, reason, message = WARNING, "FailedScheduling", str(scheduled[0].get("message"))
+        self._recorder.record(answer.obj, type_, reason, message, component="default-scheduler")
 
     # -- serving logs and exec -------------------------------------------------------------
 

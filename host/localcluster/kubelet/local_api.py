@@ -11,6 +11,18 @@ from host.localcluster.kubelet.node_api import Obj, PodListener
 from host.localcluster.registry import Registry
 from host.localcluster.store import Change, Key, Stored
 
+# kube-scheduler's words for a pod whose only node is cordoned.
+UNSCHEDULABLE = (
+    "0/1 nodes are available: 1 node(s) were unschedulable. "
+    "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+)
+
+
+def _set_pod_scheduled(pod: dict[str, Any], condition: dict[str, Any]) -> None:
+    conditions = pod.setdefault("status", {}).setdefault("conditions", [])
+    conditions[:] = [c for c in conditions if c.get("type") != "PodScheduled"]
+    conditions.append({"type": "PodScheduled", "lastProbeTime": None, **condition})
+
 
 class RegistryNodeApi:
     """The builtin control plane, seen by its kubelet. No scheduler runs there, so it binds."""
@@ -62,70 +74,29 @@ class RegistryNodeApi:
         self._registry.finish_graceful_delete(key, uid)
 
     def bind_pod(self, key: Key, stored: Stored, node_name: str) -> Stored | None:
-        """Bind as kube-scheduler would; a cordoned node leaves the pod Pending (PodScheduled False)."""
+        """Bind as kube-scheduler would. A cordoned node leaves the pod Pending: the answer is then
+        the pod with `PodScheduled=False` (Unschedulable), or None when it already said so."""
         stamp = objects.now()
         node = self._registry.store.get(resources.NODES.store_key, ("", node_name))
         if node is not None and node.obj.get("spec", {}).get("unschedulable"):
-            self._unschedulable(key, stored, stamp)
-            return None
+            return self._unschedulable(key, stored, stamp)
 
         def bind(pod: dict[str, Any]) -> None:
             pod["spec"]["nodeName"] = node_name
-            conditions = pod.setdefault("status", {}).setdefault("conditions", [])
-            conditions[:] = [c for c in conditions if c.get("type") != "PodScheduled"]
-            conditions.append(
-                {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": stamp}
-            )
+            _set_pod_scheduled(pod, {"status": "True", "lastTransitionTime": stamp})
 
         return self._registry.mutate(resources.PODS, key, stored.uid, bind)
 
-    def _unschedulable(self, key: Key, stored: Stored, stamp: str) -> None:
-        message = "0/1 nodes are available: 1 node(s) were unschedulable. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+    def _unschedulable(self, key: Key, stored: Stored, stamp: str) -> Stored | None:
         conditions = stored.obj.get("status", {}).get("conditions") or []
-        if any(c.get("type") == "PodScheduled" and c.get("message") == message for c in conditions):
-            return
+        if any(c.get("type") == "PodScheduled" and c.get("message") == UNSCHEDULABLE for c in conditions):
+            return None  # said already; writing it again would wake this pod's reconcile for ever
 
         def pending(pod: dict[str, Any]) -> None:
-            current = pod.setdefault("status", {}).setdefault("conditions", [])
-            current[:] = [c for c in current if c.get("type") != "PodScheduled"]
-            current.append(
-                {
-                    "type": "PodScheduled",
-                    "status": "False",
-                    "reason": "Unschedulable",
-                    "message": message,
-                    "lastProbeTime": None,
-                    "lastTransitionTime": stamp,
-                }
-            )
+            condition = {"status": "False", "reason": "Unschedulable", "message": UNSCHEDULABLE}
+            _set_pod_scheduled(pod, {**condition, "lastTransitionTime": stamp})
 
-        updated = self._registry.mutate(resources.PODS, key, stored.uid, pending)
-        if updated is not None:
-            meta = updated.obj["metadata"]
-            self.create_event(
-                str(meta["namespace"]),
-                {
-                    "metadata": {
-                        "name": f"{meta['name']}.{objects.random_hex(16)}",
-                        "namespace": meta["namespace"],
-                    },
-                    "involvedObject": {
-                        "kind": "Pod",
-                        "namespace": meta["namespace"],
-                        "name": meta["name"],
-                        "uid": meta["uid"],
-                        "apiVersion": "v1",
-                    },
-                    "reason": "FailedScheduling",
-                    "message": message,
-                    "source": {"component": "default-scheduler"},
-                    "reportingComponent": "default-scheduler",
-                    "firstTimestamp": stamp,
-                    "lastTimestamp": stamp,
-                    "count": 1,
-                    "type": "Warning",
-                },
-            )
+        return self._registry.mutate(resources.PODS, key, stored.uid, pending)
 
     def create_event(self, namespace: str, event: Obj) -> None:
         try:
@@ -169,7 +140,6 @@ class RegistryNodeApi:
             self._registry.mutate(
                 resources.NODES, ("", node_name), node.uid, lambda obj: _set_conditions(obj, conditions)
             )
-
 
 
 def _set_conditions(node: Obj, conditions: list[Obj]) -> None:

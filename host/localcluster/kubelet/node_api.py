@@ -55,7 +55,8 @@ class NodeApi(Protocol):
         ...
 
     def bind_pod(self, key: Key, stored: Stored, node_name: str) -> Stored | None:
-        """Bind an unbound pod to `node_name` (only where `schedules`)."""
+        """Bind an unbound pod to `node_name` (only where `schedules`): the pod as written, bound or
+        marked unschedulable (PodScheduled False), or None when nothing was written."""
         ...
 
     def create_event(self, namespace: str, event: Obj) -> None:
