@@ -58,13 +58,7 @@ class RealCluster(KubeClients):
         return self.plane.container_pids(namespace, name)
 
     def kubelet_pids(self) -> list[int]:
-        node = self.plane.node
-        if node is None or node.node is None:
-            return []
-        kubelet = node.node.kubelet
-        pids = node.call(kubelet.all_pids)
-        assert isinstance(pids, list)
-        return pids
+        return self.plane.kubelet_pids()
 
     def ensure_namespace(self, name: str, labels: dict[str, str] | None = None) -> None:
         """Create the namespace, or reuse it (namespaces outlive a test here; see `clean`)."""

@@ -23,6 +23,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,7 @@ import structlog
 
 from host.localcluster.controlplane.build import ControlPlaneUnavailable, binary
 from host.localcluster.controlplane.node import LocalNode
+from host.localcluster.kubelet.kubelet import Kubelet
 from host.localcluster.settings import LocalClusterSettings
 
 log = structlog.get_logger(__name__)
@@ -191,13 +193,22 @@ class KubernetesControlPlane:
 
     def container_pids(self, namespace: str, name: str) -> dict[str, int]:
         """Main process id of each running container of a pod on our node."""
-        node = self.node
-        if node is None or node.node is None:
-            return {}
-        kubelet = node.node.kubelet
-        pids = node.call(lambda: kubelet.container_pids(namespace, name))
+        pids = self._on_kubelet(lambda kubelet: kubelet.container_pids(namespace, name), {})
         assert isinstance(pids, dict)
         return pids
+
+    def kubelet_pids(self) -> list[int]:
+        """Main process ids of every running container on our node."""
+        pids = self._on_kubelet(lambda kubelet: kubelet.all_pids(), [])
+        assert isinstance(pids, list)
+        return pids
+
+    def _on_kubelet(self, read: Callable[[Kubelet], object], default: object) -> object:
+        node = self.node
+        if node is None or node.node is None:
+            return default
+        kubelet = node.node.kubelet
+        return node.call(lambda: read(kubelet))
 
     # -- readiness -------------------------------------------------------------------------
 
