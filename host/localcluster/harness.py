@@ -90,7 +90,7 @@ class LocalCluster(KubeClients):
         try:
             asyncio.run_coroutine_threadsafe(self.server.stop(), loop).result(_STOP_TIMEOUT_SECONDS)
         finally:
-            asyncio.run_coroutine_threadsafe(_cancel_leftovers(), loop).result(_STOP_TIMEOUT_SECONDS)
+            asyncio.run_coroutine_threadsafe(cancel_leftovers(), loop).result(_STOP_TIMEOUT_SECONDS)
             loop.call_soon_threadsafe(loop.stop)
             thread.join(_STOP_TIMEOUT_SECONDS)
             loop.close()
@@ -196,7 +196,8 @@ class LocalCluster(KubeClients):
         return self.call(lambda server: server.kubelet.all_pids() if server.kubelet else [])
 
 
-async def _cancel_leftovers() -> None:
+async def cancel_leftovers() -> None:
+    """Cancel every other task of the running loop and wait (bounded) for them: run before closing it."""
     current = asyncio.current_task()
     leftovers = [task for task in asyncio.all_tasks() if task is not current]
     for task in leftovers:

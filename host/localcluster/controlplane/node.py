@@ -18,6 +18,7 @@ from pathlib import Path
 
 import structlog
 
+from host.localcluster.harness import cancel_leftovers
 from host.localcluster.kubelet.node import ProcessNode
 from host.localcluster.kubelet.remote_api import NodeCredentials
 from host.localcluster.settings import LocalClusterSettings
@@ -113,6 +114,7 @@ class LocalNode:
         if loop is not None and thread is not None and self.node is not None:
             try:
                 asyncio.run_coroutine_threadsafe(self.node.stop(), loop).result(_STOP_TIMEOUT_SECONDS)
+                asyncio.run_coroutine_threadsafe(cancel_leftovers(), loop).result(_STOP_TIMEOUT_SECONDS)
                 asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result(
                     _STOP_TIMEOUT_SECONDS
                 )

@@ -35,6 +35,7 @@ _WATCH_SECONDS = 300  # each watch request asks the server to end it after this 
 _MAX_WATCH_LINE = 16 * 1024 * 1024  # one watch event; a longer line means a broken stream
 _RETRIES = 5
 _FLUSH_SECONDS = 5.0
+_TLS_CLOSE_SECONDS = 0.25
 _TRANSIENT = frozenset({429, 500, 502, 503, 504})
 MERGE_PATCH = "application/merge-patch+json"
 
@@ -135,6 +136,9 @@ class HttpNodeApi:
         if self._session is not None:
             await self._session.close()
             self._session = None
+            # aiohttp closes TLS connections in the background; let them finish before the loop
+            # goes away, or their sockets are left for the garbage collector (a ResourceWarning).
+            await asyncio.sleep(_TLS_CLOSE_SECONDS)
 
     # -- reads -----------------------------------------------------------------------------
 
