@@ -137,10 +137,16 @@ def test_an_unplaceable_pod_gets_the_real_schedulers_failed_scheduling_event(
     assert events[0].message.startswith("0/1 nodes are available: 1 Insufficient cpu."), events[0].message
     assert events[0].reporting_component == "default-scheduler"
     assert events[0].type == "Warning"
-    pod = core.read_namespaced_pod("huge", ns)
+    # The scheduler records the event and patches the pod's condition separately: wait for both.
+    def unschedulable() -> Any:
+        pod = core.read_namespaced_pod("huge", ns)
+        scheduled = [c for c in pod.status.conditions or [] if c.type == "PodScheduled"]
+        return scheduled and pod
+
+    pod = eventually(unschedulable, what="the PodScheduled condition")
     assert pod.status.phase == "Pending"
-    scheduled = [c for c in pod.status.conditions or [] if c.type == "PodScheduled"]
-    assert scheduled and scheduled[0].status == "False" and scheduled[0].reason == "Unschedulable"
+    scheduled = [c for c in pod.status.conditions if c.type == "PodScheduled"]
+    assert scheduled[0].status == "False" and scheduled[0].reason == "Unschedulable"
 
 
 def test_pod_security_baseline_rejects_a_sys_ptrace_container(api_client: client.ApiClient) -> None:
