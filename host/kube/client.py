@@ -29,7 +29,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from host.errors import ConfigError, KubeError
 from host.kube.podexec import ExecResult, run_exec
-from host.kube.resources import Resource
+from host.kube.resources import EVENTS, PODS, Resource
 from host.kube.translate import translate
 
 __all__ = ["ExecResult", "KubeClient"]
@@ -68,7 +68,9 @@ class KubeClient:
         outside a pod, the kubeconfig named by `KUBECONFIG` (else ~/.kube/config) as kubectl would."""
         configuration = kubernetes.client.Configuration()
         if kubeconfig is None and "KUBERNETES_SERVICE_HOST" not in os.environ:
-            kubeconfig = Path(os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or Path.home() / ".kube" / "config")
+            kubeconfig = Path(
+                os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or Path.home() / ".kube" / "config"
+            )
         try:
             if kubeconfig is None:
                 kubernetes.config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
@@ -119,7 +121,22 @@ class KubeClient:
     # -- pods --------------------------------------------------------------------------------
 
     async def get_pod(self, namespace: str, name: str) -> dict[str, Any]:
-        return await self._json(f"get pod {namespace}/{name}", self.core.read_namespaced_pod, name, namespace)
+        return await self.get_object(PODS, namespace, name)
+
+    async def list_objects(
+        self,
+        resource: Resource,
+        namespace: str | None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The items of one list (at most `limit` of them: no further pages are fetched)."""
+        page = await self.list_page(
+            resource, namespace, label_selector=label_selector, field_selector=field_selector, limit=limit
+        )
+        return _items(page)
 
     async def list_pods(
         self,
@@ -128,13 +145,9 @@ class KubeClient:
         label_selector: str | None = None,
         field_selector: str | None = None,
     ) -> list[dict[str, Any]]:
-        what = f"list pods in {namespace or 'all namespaces'}"
-        selectors = _selectors(label_selector, field_selector)
-        if namespace:
-            listing = await self._json(what, self.core.list_namespaced_pod, namespace, **selectors)
-        else:
-            listing = await self._json(what, self.core.list_pod_for_all_namespaces, **selectors)
-        return _items(listing)
+        return await self.list_objects(
+            PODS, namespace, label_selector=label_selector, field_selector=field_selector
+        )
 
     async def pod_logs(
         self,
@@ -200,13 +213,7 @@ class KubeClient:
     async def list_events(
         self, namespace: str | None, *, field_selector: str | None = None
     ) -> list[dict[str, Any]]:
-        what = f"list events in {namespace or 'all namespaces'}"
-        selectors = _selectors(None, field_selector)
-        if namespace:
-            listing = await self._json(what, self.core.list_namespaced_event, namespace, **selectors)
-        else:
-            listing = await self._json(what, self.core.list_event_for_all_namespaces, **selectors)
-        return _items(listing)
+        return await self.list_objects(EVENTS, namespace, field_selector=field_selector)
 
     # -- leases ------------------------------------------------------------------------------
 
@@ -230,7 +237,43 @@ class KubeClient:
             body,
         )
 
-    # -- generic list / watch (used by host.kube.watch) --------------------------------------
+    # -- any resource (used by host.kube.watch, the k8s.read capability, discovery) ------------
+
+    def _call_sync(
+        self, what: str, path: str, query: list[tuple[str, Any]], *, read_timeout: float | None = None
+    ) -> urllib3.BaseHTTPResponse:
+        """One GET by path through the official client's serializer and auth; raw response, 2xx only."""
+        try:
+            request = self.api_client.param_serialize(
+                method="GET",
+                resource_path=path,
+                query_params=query,
+                header_params={"Accept": "application/json"},
+                auth_settings=["BearerToken"],
+            )
+            response = self.api_client.call_api(
+                *request, _request_timeout=(CONNECT_TIMEOUT, read_timeout or self.request_timeout)
+            )
+            if not 200 <= response.status <= 299:
+                response.read()  # type: ignore[no-untyped-call]
+                raise ApiException.from_response(http_resp=response, body=None, data=None)
+        except CLIENT_ERRORS as exc:
+            raise translate(exc, what=what) from exc
+        raw: urllib3.BaseHTTPResponse = response.response
+        return raw
+
+    async def get_path(self, path: str, *, what: str) -> dict[str, Any]:
+        """GET an API path (discovery documents, for instance) as a JSON object."""
+
+        def call() -> bytes:
+            return _read_body(self._call_sync(what, path, []), what=what)
+
+        return parse_json_object(await self._in_thread(call), what=what)
+
+    async def get_object(self, resource: Resource, namespace: str | None, name: str) -> dict[str, Any]:
+        """One object exactly as the API server returns it."""
+        where = f"{namespace}/{name}" if resource.namespaced and namespace else name
+        return await self.get_path(resource.path(namespace, name), what=f"get {resource.noun} {where}")
 
     async def list_page(
         self,
@@ -243,15 +286,17 @@ class KubeClient:
         field_selector: str | None = None,
     ) -> dict[str, Any]:
         """One page of a list, as the raw List object (`items`, `metadata.resourceVersion/continue`)."""
-        options = _selectors(label_selector, field_selector)
+        query = _query(label_selector, field_selector)
         if limit is not None:
-            options["limit"] = limit
+            query.append(("limit", limit))
         if continue_token:
-            options["_continue"] = continue_token
+            query.append(("continue", continue_token))
         what = f"list {resource.describe(namespace)}"
-        if namespace:
-            return await self._json(what, getattr(self.core, resource.list_namespaced), namespace, **options)
-        return await self._json(what, getattr(self.core, resource.list_all_namespaces), **options)
+
+        def call() -> bytes:
+            return _read_body(self._call_sync(what, resource.path(namespace), query), what=what)
+
+        return parse_json_object(await self._in_thread(call), what=what)
 
     def open_watch(
         self,
@@ -265,25 +310,12 @@ class KubeClient:
         field_selector: str | None = None,
     ) -> urllib3.BaseHTTPResponse:
         """Open a watch stream (blocking; call it from a thread). The caller owns the response."""
-        options = _selectors(label_selector, field_selector)
+        query = _query(label_selector, field_selector)
+        query += [("watch", "true"), ("allowWatchBookmarks", "true"), ("timeoutSeconds", timeout_seconds)]
         if resource_version:
-            options["resource_version"] = resource_version
+            query.append(("resourceVersion", resource_version))
         what = f"watch {resource.describe(namespace)} from version {resource_version or '(latest)'}"
-        method = getattr(self.core, resource.list_namespaced if namespace else resource.list_all_namespaces)
-        args = (namespace,) if namespace else ()
-        try:
-            response: urllib3.BaseHTTPResponse = method(
-                *args,
-                watch=True,
-                allow_watch_bookmarks=True,
-                timeout_seconds=timeout_seconds,
-                _preload_content=False,
-                _request_timeout=(CONNECT_TIMEOUT, read_timeout),
-                **options,
-            )
-        except CLIENT_ERRORS as exc:
-            raise translate(exc, what=what) from exc
-        return response
+        return self._call_sync(what, resource.path(namespace), query, read_timeout=read_timeout)
 
     def close(self) -> None:
         """Release connections and threads; later calls raise `KubeError(reason="Closed")`."""
@@ -316,13 +348,13 @@ def _read_body(response: urllib3.BaseHTTPResponse, *, what: str) -> bytes:
     return bytes(data)
 
 
-def _selectors(label_selector: str | None, field_selector: str | None) -> dict[str, Any]:
-    options: dict[str, Any] = {}
+def _query(label_selector: str | None, field_selector: str | None) -> list[tuple[str, Any]]:
+    query: list[tuple[str, Any]] = []
     if label_selector:
-        options["label_selector"] = label_selector
+        query.append(("labelSelector", label_selector))
     if field_selector:
-        options["field_selector"] = field_selector
-    return options
+        query.append(("fieldSelector", field_selector))
+    return query
 
 
 def _items(listing: dict[str, Any]) -> list[dict[str, Any]]:
