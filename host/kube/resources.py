@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 _KIND_KEY = re.compile(
-    r"^(?:(?P<group>[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+)/)?"
+    r"^(?:(?P<group>[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)/)?"
     r"(?P<version>v[0-9]+(?:(?:alpha|beta)[0-9]+)?)/(?P<kind>[A-Z][A-Za-z0-9]{0,62})$"
 )
 

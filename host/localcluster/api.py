@@ -26,8 +26,6 @@ from host.localcluster.store import Stored, encode
 from host.localcluster.watch import WatchHub, WatchParams
 
 JSON = "application/json"
-# Kinds whose DELETE answers with the object itself rather than a Status (ReturnDeletedObject).
-_RETURNS_DELETED_OBJECT = (resources.PODS, resources.NAMESPACES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +179,7 @@ class ApiHandlers:
         if watch_path:
             return await self._watch(request, target)
         sub = target.subresource
-        if sub is None or sub == "status":
+        if sub is None or (sub == "status" and target.rt.has_subresource("status")):
             return await self._object(request, target)
         if target.rt is resources.PODS and sub == "ephemeralcontainers":
             if not self._settings.allow_ephemeral_containers and method in ("PUT", "PATCH"):
@@ -230,15 +228,20 @@ class ApiHandlers:
                 raise status.unsupported_media_type(content_type)
             options = write_options(request, "PatchOptions")
             body = await self._body(request)
+            patch_warnings: list[str] = []
+
+            def decode(patched: dict[str, Any]) -> None:
+                patch_warnings.extend(decoding.decode(rt, patched, options.field_validation))
+
             with self._registry.dry_run(options.dry_run):
-                stored = self._registry.patch(rt, namespace, name, content_type, body, sub)
-            return _object_response(stored)
+                stored = self._registry.patch(rt, namespace, name, content_type, body, sub, decode)
+            return _with_warnings(_object_response(stored), patch_warnings)
         if method == "DELETE" and sub is None:
             body = await self._body(request)
             options = write_options(request, "DeleteOptions", body)
             with self._registry.dry_run(options.dry_run):
                 deleted = self._registry.delete(rt, namespace, name, self._delete_options(request, body))
-            if rt in _RETURNS_DELETED_OBJECT:
+            if rt.returns_deleted_object:
                 return _object_response(deleted)
             meta = deleted.obj["metadata"]
             body = {
@@ -277,7 +280,9 @@ class ApiHandlers:
         requested = parse_rv(request.query.get("resourceVersion"))
         if requested is not None and requested > self._registry.store.current_rv:
             # As the real server's watch cache does: wait a little for that version, then 504.
-            deadline = asyncio.get_running_loop().time() + self._settings.too_large_resource_version_wait_seconds
+            deadline = (
+                asyncio.get_running_loop().time() + self._settings.too_large_resource_version_wait_seconds
+            )
             while self._registry.store.current_rv < requested:
                 if asyncio.get_running_loop().time() >= deadline:
                     raise status.too_large_resource_version(requested, self._registry.store.current_rv)

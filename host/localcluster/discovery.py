@@ -1,8 +1,11 @@
 """Discovery documents: /version, /api, /api/v1, /apis and each group's resource list.
 
-Enough for the official client and kubectl-style tools to find pods, events, namespaces,
-nodes and coordination.k8s.io leases. Aggregated discovery is not offered, so tools fall
-back to these legacy documents.
+Built from `host.localcluster.resources.ALL`: every served kind (core/v1, apps/v1, batch/v1,
+coordination.k8s.io/v1, networking.k8s.io/v1, policy/v1, autoscaling/v2) with its singular
+name, short names, categories, verbs and subresources, as kube-apiserver lists them, so the
+official client and kubectl (`api-resources`, `get deploy`, `get all`) find them. Aggregated
+discovery (`apidiscovery.k8s.io/v2`) is not offered: the documents are plain JSON, and kubectl
+and client-go fall back to these legacy documents when the answer is not the aggregated type.
 """
 
 from __future__ import annotations

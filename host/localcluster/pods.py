@@ -19,6 +19,7 @@ from host.localcluster.strategies import (
     check_label,
     check_subdomain,
     forbidden,
+    go_value,
     invalid_value,
     required,
 )
@@ -58,16 +59,13 @@ def _default_container(container: dict[str, Any], *, ephemeral: bool = False) ->
         container.setdefault("resources", {})
 
 
-def default_spec(spec: dict[str, Any]) -> None:
-    """Apply the server's defaults to a pod spec in place."""
+def default_template_spec(spec: dict[str, Any]) -> None:
+    """The defaults every pod spec gets, a workload's pod template included."""
     spec.setdefault("restartPolicy", "Always")
     spec.setdefault("dnsPolicy", "ClusterFirst")
     spec.setdefault("schedulerName", "default-scheduler")
     spec.setdefault("terminationGracePeriodSeconds", 30)
     spec.setdefault("securityContext", {})
-    spec.setdefault("enableServiceLinks", True)
-    spec.setdefault("priority", 0)
-    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
     for key in ("containers", "initContainers"):
         for container in spec.get(key) or []:
             if isinstance(container, dict):
@@ -75,6 +73,14 @@ def default_spec(spec: dict[str, Any]) -> None:
     for container in spec.get("ephemeralContainers") or []:
         if isinstance(container, dict):
             _default_container(container, ephemeral=True)
+
+
+def default_spec(spec: dict[str, Any]) -> None:
+    """Apply the server's defaults to a pod spec in place (a pod's, with what admission adds)."""
+    default_template_spec(spec)
+    spec.setdefault("enableServiceLinks", True)
+    spec.setdefault("priority", 0)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
 
 
 def _qos_class(spec: dict[str, Any]) -> str:
@@ -162,7 +168,7 @@ def _check_containers(spec: dict[str, Any], key: str, names: set[str]) -> list[C
         name = container.get("name")
         causes += check_label(f"{where}.name", name)
         if isinstance(name, str) and name in names:
-            causes.append((f"{where}.name", "FieldValueDuplicate", f"Duplicate value: {name!r}"))
+            causes.append((f"{where}.name", "FieldValueDuplicate", f"Duplicate value: {go_value(name)}"))
         if isinstance(name, str):
             names.add(name)
         if not container.get("image"):
@@ -214,7 +220,7 @@ class PodStrategy(Strategy):
                     (
                         f"spec.ephemeralContainers[{index}].targetContainerName",
                         "FieldValueNotFound",
-                        f"Not found: {target!r}",
+                        f"Not found: {go_value(target)}",
                     )
                 )
         policy = spec.get("restartPolicy")

@@ -151,7 +151,7 @@ class Registry:
     def selectors(
         self, rt: ResourceType, label: str | None, field: str | None
     ) -> tuple[LabelSelector, FieldSelector]:
-        return parse_label_selector(label), parse_field_selector(field, rt.fields)
+        return parse_label_selector(label), parse_field_selector(field, rt.fields, rt.field_label_error)
 
     def matches(self, rt: ResourceType, obj: Obj, label: LabelSelector, field: FieldSelector) -> bool:
         return label.matches(objects.labels(obj)) and field.matches(obj, rt.fields)
@@ -211,6 +211,7 @@ class Registry:
                     break
         for field in (*_IMMUTABLE_META, "resourceVersion", "managedFields"):
             meta.pop(field, None)
+        meta["uid"] = objects.new_uid()  # before the strategy: a Job's generated selector holds it
         rt.strategy.prepare_create(obj)
         causes = [*check_labels(obj), *rt.strategy.validate_create(obj)]
         if causes:
@@ -218,7 +219,6 @@ class Registry:
         key = self.key(rt, namespace, meta["name"])
         if self.store.get(rt.store_key, key) is not None:
             raise status.already_exists(rt.plural, meta["name"], rt.group)
-        meta["uid"] = objects.new_uid()
         meta["creationTimestamp"] = objects.now()
         if rt.strategy.tracks_generation:
             meta["generation"] = 1
@@ -266,9 +266,14 @@ class Registry:
         patch_type: str,
         body: Any,
         subresource: str | None = None,
+        decode: Callable[[Obj], object] | None = None,
     ) -> Stored:
+        """Patch the stored object; `decode` then sees (and may clean or refuse) the patched
+        object, as the API server decodes it into its typed form."""
         old = self.get(rt, namespace, name)
         patched = apply_patch(patch_type, old.obj, body, rt.schema)
+        if decode is not None:
+            decode(patched)
         meta = objects.meta(patched)
         if meta.get("name") != name or (rt.namespaced and meta.get("namespace") != namespace):
             raise status.invalid(
@@ -359,11 +364,7 @@ class Registry:
                 if rt is resources.PODS
                 else 0
             )
-        graceful = (
-            grace > 0
-            and rt is resources.PODS
-            and _deletes_gracefully(old.obj)
-        )
+        graceful = grace > 0 and rt is resources.PODS and _deletes_gracefully(old.obj)
         if meta.get("deletionTimestamp"):
             if graceful or meta.get("finalizers"):
                 return old

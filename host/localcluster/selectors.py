@@ -225,8 +225,12 @@ def _find_operator(term: str) -> tuple[int, str] | None:
     return None
 
 
-def parse_field_selector(text: str | None, supported: Mapping[str, FieldGetter]) -> FieldSelector:
-    """Parse a fieldSelector; an unsupported field is a 400 `field label not supported`."""
+def parse_field_selector(
+    text: str | None,
+    supported: Mapping[str, FieldGetter],
+    unsupported: str = "field label not supported: {name}",
+) -> FieldSelector:
+    """Parse a fieldSelector; an unsupported field is a 400 with `unsupported` (`{name}` is the field)."""
     if text is None or not text.strip():
         return FieldSelector(())
     requirements: list[FieldRequirement] = []
@@ -238,7 +242,7 @@ def parse_field_selector(text: str | None, supported: Mapping[str, FieldGetter])
         name = term[:index].strip()
         value = _unescape(term[index + len(op) :].strip())
         if name not in supported:
-            raise status.bad_request(f"field label not supported: {name}")
+            raise status.bad_request(unsupported.format(name=name))
         requirements.append(FieldRequirement(name, op != "!=", value))
     return FieldSelector(tuple(requirements))
 

@@ -3,7 +3,8 @@
 This mirrors the API server's "registry strategies". The base `Strategy` covers kinds whose
 whole object is writable (events, leases); kinds with a `status` subresource keep status out of
 main-resource updates and keep everything but status out of status updates. Pods have their
-own, larger strategy in `host.localcluster.pods`.
+own, larger strategy in `host.localcluster.pods`; the kinds stored without a controller
+(workloads, config, networking) theirs in `host.localcluster.kinds`.
 """
 
 from __future__ import annotations
@@ -33,8 +34,13 @@ def required(field: str) -> Cause:
     return (field, "FieldValueRequired", "Required value")
 
 
+def go_value(value: Any) -> str:
+    """A value as the API server prints it in `Invalid value: ...`: JSON, compact."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def invalid_value(field: str, value: Any, why: str) -> Cause:
-    return (field, "FieldValueInvalid", f"Invalid value: {value!r}: {why}")
+    return (field, "FieldValueInvalid", f"Invalid value: {go_value(value)}: {why}")
 
 
 def forbidden(field: str, why: str) -> Cause:
@@ -113,6 +119,15 @@ class Strategy:
 
     has_status = False
     tracks_generation = False
+    # Metadata a status write may not change (the stand-in's older kinds keep all of these; the
+    # real server keeps fewer, see `host.localcluster.kinds`).
+    status_keeps_metadata: tuple[str, ...] = (
+        "labels",
+        "annotations",
+        "finalizers",
+        "ownerReferences",
+        "deletionTimestamp",
+    )
 
     def prepare_create(self, obj: Obj) -> None:
         """Fill in defaults and clear fields a client may not set."""
@@ -145,7 +160,7 @@ class Strategy:
                 new[key] = value
         new_meta = new.setdefault("metadata", {})
         old_meta = old.get("metadata", {})
-        for key in ("labels", "annotations", "finalizers", "ownerReferences", "deletionTimestamp"):
+        for key in self.status_keeps_metadata:
             if key in old_meta:
                 new_meta[key] = old_meta[key]
             else:

@@ -2,8 +2,10 @@
 
 Each test runs on both control planes with the same assertions, so the stand-in is held to what
 the real server answers (dry runs that never persist, validation of quantities, ports, env names
-and labels, unknown fields under each fieldValidation, a resourceVersion from the future). Where
-the two differ on purpose (protobuf bodies), the test says so and runs on the stand-in.
+and labels, unknown fields under each fieldValidation, a resourceVersion from the future; for
+the kinds the stand-in stores without controllers: status subresource separation, generation,
+a Job's generated selector, Secret stringData and base64). Where the two differ on purpose
+(protobuf bodies), the test says so and runs on the stand-in.
 """
 
 from __future__ import annotations
@@ -206,3 +208,165 @@ def test_a_cordoned_node_gets_no_new_pods_until_it_is_uncordoned(node_plane: Any
         return bool(json.loads(raw_request(node_plane, "GET", f"{PODS}/{name}")[2])["spec"].get("nodeName"))
 
     wait_for(bound, timeout=60, what="the pod to be scheduled after the uncordon")
+
+
+# -- the kinds stored without controllers on the stand-in -----------------------------------
+# On the real control plane the controllers do run; these objects are made so that they stay
+# out of the way (no replicas, a suspended Job and CronJob) and each check reads the answer to
+# the test's own write.
+
+DEPLOYMENTS = "/apis/apps/v1/namespaces/default/deployments"
+JOBS = "/apis/batch/v1/namespaces/default/jobs"
+CRONJOBS = "/apis/batch/v1/namespaces/default/cronjobs"
+SERVICES = "/api/v1/namespaces/default/services"
+SECRETS = "/api/v1/namespaces/default/secrets"
+MERGE = "application/merge-patch+json"
+
+
+def call(
+    plane: Any, method: str, path: str, body: Any = None, content_type: str = "application/json"
+) -> tuple[int, dict[str, Any]]:
+    data = json.dumps(body).encode() if body is not None else None
+    code, _, raw = raw_request(plane, method, path, data, content_type)
+    return code, json.loads(raw)
+
+
+def pod_template(restart_policy: str) -> dict[str, Any]:
+    return {
+        "metadata": {"labels": {"app": "div"}},
+        "spec": {"restartPolicy": restart_policy, "containers": [{"name": "app", "image": "python:3.12"}]},
+    }
+
+
+def idle_deployment(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": {"made": "here"}},
+        "spec": {
+            "replicas": 0,
+            "selector": {"matchLabels": {"app": "div"}},
+            "template": pod_template("Always"),
+        },
+    }
+
+
+def suspended_job(name: str) -> dict[str, Any]:
+    return {"metadata": {"name": name}, "spec": {"suspend": True, "template": pod_template("Never")}}
+
+
+def suspended_cronjob(name: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "labels": {"made": "here"}},
+        "spec": {
+            "schedule": "0 3 * * *",
+            "suspend": True,
+            "jobTemplate": {"spec": {"template": pod_template("Never")}},
+        },
+    }
+
+
+def test_status_writes_change_status_and_metadata_but_never_the_spec(plane: Any) -> None:
+    cases = [
+        # (collection, object, status, spec change, a status write keeps the labels)
+        (DEPLOYMENTS, idle_deployment(unique("st")), {"collisionCount": 42}, {"replicas": 5}, True),
+        (
+            CRONJOBS,
+            suspended_cronjob(unique("st")),
+            {"lastScheduleTime": "2026-01-01T00:00:00Z"},
+            {"schedule": "0 4 * * *"},
+            False,
+        ),
+    ]
+    for collection, body, status, spec_change, keeps_labels in cases:
+        name = body["metadata"]["name"]
+        path = f"{collection}/{name}"
+        try:
+            code, created = call(plane, "POST", collection, {**body, "status": status})
+            assert code == 201, created
+            assert not status.items() <= (created.get("status") or {}).items()
+            code, main = call(plane, "PATCH", path, {"status": status}, MERGE)
+            assert code == 200 and not status.items() <= (main.get("status") or {}).items()
+            code, written = call(
+                plane,
+                "PATCH",
+                f"{path}/status",
+                {
+                    "spec": spec_change,
+                    "metadata": {"labels": {"via": "status"}, "annotations": {"via": "status"}},
+                    "status": status,
+                },
+                MERGE,
+            )
+            assert code == 200, written
+            assert status.items() <= written["status"].items()
+            assert all(written["spec"][field] == main["spec"][field] for field in spec_change)
+            assert written["metadata"]["annotations"]["via"] == "status"
+            assert ("via" in written["metadata"]["labels"]) is not keeps_labels
+            assert written["metadata"]["generation"] == 1
+        finally:
+            call(plane, "DELETE", path)
+
+
+def test_generation_counts_spec_changes_and_a_job_selects_its_pods_by_uid(plane: Any) -> None:
+    deployment = f"{DEPLOYMENTS}/{unique('gen')}"
+    job = f"{JOBS}/{unique('gen')}"
+    service = f"{SERVICES}/{unique('gen')}"
+    bodies = {
+        deployment: idle_deployment(deployment.rsplit("/", 1)[1]),
+        job: suspended_job(job.rsplit("/", 1)[1]),
+        service: {"metadata": {"name": service.rsplit("/", 1)[1]}, "spec": {"ports": [{"port": 80}]}},
+    }
+    created: dict[str, dict[str, Any]] = {}
+    try:
+        for path, body in bodies.items():
+            code, created[path] = call(plane, "POST", path.rsplit("/", 1)[0], body)
+            assert code == 201, created[path]
+        assert created[deployment]["metadata"]["generation"] == 1
+        _, labelled = call(plane, "PATCH", deployment, {"metadata": {"labels": {"x": "y"}}}, MERGE)
+        assert labelled["metadata"]["generation"] == 1
+        _, changed = call(plane, "PATCH", deployment, {"spec": {"minReadySeconds": 3}}, MERGE)
+        assert changed["metadata"]["generation"] == 2
+
+        spec = created[job]["spec"]
+        uid = created[job]["metadata"]["uid"]
+        assert spec["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+        assert spec["template"]["metadata"]["labels"]["batch.kubernetes.io/job-name"] == job.rsplit("/", 1)[1]
+        assert (spec["backoffLimit"], spec["completionMode"]) == (6, "NonIndexed")
+        _, widened = call(plane, "PATCH", job, {"spec": {"parallelism": 2}}, MERGE)
+        assert widened["metadata"]["generation"] == 2
+        code, refused = call(plane, "PATCH", job, {"spec": {"completions": 3}}, MERGE)
+        assert code == 422 and [c["field"] for c in refused["details"]["causes"]] == ["spec.completions"]
+
+        assert "generation" not in created[service]["metadata"]  # a Service's strategy keeps none
+    finally:
+        for path in created:
+            call(plane, "DELETE", path)
+
+
+def test_secret_string_data_lands_in_data_and_bad_base64_is_refused(plane: Any) -> None:
+    name = unique("secret")
+    try:
+        code, created = call(
+            plane,
+            "POST",
+            SECRETS,
+            {
+                "metadata": {"name": name},
+                "data": {"a": "YWJj", "b": "YWJj"},
+                "stringData": {"b": "xyz", "c": "hé"},
+            },
+        )
+        assert code == 201, created
+        assert created["data"] == {"a": "YWJj", "b": "eHl6", "c": "aMOp"}
+        assert "stringData" not in created and created["type"] == "Opaque"
+        _, patched = call(plane, "PATCH", f"{SECRETS}/{name}", {"stringData": {"d": "1"}}, MERGE)
+        assert patched["data"]["d"] == "MQ==" and "stringData" not in patched
+        for data, where in [({"a": "not base64!"}, 3), ({"a": "YWJj="}, 4)]:
+            code, refused = call(plane, "POST", SECRETS, {"metadata": {"name": unique("bad")}, "data": data})
+            assert code == 400
+            assert refused["message"] == (
+                f'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte {where}'
+            )
+    finally:
+        call(plane, "DELETE", f"{SECRETS}/{name}")

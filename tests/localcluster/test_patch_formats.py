@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from host.localcluster import schemas, status
+from host.localcluster import resources, schemas, status
 from host.localcluster.patch import (
     JSON_PATCH,
     MERGE_PATCH,
@@ -171,8 +171,7 @@ def test_json_patch_on_a_missing_path_is_unprocessable() -> None:
     assert caught.value.code == 422
 
 
-def _openapi_lists() -> dict[str, tuple[str | None, str | None]]:
-    """Every list under Pod in the OpenAPI shipped with kubernetes-validate: path -> (merge key, patch strategy)."""
+def _definitions() -> dict[str, Any]:
     import kubernetes_validate
 
     root = (
@@ -181,7 +180,13 @@ def _openapi_lists() -> dict[str, tuple[str | None, str | None]]:
         / "v1.37.0-local"
         / "_definitions.json"
     )
-    definitions = json.loads(root.read_text())["$defs"]
+    definitions: dict[str, Any] = json.loads(root.read_text())["$defs"]
+    return definitions
+
+
+def _openapi_lists(definition: str = "io.k8s.api.core.v1.Pod") -> dict[str, tuple[str | None, str | None]]:
+    """Every list under a kind in the OpenAPI shipped with kubernetes-validate: path -> (merge key, patch strategy)."""
+    definitions = _definitions()
     found: dict[str, tuple[str | None, str | None]] = {}
 
     def walk(name: str, path: tuple[str, ...], seen: frozenset[str]) -> None:
@@ -202,12 +207,12 @@ def _openapi_lists() -> dict[str, tuple[str | None, str | None]]:
             if ref:
                 walk(ref.rsplit("/", 1)[-1], here, seen | {name})
 
-    walk("io.k8s.api.core.v1.Pod", (), frozenset())
+    walk(definition, (), frozenset())
     return found
 
 
-def _ours(path: str) -> MergeSchema | None:
-    node: MergeSchema | None = schemas.POD
+def _ours(path: str, schema: MergeSchema = schemas.POD) -> MergeSchema | None:
+    node: MergeSchema | None = schema
     for part in path.split("."):
         if node is None or part not in node.fields:
             return None
@@ -215,11 +220,8 @@ def _ours(path: str) -> MergeSchema | None:
     return node
 
 
-def test_pod_merge_schema_matches_the_kubernetes_openapi_definitions() -> None:
-    lists = _openapi_lists()
-    assert lists.get("spec.containers") == ("name", "merge"), (
-        "the OpenAPI walk found nothing; did the file move?"
-    )
+def _schema_mismatches(definition: str, schema: MergeSchema) -> list[str]:
+    lists = _openapi_lists(definition)
 
     def mergeable(path: str) -> bool:
         key, strategy = lists[path]
@@ -236,14 +238,42 @@ def test_pod_merge_schema_matches_the_kubernetes_openapi_definitions() -> None:
     for path, (merge_key, strategy) in sorted(lists.items()):
         if not reachable(path):
             continue
-        ours = _ours(path)
+        ours = _ours(path, schema)
         if mergeable(path):
             if ours is None or ours.merge_key != merge_key or ours.set_list != (merge_key is None):
                 wrong.append(f"{path}: openapi ({merge_key}, {strategy}), ours {ours}")
         elif ours is not None and (ours.merge_key or ours.set_list):
             wrong.append(f"{path}: atomic upstream, ours {ours}")
-    assert wrong == []
-    assert not mergeable("status.containerStatuses"), "containerStatuses became mergeable upstream"
+    return wrong
+
+
+def test_pod_merge_schema_matches_the_kubernetes_openapi_definitions() -> None:
+    lists = _openapi_lists()
+    assert lists.get("spec.containers") == ("name", "merge"), (
+        "the OpenAPI walk found nothing; did the file move?"
+    )
+    assert _schema_mismatches("io.k8s.api.core.v1.Pod", schemas.POD) == []
+    key, strategy = lists["status.containerStatuses"]
+    assert key is None and not strategy, "containerStatuses became mergeable upstream"
+
+
+_OPENAPI_PACKAGES = {
+    "": "core",
+    "apps": "apps",
+    "batch": "batch",
+    "coordination.k8s.io": "coordination",
+    "networking.k8s.io": "networking",
+    "policy": "policy",
+    "autoscaling": "autoscaling",
+}
+
+
+@pytest.mark.parametrize("rt", resources.ALL, ids=lambda rt: rt.key)
+def test_every_served_kind_merges_as_its_openapi_definition_says(rt: resources.ResourceType) -> None:
+    definition = f"io.k8s.api.{_OPENAPI_PACKAGES[rt.group]}.{rt.version}.{rt.kind}"
+    assert definition in _definitions(), definition
+    assert "metadata.finalizers" in _openapi_lists(definition)
+    assert _schema_mismatches(definition, rt.schema) == []
 
 
 def test_no_patch_kind_shares_structure_with_the_original() -> None:

@@ -26,6 +26,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -39,6 +40,16 @@ log = structlog.get_logger(__name__)
 STARTUP_TIMEOUT_SECONDS = 120.0
 STOP_GRACE_SECONDS = 10.0
 SERVICE_CIDR = "10.0.0.0/24"
+# Audit only watches (who watched what, and when each watch ended); everything else: nothing.
+AUDIT_POLICY = """\
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+  - level: Metadata
+    verbs: ["watch"]
+  - level: None
+"""
 
 
 def free_port() -> int:
@@ -87,6 +98,31 @@ class KubernetesControlPlane:
     def logs(self) -> Path:
         return self._dir / "logs"
 
+    @property
+    def audit_log(self) -> Path:
+        """The API server's audit log (JSON lines): every watch, at Metadata level (`AUDIT_POLICY`)."""
+        return self._dir / "logs" / "audit.log"
+
+    def _audit_policy(self) -> Path:
+        return self._dir / "audit-policy.yaml"
+
+    def audit_events(self, *, verb: str | None = None, user: str | None = None) -> list[dict[str, Any]]:
+        """The audit log's events so far, optionally only of one verb and one user."""
+        if not self.audit_log.exists():
+            return []
+        events = []
+        for line in self.audit_log.read_text().splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue  # a line being written
+            if verb is not None and event.get("verb") != verb:
+                continue
+            if user is not None and (event.get("user") or {}).get("username") != user:
+                continue
+            events.append(event)
+        return events
+
     def start(self) -> None:
         exe = binary()
         if self.work_dir is None:
@@ -122,6 +158,7 @@ class KubernetesControlPlane:
             )
             self._wait(lambda: _http_ok(f"http://127.0.0.1:{etcd_client}/health"), "etcd", began)
             pki = self.pki
+            self._audit_policy().write_text(AUDIT_POLICY)
             self._spawn(
                 exe,
                 "kube-apiserver",
@@ -147,6 +184,10 @@ class KubernetesControlPlane:
                     f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
                     f"--kubelet-certificate-authority={pki / 'ca.crt'}",
                     "--kubelet-preferred-address-types=InternalIP",
+                    # Who opened which watch, as the API server saw it (tests assert on it).
+                    f"--audit-policy-file={self._audit_policy()}",
+                    f"--audit-log-path={self.audit_log}",
+                    "--audit-log-format=json",
                     "--v=0",
                 ],
             )
