@@ -30,6 +30,11 @@ class Metrics:
         self.workflows_loaded = Gauge("wfhost_workflows_loaded", "Workflows loaded", registry=self.registry)
         self.workflow_errors = Gauge("wfhost_workflow_load_errors", "Workflow files with a load error",
                                      registry=self.registry)
+        self.schedule_skipped = Counter(
+            "wfhost_schedule_skipped_total",
+            "Schedule firings skipped because that workflow's previous scheduled run was still queued or running",
+            ["workflow"], registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

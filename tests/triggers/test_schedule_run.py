@@ -1,0 +1,144 @@
+"""`wfhost run` fires a schedule on time and never runs it twice at once.
+
+The real CLI as a subprocess, a real sandboxed TypeScript workflow that outlasts its interval
+(1.5 s of work on a `"1s"` schedule, four runs of it allowed at once), and the builtin stand-in
+cluster (`wfhost run` wants a kubeconfig; the workflow never touches the cluster). Without
+skipping, a tick would start a second run every second while the first is still going.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from host.localcluster import LocalCluster, LocalClusterSettings
+from tests.conftest import REPO
+
+pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
+
+SLOW_TICK = """
+import { defineWorkflow } from "@wfhost/sdk";
+export default defineWorkflow({
+  name: "slow-tick",
+  triggers: [{ on: "schedule", schedule: "1s" }],
+  capabilities: ["findings.report"],
+  async run(ctx, event) {
+    const start = Date.now();
+    ctx.log.info("start %d", start);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const end = Date.now();
+    ctx.log.info("end %d", end);
+    const schedule = event.kind === "schedule" ? event.schedule : "?";
+    await ctx.report({ title: `slow-tick ${schedule}`, body: JSON.stringify({ start, end }) });
+  },
+});
+"""
+
+WINDOW_SECONDS = 10.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return int(resp.status), resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), ""
+    except (urllib.error.URLError, OSError):
+        return 0, ""
+
+
+def _wait_for(predicate: Callable[[], bool], *, timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def _runs(findings: Path) -> list[dict[str, Any]]:
+    out = []
+    for doc in sorted(findings.glob("*/finding.json")):
+        if doc.parent.name.startswith("."):
+            continue  # still being written (the files sink renames the folder into place)
+        finding = json.loads(doc.read_text())
+        out.append({"title": finding["title"], **json.loads(finding["body"])})
+    return sorted(out, key=lambda run: run["start"])
+
+
+def test_wfhost_run_fires_a_schedule_every_interval_and_never_twice_at_once(tmp_path: Path) -> None:
+    workflows = tmp_path / "workflows"
+    workflows.mkdir()
+    (workflows / "slow-tick.ts").write_text(textwrap.dedent(SLOW_TICK))
+    builtin = tmp_path / "no-builtins"
+    builtin.mkdir()
+    findings = tmp_path / "findings"
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "host.log"
+    with LocalCluster(LocalClusterSettings.for_tests(), kubelet=False) as cluster:
+        config = {
+            "workflows": {"builtinDirectory": str(builtin)},
+            "customWorkflows": {"typescript": {"enabled": True, "volume": {"mountPath": str(workflows)}}},
+            # Four runs of a workflow may go at once: only the schedule's skipping keeps them apart.
+            "sandbox": {"stateDir": str(tmp_path / "state"), "concurrencyPerWorkflow": 4},
+            "sinks": {"files": {"enabled": True, "directory": str(findings)}, "log": {"enabled": False}},
+            "api": {"host": "127.0.0.1", "port": port, "token": "t"},
+            "cluster": {"kubeconfig": str(cluster.kubeconfig_path)},
+            "logging": {"format": "json", "level": "info"},
+        }
+        cfg = tmp_path / "config.yaml"
+        cfg.write_text(yaml.safe_dump(config))
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "host.cli.main", "run", "--config", str(cfg)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+            )
+        try:
+            _wait_for(
+                lambda: _get(f"{url}/readyz")[0] == 200 or proc.poll() is not None, timeout=90, what="readyz"
+            )
+            assert proc.poll() is None, log.read_text()[-3000:]
+            time.sleep(WINDOW_SECONDS)
+            status, metrics = _get(f"{url}/metrics")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    host_log = log.read_text()
+    assert proc.returncode == 0, host_log[-3000:]
+    runs = _runs(findings)
+    assert len(runs) >= 4, (runs, host_log[-3000:])  # a run every 2 s: 1.5 s of work, then the next tick
+    assert {run["title"] for run in runs} == {"slow-tick 1s"}
+    for earlier, later in itertools.pairwise(runs):
+        assert later["start"] >= earlier["end"], f"two scheduled runs overlapped: {earlier} and {later}"
+    assert status == 200
+    skipped = re.search(r'^wfhost_schedule_skipped_total\{workflow="slow-tick"\} ([0-9.e+]+)$', metrics, re.M)
+    assert skipped is not None, metrics
+    assert float(skipped.group(1)) >= 3  # the ticks that came while a run was going
+    assert '"schedule.skipped"' in host_log
