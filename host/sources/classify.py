@@ -53,6 +53,7 @@ class Derived:
     reason: str | None = None
     message: str | None = None
     restart_count: int | None = None
+    probe: str | None = None  # pod.probeFailing: liveness / readiness / startup
 
 
 @dataclass
