@@ -61,6 +61,16 @@ def test_grants_reach_the_host_config() -> None:
     assert grants[0].namespaces == ["team-a"]
     assert grants[0].params == {"tailLines": 200}
     assert [(t.on, t.namespaces) for t in grants[0].triggers] == [("pod.crashLoop", ["team-a"])]
+    assert grants[0].reads == [
+        "v1/Node",
+        "apps/v1/Deployment",
+        "apps/v1/ReplicaSet",
+        "v1/ConfigMap",
+        "argoproj.io/v1alpha1/Rollout",
+    ]
+    assert grants[0].config_map_data == ["team-a/app-settings"]
+    assert grants[1].reads is None  # customWorkflows.typescript.defaultReads
+    assert [(t.on, t.resource) for t in grants[1].triggers] == [("k8s.update", "apps/v1/Deployment")]
 
 
 def test_unquoted_on_keys_in_a_values_file_reach_the_host_as_on() -> None:

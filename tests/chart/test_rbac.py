@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import helm_python as helm
 import pytest
 
+from host.config import DEFAULT_READS
+from host.kube.resources import WELL_KNOWN
+from host.sources.demand import FEED_OF_KIND
 from tests.chart.support import (
     NAMESPACE,
     SCENARIOS,
     Rendered,
+    chart,
     fullname,
     merged,
     render,
@@ -62,9 +67,12 @@ def test_reading_pods_logs_and_events_is_always_granted(scenario: str) -> None:
     rendered = render_scenario(scenario)
     kinds = {role["kind"] for role, _ in rendered.rbac_rules() if role["metadata"]["name"] == READ}
     assert len(kinds) == 1
+    custom = rendered.host_config.custom_workflows.typescript.enabled
     for role in rendered.of_kind(kinds.pop()):
         if role["metadata"]["name"] == READ:
-            assert role["rules"] == READ_RULES
+            # The kinds custom workflows read come after, in rules of their own.
+            assert role["rules"][: len(READ_RULES)] == READ_RULES
+            assert (role["rules"] == READ_RULES) is not custom
 
 
 def test_default_install_reads_and_debugs_cluster_wide() -> None:
@@ -252,3 +260,338 @@ def test_an_existing_service_account_is_used_and_not_created() -> None:
     assert rendered.of_kind("ServiceAccount") == []
     assert rendered.pod_spec["serviceAccountName"] == "ops-bot"
     assert rendered.one("ClusterRoleBinding", READ)["subjects"][0]["name"] == "ops-bot"
+
+
+# --- Reads of other kinds: what enabled workflows read or trigger on, exactly. ---
+
+CLUSTER_READ = fullname() + "-cluster-read"
+CUSTOM_ON = {"customWorkflows": {"typescript": {"enabled": True}}}
+WATCH = ["get", "list", "watch"]
+
+
+def _custom(**typescript: Any) -> dict[str, Any]:
+    return {"customWorkflows": {"typescript": {"enabled": True, **typescript}}}
+
+
+def _read_rules(rendered: Rendered, role_kind: str, name: str) -> dict[str, list[str]]:
+    """{apiGroup: resources} of the get/list/watch rules past the pod, log and event rules."""
+    role = rendered.find(role_kind, name)
+    if role is None:
+        return {}
+    rules = role["rules"][len(READ_RULES) :] if name == READ else role["rules"]
+    out: dict[str, list[str]] = {}
+    for rule in rules:
+        assert rule["verbs"] == WATCH, rule
+        assert set(rule) == {"apiGroups", "resources", "verbs"}, rule
+        (group,) = rule["apiGroups"]
+        assert group not in out, f"{name}: two rules for group {group!r}"
+        assert rule["resources"] == sorted(set(rule["resources"])), rule
+        out[group] = rule["resources"]
+    assert list(out) == sorted(out), f"{name}: rules not sorted by group"
+    return out
+
+
+def test_default_reads_of_custom_workflows_are_granted_exactly() -> None:
+    rendered = render(CUSTOM_ON)
+    assert rendered.host_config.custom_workflows.typescript.default_reads == list(DEFAULT_READS)
+    assert _read_rules(rendered, "ClusterRole", READ) == {
+        "": [
+            "endpoints",
+            "limitranges",
+            "persistentvolumeclaims",
+            "replicationcontrollers",
+            "resourcequotas",
+            "services",
+        ],
+        "apps": ["daemonsets", "deployments", "replicasets", "statefulsets"],
+        "autoscaling": ["horizontalpodautoscalers"],
+        "batch": ["cronjobs", "jobs"],
+        "discovery.k8s.io": ["endpointslices"],
+        "networking.k8s.io": ["ingresses", "networkpolicies"],
+        "policy": ["poddisruptionbudgets"],
+    }
+    assert _read_rules(rendered, "ClusterRole", CLUSTER_READ) == {
+        "": ["namespaces", "nodes", "persistentvolumes"],
+        "storage.k8s.io": ["storageclasses"],
+    }
+    assert _binding_places(rendered, "ClusterRole", CLUSTER_READ) == [("ClusterRoleBinding", None)]
+    assert rendered.one("ClusterRoleBinding", CLUSTER_READ)["subjects"][0]["name"] == fullname()
+    assert rendered.granted("deployments", "list") == [("ClusterRole", None, READ)]
+    assert rendered.granted("nodes", "watch") == [("ClusterRole", None, CLUSTER_READ)]
+    assert rendered.granted("configmaps", "get") == []  # not in the defaults
+    for role, rule in rendered.rbac_rules():
+        assert "secrets" not in rule["resources"], role["metadata"]["name"]
+        for key in ("verbs", "resources", "apiGroups"):
+            assert not any("*" in item for item in rule[key]), rule
+
+
+def test_without_custom_workflows_only_pods_logs_and_events_are_read() -> None:
+    rendered = render()
+    assert rendered.one("ClusterRole", READ)["rules"] == READ_RULES
+    assert rendered.find("ClusterRole", CLUSTER_READ) is None
+    assert rendered.bindings_to("ClusterRole", CLUSTER_READ) == []
+    for resource in ("deployments", "replicasets", "jobs", "cronjobs", "nodes", "namespaces"):
+        assert rendered.granted(resource, "get") == [], resource
+    # Reads a grant names count only while custom workflows are enabled.
+    grant = {"workflow": "x", "reads": ["apps/v1/Deployment"], "triggers": [{"on": "node.notReady"}]}
+    disabled = render({"customWorkflows": {"typescript": {"grants": [grant]}}})
+    assert disabled.granted("deployments", "get") == []
+    assert disabled.granted("nodes", "get") == []
+
+
+def test_grant_reads_and_trigger_resources_are_added() -> None:
+    grant = {
+        "workflow": "ingress-*",
+        "reads": ["networking.k8s.io/v1/Ingress"],
+        "configMapData": ["shop/settings"],
+        "triggers": [{"on": "k8s.update", "resource": "apps/v1/StatefulSet"}],
+    }
+    rendered = render(_custom(defaultReads=[], grants=[grant]))
+    assert _read_rules(rendered, "ClusterRole", READ) == {
+        "apps": ["statefulsets"],
+        "networking.k8s.io": ["ingresses"],
+    }
+    assert rendered.find("ClusterRole", CLUSTER_READ) is None
+    config = rendered.host_config.custom_workflows.typescript
+    assert config.default_reads == []
+    assert config.grants[0].reads == ["networking.k8s.io/v1/Ingress"]
+    assert config.grants[0].config_map_data == ["shop/settings"]
+    assert config.grants[0].triggers[0].resource == "apps/v1/StatefulSet"
+
+
+def test_builtin_trigger_resources_and_semantic_triggers_are_watched() -> None:
+    triggers = [
+        {"on": "k8s.delete", "resource": "batch/v1/CronJob"},
+        {"true": "job.failed"},  # `on:` unquoted, as YAML 1.1 reads it
+        {"on": "node.pressure"},
+        {"on": "deployment.rolloutStuck"},
+    ]
+    rendered = render({"workflows": {"podTroubleshooting": {"podProcessList": {"triggers": triggers}}}})
+    assert _read_rules(rendered, "ClusterRole", READ) == {
+        "apps": ["deployments"],
+        "batch": ["cronjobs", "jobs"],
+    }
+    assert _read_rules(rendered, "ClusterRole", CLUSTER_READ) == {"": ["nodes"]}
+    bindings = rendered.host_config.workflows.pod_troubleshooting.pod_process_list.triggers
+    assert [(b.on, b.resource) for b in bindings][:2] == [
+        ("k8s.delete", "batch/v1/CronJob"),
+        ("job.failed", None),
+    ]
+    # A disabled built-in's triggers grant nothing.
+    off = merged(
+        ALL_DEBUG_OFF, {"workflows": {"podTroubleshooting": {"podProcessList": {"triggers": triggers}}}}
+    )
+    assert render(off).granted("jobs", "watch") == []
+    assert render(off).granted("nodes", "watch") == []
+
+
+def test_kinds_are_deduplicated_across_versions_sources_and_the_pod_rules() -> None:
+    grants = [
+        {"workflow": "a", "reads": ["autoscaling/v1/HorizontalPodAutoscaler", "v1/Pod", "v1/Event"]},
+        {
+            "workflow": "b",
+            "reads": ["autoscaling/v2/HorizontalPodAutoscaler", "v1/ConfigMap", "events.k8s.io/v1/Event"],
+            "triggers": [
+                {"on": "k8s.create", "resource": "v1/Pod"},
+                {"on": "k8s.update", "resource": "v1/ConfigMap"},
+            ],
+        },
+    ]
+    rendered = render(_custom(defaultReads=["v1/Node"], grants=grants))
+    assert _read_rules(rendered, "ClusterRole", READ) == {
+        "": ["configmaps"],
+        "autoscaling": ["horizontalpodautoscalers"],
+        "events.k8s.io": ["events"],
+    }
+    assert rendered.granted("configmaps", "watch") == [("ClusterRole", None, READ)]
+    assert len(rendered.granted("pods", "get")) == 1
+
+
+def test_watching_some_namespaces_scopes_namespaced_kinds_but_not_cluster_ones() -> None:
+    rendered = render(merged(CUSTOM_ON, {"cluster": {"namespaces": ["shop", "payments"]}}))
+    assert _binding_places(rendered, "ClusterRole", READ) == [
+        ("RoleBinding", "payments"),
+        ("RoleBinding", "shop"),
+    ]
+    assert "apps" in _read_rules(rendered, "ClusterRole", READ)
+    # Nodes and the like have no namespace: a RoleBinding could not grant them.
+    assert _binding_places(rendered, "ClusterRole", CLUSTER_READ) == [("ClusterRoleBinding", None)]
+    assert rendered.granted("nodes", "list") == [("ClusterRole", None, CLUSTER_READ)]
+
+
+def test_namespaced_install_grants_namespaced_kinds_in_its_roles_and_no_cluster_scoped_ones() -> None:
+    rendered = render(merged(CUSTOM_ON, {"rbac": {"namespaced": True}}))
+    assert rendered.of_kind("ClusterRole") == []
+    assert rendered.of_kind("ClusterRoleBinding") == []
+    rules = _read_rules(rendered, "Role", READ)
+    assert rules["batch"] == ["cronjobs", "jobs"]
+    assert "nodes" not in rules[""]
+    assert rendered.granted("nodes", "get") == []
+    assert "Not granted (rbac.namespaced" in rendered.files["wfhost/templates/NOTES.txt"]
+
+
+def test_a_crd_without_a_plural_fails_the_render_naming_the_kind_and_the_value() -> None:
+    grant = {"workflow": "w", "reads": ["example.com/v1/Widget"]}
+    with pytest.raises(helm.HelmRenderError) as caught:
+        render(_custom(grants=[grant]))
+    message = str(caught.value)
+    assert "customWorkflows.typescript.grants[0].reads: example.com/v1/Widget" in message
+    assert "rbac.extraKinds" in message
+    trigger = {"on": "k8s.update", "resource": "example.com/v1beta1/Gadget"}
+    with pytest.raises(
+        helm.HelmRenderError, match=r"pythonProfiler\.triggers\[0\]\.resource: example.com/v1beta1/Gadget"
+    ):
+        render({"workflows": {"podTroubleshooting": {"pythonProfiler": {"triggers": [trigger]}}}})
+    # Without rbac.create the operator binds the roles: no plural needed.
+    assert render(merged(_custom(grants=[grant]), {"rbac": {"create": False}})).of_kind("ClusterRole") == []
+
+
+def test_extra_kinds_give_crds_their_plural_and_scope() -> None:
+    grant = {"workflow": "w", "reads": ["example.com/v1/Widget", "example.com/v1/ClusterWidget"]}
+    extra = [
+        {"kind": "example.com/v1/Widget", "plural": "widgets"},
+        {"kind": "example.com/v1/ClusterWidget", "plural": "clusterwidgets", "namespaced": False},
+        {"kind": "example.com/v1/Unused", "plural": "unused"},
+    ]
+    rendered = render(merged(_custom(defaultReads=[], grants=[grant]), {"rbac": {"extraKinds": extra}}))
+    assert _read_rules(rendered, "ClusterRole", READ) == {"example.com": ["widgets"]}
+    assert _read_rules(rendered, "ClusterRole", CLUSTER_READ) == {"example.com": ["clusterwidgets"]}
+    assert rendered.granted("unused", "get") == []  # a mapping alone grants nothing
+
+
+@pytest.mark.parametrize("key", sorted(k for k in WELL_KNOWN if k != "v1/Secret"))
+def test_the_charts_kind_table_matches_the_hosts_well_known_kinds(key: str) -> None:
+    resource = WELL_KNOWN[key]
+    rendered = render(_custom(defaultReads=[key]))
+    if key in ("v1/Pod", "v1/Event"):
+        assert rendered.one("ClusterRole", READ)["rules"] == READ_RULES
+        return
+    role = READ if resource.namespaced else CLUSTER_READ
+    assert _read_rules(rendered, "ClusterRole", role) == {resource.group: [resource.plural]}
+
+
+def _nested_value(path: str, value: Any) -> dict[str, Any]:
+    result: Any = value
+    for part in reversed(path.split(".")):
+        result = {part: result}
+    assert isinstance(result, dict)
+    return result
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "where", "message"),
+    [
+        pytest.param(
+            "customWorkflows.typescript.defaultReads",
+            ["v1/Secret"],
+            "/customWorkflows/typescript/defaultReads/0",
+            "'not' failed",
+            id="secret-default",
+        ),
+        pytest.param(
+            "customWorkflows.typescript.grants",
+            [{"workflow": "x", "reads": ["v1/Secret"]}],
+            "/customWorkflows/typescript/grants/0/reads/0",
+            "'not' failed",
+            id="secret-grant",
+        ),
+        pytest.param(
+            "customWorkflows.typescript.defaultReads",
+            ["apps/v1/*"],
+            "/customWorkflows/typescript/defaultReads/0",
+            "does not match pattern",
+            id="glob",
+        ),
+        pytest.param(
+            "customWorkflows.typescript.grants",
+            [{"workflow": "x", "reads": ["v1/*"]}],
+            "/customWorkflows/typescript/grants/0/reads/0",
+            "does not match pattern",
+            id="glob-grant",
+        ),
+        pytest.param(
+            "customWorkflows.typescript.grants",
+            [{"workflow": "x", "reads": ["Deployment"]}],
+            "/customWorkflows/typescript/grants/0/reads/0",
+            "does not match pattern",
+            id="malformed-kind",
+        ),
+        pytest.param(
+            "customWorkflows.typescript.defaultReads",
+            ["apps/Deployment"],
+            "/customWorkflows/typescript/defaultReads/0",
+            "does not match pattern",
+            id="kind-without-version",
+        ),
+        pytest.param(
+            "customWorkflows.typescript.grants",
+            [{"workflow": "x", "configMapData": ["settings"]}],
+            "/customWorkflows/typescript/grants/0/configMapData/0",
+            "does not match pattern",
+            id="configmap-no-ns",
+        ),
+        pytest.param(
+            "customWorkflows.typescript.grants",
+            [{"workflow": "x", "configMapData": ["shop/*"]}],
+            "/customWorkflows/typescript/grants/0/configMapData/0",
+            "does not match pattern",
+            id="configmap-glob",
+        ),
+        pytest.param(
+            "workflows.podTroubleshooting.pythonProfiler.triggers",
+            [{"on": "k8s.update", "resource": "apps/v1/*"}],
+            "/workflows/podTroubleshooting/pythonProfiler/triggers/0/resource",
+            "does not match pattern",
+            id="trigger-glob",
+        ),
+        pytest.param(
+            "customWorkflows.typescript.grants",
+            [{"workflow": "x", "triggers": [{"on": "k8s.update", "resource": "v1/Secret"}]}],
+            "/customWorkflows/typescript/grants/0/triggers/0/resource",
+            "'not' failed",
+            id="trigger-secret",
+        ),
+        pytest.param(
+            "rbac.extraKinds",
+            [{"kind": "v1/Secret", "plural": "secrets"}],
+            "/rbac/extraKinds/0/kind",
+            "'not' failed",
+            id="extra-secret",
+        ),
+        pytest.param(
+            "rbac.extraKinds",
+            [{"kind": "example.com/v1/Widget", "plural": "*"}],
+            "/rbac/extraKinds/0/plural",
+            "does not match pattern",
+            id="extra-wildcard-plural",
+        ),
+        pytest.param(
+            "rbac.extraKinds",
+            [{"kind": "example.com/v1/Widget"}],
+            "/rbac/extraKinds/0",
+            "plural",
+            id="extra-without-plural",
+        ),
+    ],
+)
+def test_schema_rejects_bad_reads_naming_the_key(path: str, value: Any, where: str, message: str) -> None:
+    values = _nested_value(path, value)
+    with pytest.raises(helm.HelmValuesError) as caught:
+        chart().validate_schema(values)
+    text = str(caught.value)
+    assert f"at '{where}'" in text, text
+    assert message in text, text
+    with pytest.raises(helm.HelmValuesError):
+        render(values)
+
+
+@pytest.mark.parametrize(("on", "feed"), sorted(FEED_OF_KIND.items()))
+def test_every_semantic_trigger_grants_the_kind_the_host_watches_for_it(on: str, feed: str) -> None:
+    rendered = render({"workflows": {"podTroubleshooting": {"podProcessList": {"triggers": [{"on": on}]}}}})
+    resource = WELL_KNOWN[feed]
+    if feed in ("v1/Pod", "v1/Event"):
+        assert rendered.one("ClusterRole", READ)["rules"] == READ_RULES
+        assert rendered.find("ClusterRole", CLUSTER_READ) is None
+        return
+    role = READ if resource.namespaced else CLUSTER_READ
+    assert _read_rules(rendered, "ClusterRole", role) == {resource.group: [resource.plural]}

@@ -229,3 +229,36 @@ async def test_pod_security_baseline_refusal_reaches_the_workflow_with_what_to_d
         assert still.outcome == "ok", still.error
     finally:
         kubectl(control_plane, "label", "namespace", "team-b", "pod-security.kubernetes.io/enforce-")
+
+
+def _can_i(kubeconfig: Path, *args: str) -> bool:
+    """`kubectl auth can-i` as whoever `kubeconfig` holds (a SelfSubjectAccessReview)."""
+    result = subprocess.run(
+        ["kubectl", "--kubeconfig", str(kubeconfig), "auth", "can-i", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    answer = result.stdout.strip()
+    assert answer in ("yes", "no"), f"kubectl auth can-i {' '.join(args)}: {result.stdout}{result.stderr}"
+    return answer == "yes"
+
+
+def test_the_kinds_custom_workflows_read_are_granted_to_the_service_account_and_secrets_never(
+    control_plane: KubernetesControlPlane, namespaces: None, tmp_path: Path
+) -> None:
+    apply_chart_rbac(control_plane, {"customWorkflows": {"typescript": {"enabled": True}}})
+    kubeconfig = token_kubeconfig(control_plane, tmp_path / "sa.kubeconfig")
+    assert _can_i(kubeconfig, "list", "deployments.apps", "--all-namespaces")
+    assert _can_i(kubeconfig, "watch", "jobs.batch", "-n", "team-a")
+    assert _can_i(kubeconfig, "watch", "nodes")
+    assert _can_i(kubeconfig, "get", "pods/log", "-n", "team-a")
+    assert not _can_i(kubeconfig, "get", "secrets", "-n", NAMESPACE)
+    assert not _can_i(kubeconfig, "list", "secrets", "--all-namespaces")
+    assert not _can_i(kubeconfig, "list", "configmaps", "--all-namespaces")  # not in the defaults
+    assert not _can_i(kubeconfig, "delete", "deployments.apps", "-n", "team-a")
+    # Custom workflows off: back to pods, logs and events.
+    apply_chart_rbac(control_plane, {})
+    assert not _can_i(kubeconfig, "list", "deployments.apps", "--all-namespaces")
+    assert not _can_i(kubeconfig, "watch", "nodes")
+    assert _can_i(kubeconfig, "list", "pods", "--all-namespaces")
