@@ -8,12 +8,9 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, model_validator
 
-from host.config import EventKind
 from host.model.base import WireModel
-
-POD_KINDS = frozenset(
-    {"pod.create", "pod.update", "pod.delete", "pod.crashLoop", "pod.oomKilled", "pod.imagePullBackOff", "pod.evicted"}
-)
+from host.model.vocabulary import POD_KINDS as POD_KINDS  # re-exported: the kinds about a pod
+from host.model.vocabulary import EventKind
 
 
 def new_id(prefix: str) -> str:
@@ -57,6 +54,9 @@ class Event(WireModel):
     target: Target | None = None
     requested_by: str | None = None
     schedule: str | None = None
+    resource: str | None = Field(default=None, description="The subject's kind as apiVersion/Kind.")
+    object: dict[str, Any] | None = Field(default=None, description="The subject, as the API server sent it.")
+    old_object: dict[str, Any] | None = Field(default=None, description="For updates: the state before.")
 
     @model_validator(mode="after")
     def _subject_from_target(self) -> Event:

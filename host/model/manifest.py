@@ -7,10 +7,23 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from host.config import Capability, EventKind
+from host.kube.resources import BadKind, parse_kind
 from host.model.base import WireModel
+from host.model.vocabulary import Capability, EventKind
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+
+GENERIC_TRIGGERS = frozenset({"k8s.create", "k8s.update", "k8s.delete"})
+MAX_READS = 64
+
+
+def check_kind(text: str) -> str:
+    """The kind in canonical `apiVersion/Kind` form, or ValueError saying how to write one."""
+    try:
+        return parse_kind(text).key
+    except BadKind as exc:
+        raise ValueError(str(exc)) from None
 
 
 class TriggerSpec(WireModel):
@@ -19,6 +32,17 @@ class TriggerSpec(WireModel):
     label_selector: str | None = None
     name_pattern: str | None = None
     schedule: str | None = None
+    resource: str | None = Field(default=None, description="For k8s.create/update/delete: apiVersion/Kind.")
+
+    @model_validator(mode="after")
+    def _resource_only_for_changes(self) -> TriggerSpec:
+        if self.on in GENERIC_TRIGGERS:
+            if not self.resource:
+                raise ValueError(f"a {self.on} trigger needs resource, e.g. 'apps/v1/Deployment'")
+            self.resource = check_kind(self.resource)
+        elif self.resource is not None:
+            raise ValueError(f"only k8s.create/update/delete triggers take resource, not {self.on}")
+        return self
 
 
 class ParamSpec(WireModel):
@@ -36,11 +60,16 @@ class Manifest(WireModel):
     triggers: list[TriggerSpec] = Field(default_factory=list)
     capabilities: list[Capability] = Field(default_factory=list)
     params: dict[str, ParamSpec] = Field(default_factory=dict)
+    reads: list[str] = Field(
+        default_factory=list, max_length=MAX_READS,
+        description="Kinds beyond pods and events that k8s.get/list/owners may read, as apiVersion/Kind.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Manifest:
         if not NAME_RE.fullmatch(self.name):
             raise ValueError(f"name {self.name!r} must be 1-63 letters, digits, '.', '_' or '-'")
+        self.reads = list(dict.fromkeys(check_kind(kind) for kind in self.reads))
         for pname, spec in self.params.items():
             if spec.default is not None:
                 coerce_param(pname, spec, spec.default)

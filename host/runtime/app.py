@@ -24,6 +24,7 @@ from host.model.events import Event
 from host.paths import builtin_workflows_root
 from host.runtime.dispatcher import Dispatcher
 from host.sandbox.prepare import SandboxEnv
+from host.sources.hooks import semantic_hooks
 from host.triggers.index import RateLimiter, TriggerIndex
 from host.workflows.registry import Registry, WorkflowDir
 
@@ -77,12 +78,13 @@ class Host:
         self._sources_task: asyncio.Task[None] | None = None
         self._schedule_task: asyncio.Task[None] | None = None
         self.schedule_source: Any = None
+        self.sources: Any = None
         self.api: Any = None
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self, *, watch: bool = True, api: bool | None = None) -> None:
         self.findings.start()
-        self.registry.on_change(self.dispatcher.refresh)
+        self.registry.on_change(self._on_registry_change)
         await self.registry.start(watch=watch)
         self.dispatcher.refresh()
         if api if api is not None else self.config.api.enabled:
@@ -133,16 +135,25 @@ class Host:
             self._sources_task.cancel()
             await asyncio.gather(self._sources_task, return_exceptions=True)
             self._sources_task = None
+            self.sources = None
 
     async def _run_sources(self) -> None:
-        from host.sources.k8s_events import WarningEventSource
-        from host.sources.pods import PodSource
+        from host.sources.demand import SourceManager
 
         assert self.kube is not None
-        pods = PodSource(self.kube, self.config.cluster)
-        warnings = WarningEventSource(self.kube, self.config.cluster, pods=pods.tracker)
-        self.pod_source, self.event_source = pods, warnings
-        await asyncio.gather(pods.run(self.submit), warnings.run(self.submit))
+        self.sources = SourceManager(self.kube, self.config.cluster, self.submit, **semantic_hooks(self.config))
+        self.sources.want(self._wants())
+        await self.sources.run()
+
+    def _wants(self) -> Any:
+        from host.sources.demand import wants_of
+
+        return wants_of(spec for wf in self.registry.workflows() for spec in wf.triggers)
+
+    def _on_registry_change(self) -> None:
+        self.dispatcher.refresh()
+        if self.sources is not None:
+            self.sources.want(self._wants())
 
     async def submit(self, event: Event) -> None:
         await self.dispatcher.submit(event)

@@ -10,21 +10,19 @@ source, a Warning about a known pod carries that pod (no extra API call).
 
 from __future__ import annotations
 
-from contextlib import aclosing
-from typing import Any
-
-import structlog
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from host.config import ClusterConfig
 from host.kube.client import KubeClient
-from host.kube.resources import EVENTS
-from host.kube.watch import RELISTED, Watcher
-from host.model.events import Event
+from host.kube.resources import EVENTS, PODS
+from host.model.events import Event, Subject
+from host.sources.classify import Derived
+from host.sources.follow import ResourceSource
 from host.sources.normalize import event_count, involved_subject, normalize_k8s_event, normalize_pod
-from host.sources.scopes import Emit, EventCounts, ScopedSource
+from host.sources.objects import without_managed_fields
+from host.sources.scopes import EventCounts
 from host.sources.tracker import PodTracker
-
-log = structlog.get_logger(__name__)
 
 Obj = dict[str, Any]
 WARNING = "Warning"
@@ -82,7 +80,78 @@ class WarningTracker:
         self._seen[uid] = (namespace, event_count(event))
 
 
-class WarningEventSource(ScopedSource):
+class Observer(Protocol):
+    """Derives more events from Warning occurrences (e.g. `pod.probeFailing` from `Unhealthy`)."""
+
+    def observe(self, event: Obj, *, baseline: bool = False) -> list[Derived]: ...
+
+
+class WarningDigest:
+    """Warning occurrences -> `k8s.warningEvent` (and whatever `extra` derives from them, e.g.
+    `pod.probeFailing`), each with the pod when the shared `PodTracker` knows it."""
+
+    def __init__(
+        self,
+        *,
+        pods: Callable[[], PodTracker | None] = lambda: None,
+        wants: Callable[[str], bool] = lambda kind: True,
+        extra: Sequence[Observer] = (),
+    ) -> None:
+        self.tracker = WarningTracker()
+        self.pods = pods
+        self.wants = wants
+        self.extra = tuple(extra)
+
+    def _pod_of(self, subject: Subject | None) -> Obj | None:
+        pods = self.pods()
+        if pods is None or subject is None or subject.kind != "Pod":
+            return None
+        known = pods.get(subject.uid) if subject.uid else None
+        if known is None:
+            known = pods.find(subject.namespace, subject.name)
+        return known
+
+    def to_events(self, raw: Obj) -> list[Event]:
+        subject = involved_subject(raw)
+        known = self._pod_of(subject)
+        pod = normalize_pod(known) if known is not None else None
+        normalized = normalize_k8s_event(raw)
+        events: list[Event] = []
+        if self.wants("k8s.warningEvent"):
+            events.append(Event(
+                kind="k8s.warningEvent", subject=subject, k8s_event=normalized, pod=pod,
+                reason=normalized["reason"], message=normalized["message"],
+                resource=EVENTS.key, object=without_managed_fields(raw),
+            ))
+        for observer in self.extra:
+            for derived in observer.observe(raw):
+                if not self.wants(derived.kind):
+                    continue
+                events.append(Event(
+                    kind=derived.kind, subject=subject, k8s_event=normalized, pod=pod,
+                    container=derived.container, reason=derived.reason, message=derived.message,
+                    resource=PODS.key if known is not None else None,
+                    object=without_managed_fields(known) if known is not None else None,
+                ))
+        return events
+
+    def relist(self, items: list[Obj], *, namespace: str | None, baseline: bool) -> list[Event]:
+        fresh = self.tracker.relist(items, namespace=namespace, baseline=baseline)
+        if baseline:
+            for raw in items:
+                if raw.get("type") == WARNING:
+                    for observer in self.extra:
+                        observer.observe(raw, baseline=True)  # an ongoing episode: remembered, not reported
+        return [event for raw in fresh for event in self.to_events(raw)]
+
+    def apply(self, kind: str, obj: Obj) -> list[Event]:
+        return self.to_events(obj) if self.tracker.apply(kind, obj) else []
+
+    def tick(self, now: float) -> list[Event]:
+        return []
+
+
+class WarningEventSource(ResourceSource):
     """Warning Events across all namespaces or `config.namespaces`, as `k8s.warningEvent`."""
 
     def __init__(
@@ -93,51 +162,15 @@ class WarningEventSource(ScopedSource):
         pods: PodTracker | None = None,
         counts: EventCounts | None = None,
         field_selector: str | None = "type=Warning",
+        wants: Callable[[str], bool] = lambda kind: True,
+        extra: Sequence[Observer] = (),
     ) -> None:
-        self.kube = kube
-        self.config = config
-        self.pods = pods
-        self.counts = counts if counts is not None else EventCounts()
-        self.field_selector = field_selector
-        self.tracker = WarningTracker()
-        self.watchers: dict[str | None, Watcher] = {}
+        self.warnings = WarningDigest(pods=lambda: pods, wants=wants, extra=extra)
+        super().__init__(kube, EVENTS, self.warnings, config, counts=counts, field_selector=field_selector)
+
+    @property
+    def tracker(self) -> WarningTracker:
+        return self.warnings.tracker
 
     def to_event(self, raw: Obj) -> Event:
-        subject = involved_subject(raw)
-        pod: Obj | None = None
-        if self.pods is not None and subject is not None and subject.kind == "Pod":
-            known = self.pods.get(subject.uid) if subject.uid else None
-            if known is None:
-                known = self.pods.find(subject.namespace, subject.name)
-            pod = normalize_pod(known) if known is not None else None
-        normalized = normalize_k8s_event(raw)
-        return Event(
-            kind="k8s.warningEvent",
-            subject=subject,
-            k8s_event=normalized,
-            pod=pod,
-            reason=normalized["reason"],
-            message=normalized["message"],
-        )
-
-    async def _follow(self, namespace: str | None, emit: Emit) -> None:
-        watcher = Watcher(
-            self.kube, EVENTS, namespace=namespace, config=self.config, field_selector=self.field_selector
-        )
-        self.watchers[namespace] = watcher
-        baseline = True
-        async with aclosing(watcher.events()) as events:
-            async for kind, obj in events:
-                if kind == RELISTED:
-                    fresh = self.tracker.relist(
-                        obj.get("items") or [], namespace=namespace, baseline=baseline
-                    )
-                    baseline = False
-                elif self.tracker.apply(kind, obj):
-                    fresh = [obj]
-                else:
-                    continue
-                for raw in fresh:
-                    event = self.to_event(raw)
-                    self.counts.add(event.kind)
-                    await emit(event)
+        return self.warnings.to_events(raw)[0]

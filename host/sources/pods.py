@@ -1,38 +1,41 @@
-"""`PodSource`: pod watches -> classified, normalized pod events.
+"""Pods -> classified pod events (`pod.*`), each carrying the normalized `Pod` and the full object.
 
-One `Watcher` per scope (all namespaces, or each configured namespace) feeds a shared
-`PodTracker`; every change it classifies becomes an `Event` with the pod in protocol shape and is
-awaited through `emit` in order, so a slow consumer slows the watch instead of growing a queue.
-The first list of each scope is the baseline: pods that exist when the host starts produce no
-events (see `host.sources.tracker`).
+`PodDigest` feeds a `PodTracker` (baseline, relist diff, edge-triggered classification:
+`host.sources.tracker`, `host.sources.classify`) and builds an `Event` per classified change, with
+the pod in the protocol's flattened shape (`event.pod`) and as the API server sent it
+(`event.object`; `event.oldObject` for updates). `PodSource` is `ResourceSource` over pods with
+this digest. The first list of each scope is the baseline: pods that exist when the host starts
+produce no events.
 """
 
 from __future__ import annotations
 
-from contextlib import aclosing
+from collections.abc import Callable, Sequence
 from typing import Any
-
-import structlog
 
 from host.config import ClusterConfig
 from host.kube.client import KubeClient
 from host.kube.resources import PODS
-from host.kube.watch import RELISTED, Watcher
 from host.model.events import Event
 from host.sources.classify import Derived
+from host.sources.follow import ResourceSource
 from host.sources.normalize import normalize_pod, pod_subject
-from host.sources.scopes import Emit, EventCounts, ScopedSource
-from host.sources.tracker import PodTracker
+from host.sources.objects import without_managed_fields
+from host.sources.scopes import EventCounts
+from host.sources.tracker import Change, Classifier, PodTracker
 
-log = structlog.get_logger(__name__)
+Obj = dict[str, Any]
 
 
-def pod_event(derived: Derived, pod: dict[str, Any]) -> Event:
-    """The `Event` for one classified change of `pod`."""
+def pod_event(derived: Derived, pod: Obj, old: Obj | None = None) -> Event:
+    """The `Event` for one classified change of `pod` (`old`: the state before, for updates)."""
     return Event(
         kind=derived.kind,
         subject=pod_subject(pod),
         pod=normalize_pod(pod),
+        resource=PODS.key,
+        object=without_managed_fields(pod),
+        old_object=without_managed_fields(old) if old is not None and derived.kind.endswith(".update") else None,
         changes=list(derived.changes) if derived.changes is not None else None,
         container=derived.container,
         reason=derived.reason,
@@ -41,7 +44,51 @@ def pod_event(derived: Derived, pod: dict[str, Any]) -> Event:
     )
 
 
-class PodSource(ScopedSource):
+class PodDigest:
+    """Pods through a `PodTracker`; `wants` filters the event kinds that leave."""
+
+    def __init__(
+        self,
+        tracker: PodTracker | None = None,
+        *,
+        wants: Callable[[str], bool] = lambda kind: True,
+        timers: Sequence[Any] = (),
+    ) -> None:
+        self.tracker = tracker if tracker is not None else PodTracker()
+        self.wants = wants
+        self.timers = tuple(timers)
+
+    def _events(self, changes: list[Change]) -> list[Event]:
+        for change in changes:
+            for timer in self.timers:
+                if change.derived.kind == "pod.delete":
+                    uid = (change.obj.get("metadata") or {}).get("uid")
+                    if isinstance(uid, str):
+                        timer.forget(uid)
+                else:
+                    timer.observe(change.obj)
+        return [pod_event(c.derived, c.obj, c.old) for c in changes if self.wants(c.derived.kind)]
+
+    def relist(self, items: list[Obj], *, namespace: str | None, baseline: bool) -> list[Event]:
+        changes = self.tracker.relist(items, namespace=namespace, baseline=baseline)
+        if baseline:
+            for pod in items:
+                for timer in self.timers:
+                    timer.observe(pod)
+        return self._events(changes)
+
+    def apply(self, kind: str, obj: Obj) -> list[Event]:
+        return self._events(self.tracker.apply(kind, obj))
+
+    def tick(self, now: float) -> list[Event]:
+        """Events the timers say are due (each timer keeps its own clock: pending time is wall time)."""
+        due: list[Event] = []
+        for timer in self.timers:
+            due.extend(pod_event(derived, pod) for derived, pod in timer.due() if self.wants(derived.kind))
+        return due
+
+
+class PodSource(ResourceSource):
     """Pods across all namespaces or `config.namespaces`, as `pod.*` events."""
 
     def __init__(
@@ -52,32 +99,14 @@ class PodSource(ScopedSource):
         tracker: PodTracker | None = None,
         counts: EventCounts | None = None,
         label_selector: str | None = None,
+        wants: Callable[[str], bool] = lambda kind: True,
+        extra: Sequence[Classifier] = (),
+        timers: Sequence[Any] = (),
     ) -> None:
-        self.kube = kube
-        self.config = config
-        self.tracker = tracker if tracker is not None else PodTracker()
-        self.counts = counts if counts is not None else EventCounts()
-        self.label_selector = label_selector
-        self.watchers: dict[str | None, Watcher] = {}
-
-    async def _follow(self, namespace: str | None, emit: Emit) -> None:
-        watcher = Watcher(
-            self.kube, PODS, namespace=namespace, config=self.config, label_selector=self.label_selector
+        if tracker is None:
+            tracker = PodTracker(extra)
+        self.tracker = tracker
+        super().__init__(
+            kube, PODS, PodDigest(tracker, wants=wants, timers=timers), config, counts=counts,
+            label_selector=label_selector,
         )
-        self.watchers[namespace] = watcher
-        baseline = True
-        async with aclosing(watcher.events()) as events:
-            async for kind, obj in events:
-                if kind == RELISTED:
-                    changes = self.tracker.relist(
-                        obj.get("items") or [], namespace=namespace, baseline=baseline
-                    )
-                    if baseline:
-                        log.info("pod baseline", namespace=namespace or "*", pods=len(obj.get("items") or []))
-                    baseline = False
-                else:
-                    changes = self.tracker.apply(kind, obj)
-                for derived, pod in changes:
-                    event = pod_event(derived, pod)
-                    self.counts.add(event.kind)
-                    await emit(event)

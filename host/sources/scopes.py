@@ -45,23 +45,3 @@ async def run_scopes(
         if len(failed.exceptions) == 1:
             raise failed.exceptions[0] from None
         raise
-
-
-class ScopedSource:
-    """A source that follows one watch per namespace scope (or one across all), until cancelled.
-
-    Subclasses set `config` (with `namespaces`) and implement `_follow(namespace, emit)`.
-    """
-
-    config: Any
-
-    async def run(self, emit: Emit) -> None:
-        """Follow every scope until cancelled; an exception from `emit` ends the source."""
-
-        async def follow(namespace: str | None) -> None:
-            await self._follow(namespace, emit)
-
-        await run_scopes(self.config.namespaces, follow)
-
-    async def _follow(self, namespace: str | None, emit: Emit) -> None:
-        raise NotImplementedError

@@ -1,6 +1,9 @@
-"""`PodTracker`: the last known state of every pod, so each change is classified exactly once.
+"""`ObjectTracker`: the last known state of every object of one kind, so each change is classified once.
 
-Watch events and re-lists both flow through here:
+It is generic over the kind: what a change *means* comes from its `Classifier`s (pods:
+`host.sources.classify`; any kind: `host.sources.changes`; Jobs, Nodes, Deployments: the modules of
+`host.sources.semantic`). `PodTracker` is the tracker with the pod classifier. Watch events and
+re-lists both flow through here:
 
 - The first list of a scope (a namespace, or all namespaces) is the **baseline**: its pods are
   recorded without events. Pods that already existed when the host started produce no
@@ -13,33 +16,59 @@ Watch events and re-lists both flow through here:
   longer has are coalesced into one transition), known pods missing from the list are deletes
   reported with their last known state. Nothing is lost and nothing is duplicated.
 
-Deleted uids are remembered (bounded) so a late event for a deleted pod cannot resurrect it.
+Deleted uids are remembered (bounded) so a late event for a deleted object cannot resurrect it.
+Each `Change` carries the previous state too (None for a create), for `event.oldObject`.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
 
 from host.sources.classify import Derived, PodMemory, classify
 
 Obj = dict[str, Any]
-Change = tuple[Derived, Obj]  # the classified event and the pod state it is about
 
 MAX_TOMBSTONES = 50_000
 
 
+class Change(NamedTuple):
+    """One classified event, the object state it is about, and the state before (None: new to us)."""
+
+    derived: Derived
+    obj: Obj
+    old: Obj | None = None
+
+
+class Classifier(Protocol):
+    """What the changes of one kind mean: a fresh per-object memory, and old -> new to events."""
+
+    def memory(self) -> Any: ...
+
+    def classify(self, old: Obj | None, new: Obj, memory: Any, *, deleted: bool) -> list[Derived]: ...
+
+
+class PodClassifier:
+    """`host.sources.classify` as a `Classifier`."""
+
+    def memory(self) -> PodMemory:
+        return PodMemory()
+
+    def classify(self, old: Obj | None, new: Obj, memory: Any, *, deleted: bool) -> list[Derived]:
+        return classify(old, new, memory, deleted=deleted)
+
+
 @dataclass
 class _Known:
-    pod: Obj
+    obj: Obj
     version: str
-    memory: PodMemory = field(default_factory=PodMemory)
+    memories: list[Any]
 
     @property
     def namespace(self) -> str | None:
-        ns = self.pod.get("metadata", {}).get("namespace")
+        ns = self.obj.get("metadata", {}).get("namespace")
         return ns if isinstance(ns, str) else None
 
 
@@ -66,21 +95,22 @@ def is_stale(version: str, known: str) -> bool:
     return False
 
 
-class PodTracker:
-    """Known pods by uid, with their classification memory."""
+class ObjectTracker:
+    """Known objects by uid, with each classifier's memory of them."""
 
-    def __init__(self) -> None:
-        self._pods: dict[str, _Known] = {}
+    def __init__(self, classifiers: Sequence[Classifier]) -> None:
+        self.classifiers = tuple(classifiers)
+        self._objects: dict[str, _Known] = {}
         self._by_name: dict[tuple[str | None, str], str] = {}
         self._tombstones: OrderedDict[str, None] = OrderedDict()
         self.ignored_stale = 0
 
     def __len__(self) -> int:
-        return len(self._pods)
+        return len(self._objects)
 
     def get(self, uid: str) -> Obj | None:
-        known = self._pods.get(uid)
-        return known.pod if known is not None else None
+        known = self._objects.get(uid)
+        return known.obj if known is not None else None
 
     def find(self, namespace: str | None, name: str) -> Obj | None:
         """The known pod with this namespace and name (None when unknown)."""
@@ -92,7 +122,7 @@ class PodTracker:
         uid = _uid(pod)
         if uid is None or uid in self._tombstones:
             return []
-        known = self._pods.get(uid)
+        known = self._objects.get(uid)
         if kind == "DELETED":
             return self._delete(uid, final=pod)
         if known is None:
@@ -108,10 +138,10 @@ class PodTracker:
             if uid is None or uid in self._tombstones:
                 continue
             seen.add(uid)
-            known = self._pods.get(uid)
+            known = self._objects.get(uid)
             if baseline and known is None:
-                entry = _Known(pod=pod, version=_version(pod))
-                classify(None, pod, entry.memory)  # prime the edge detectors; events discarded
+                entry = self._new_entry(pod)
+                self._classify(None, pod, entry.memories, deleted=False)  # prime the edge detectors only
                 self._insert(uid, entry)
             elif known is None:
                 changes.extend(self._create(uid, pod))
@@ -119,36 +149,46 @@ class PodTracker:
                 changes.extend(self._update(known, pod))
         gone = [
             uid
-            for uid, known in self._pods.items()
+            for uid, known in self._objects.items()
             if uid not in seen and (namespace is None or known.namespace == namespace)
         ]
         for uid in gone:
             changes.extend(self._delete(uid, final=None))
         return changes
 
+    def _new_entry(self, obj: Obj) -> _Known:
+        return _Known(obj=obj, version=_version(obj), memories=[c.memory() for c in self.classifiers])
+
+    def _classify(self, old: Obj | None, new: Obj, memories: list[Any], *, deleted: bool) -> list[Change]:
+        return [
+            Change(derived, new, old)
+            for classifier, memory in zip(self.classifiers, memories, strict=True)
+            for derived in classifier.classify(old, new, memory, deleted=deleted)
+        ]
+
     def _create(self, uid: str, pod: Obj) -> list[Change]:
-        entry = _Known(pod=pod, version=_version(pod))
+        entry = self._new_entry(pod)
         self._insert(uid, entry)
-        return [(derived, pod) for derived in classify(None, pod, entry.memory)]
+        return self._classify(None, pod, entry.memories, deleted=False)
 
     def _insert(self, uid: str, entry: _Known) -> None:
-        self._pods[uid] = entry
-        self._by_name[(entry.namespace, str(_meta(entry.pod).get("name") or ""))] = uid
+        self._objects[uid] = entry
+        self._by_name[(entry.namespace, str(_meta(entry.obj).get("name") or ""))] = uid
 
     def _update(self, known: _Known, pod: Obj) -> list[Change]:
         version = _version(pod)
         if is_stale(version, known.version):
             self.ignored_stale += 1
             return []
-        old = known.pod
-        known.pod = pod
+        old = known.obj
+        known.obj = pod
         known.version = version
-        return [(derived, pod) for derived in classify(old, pod, known.memory)]
+        return self._classify(old, pod, known.memories, deleted=False)
 
     def _delete(self, uid: str, *, final: Obj | None) -> list[Change]:
-        known = self._pods.pop(uid, None)
+        known = self._objects.pop(uid, None)
         if known is not None:
-            key = (known.namespace, str(_meta(known.pod).get("name") or ""))
+            key = (known.namespace, str(_meta(known.obj).get("name") or ""))
             if self._by_name.get(key) == uid:
                 del self._by_name[key]
         self._tombstones[uid] = None
@@ -157,7 +197,14 @@ class PodTracker:
         if known is None:
             if final is None:
                 return []
-            # A delete for a pod we never saw (it came and went between two of our views).
-            return [(derived, final) for derived in classify(None, final, PodMemory(), deleted=True)]
-        last = final if final is not None else known.pod
-        return [(derived, last) for derived in classify(known.pod, last, known.memory, deleted=True)]
+            # A delete for an object we never saw (it came and went between two of our views).
+            return self._classify(None, final, [c.memory() for c in self.classifiers], deleted=True)
+        last = final if final is not None else known.obj
+        return self._classify(known.obj, last, known.memories, deleted=True)
+
+
+class PodTracker(ObjectTracker):
+    """Known pods, classified by `host.sources.classify` (and any extra classifiers)."""
+
+    def __init__(self, extra: Sequence[Classifier] = ()) -> None:
+        super().__init__([PodClassifier(), *extra])

@@ -37,20 +37,24 @@ class CompiledTrigger:
     namespaces: frozenset[str]
     labels: Callable[[Mapping[str, str]], bool] | None
     name: Glob | None
+    resource: str | None = None
 
 
 @functools.lru_cache(maxsize=4096)
-def _compile(on: str, namespaces: tuple[str, ...], selector: str | None, pattern: str | None) -> CompiledTrigger:
+def _compile(
+    on: str, namespaces: tuple[str, ...], selector: str | None, pattern: str | None, resource: str | None
+) -> CompiledTrigger:
     return CompiledTrigger(
         on=on, namespaces=frozenset(namespaces),
         labels=parse_selector(selector) if selector else None,
         name=Glob(pattern) if pattern else None,
+        resource=resource,
     )
 
 
 def compile_trigger(spec: TriggerSpec) -> CompiledTrigger:
     """Raise ValueError (naming the bad term) for a bad selector."""
-    return _compile(spec.on, tuple(spec.namespaces), spec.label_selector, spec.name_pattern)
+    return _compile(spec.on, tuple(spec.namespaces), spec.label_selector, spec.name_pattern, spec.resource)
 
 
 def check_triggers(triggers: Sequence[TriggerSpec], caps: LimitsConfig) -> list[CompiledTrigger]:
@@ -137,6 +141,8 @@ class TriggerIndex:
             if entry.workflow in seen:
                 continue
             t = entry.trigger
+            if t.resource is not None and t.resource != event.resource:
+                continue
             if t.name is not None and (name is None or not t.name.match(name)):
                 continue
             if t.labels is not None:
@@ -150,6 +156,10 @@ class TriggerIndex:
 
 
 def _labels(event: Event) -> Mapping[str, str]:
+    if event.object is not None and event.kind != "k8s.warningEvent":
+        labels = (event.object.get("metadata") or {}).get("labels")
+        if isinstance(labels, dict):
+            return labels
     if event.pod is not None:
         labels = event.pod.get("labels")
         if isinstance(labels, dict):
@@ -161,8 +171,12 @@ def _labels(event: Event) -> Mapping[str, str]:
     return {}
 
 
+# Change events promise one run per real change of the object, so the limiter never drops them.
+UNLIMITED_KINDS = frozenset({"manual", "k8s.create", "k8s.update", "k8s.delete"})
+
+
 class RateLimiter:
-    """At most one start per (workflow, subject) per interval; manual events are never limited."""
+    """At most one start per (workflow, subject) per interval; manual and change events are never limited."""
 
     def __init__(self, interval: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.interval = interval
@@ -171,7 +185,7 @@ class RateLimiter:
         self.limited = 0
 
     def allow(self, workflow: str, event: Event) -> bool:
-        if self.interval <= 0 or event.kind == "manual" or event.subject is None:
+        if self.interval <= 0 or event.kind in UNLIMITED_KINDS or event.subject is None:
             return True
         subject = event.subject
         key = (workflow, f"{subject.kind}:{subject.namespace}/{subject.name}")

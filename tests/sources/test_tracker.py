@@ -10,7 +10,7 @@ OTHER["metadata"]["namespace"] = "billing"
 
 
 def kinds(changes: list) -> list[str]:  # type: ignore[type-arg]
-    return [derived.kind for derived, _ in changes]
+    return [derived.kind for derived, *_ in changes]
 
 
 def test_the_baseline_list_emits_nothing_and_later_changes_do() -> None:
@@ -57,7 +57,7 @@ def test_a_relist_reports_missed_creates_updates_and_deletes_once() -> None:
     changes = tracker.relist([updated, created], namespace=None, baseline=False)
     again = tracker.relist([updated, created], namespace=None, baseline=False)
 
-    assert sorted((derived.kind, pod["metadata"]["name"]) for derived, pod in changes) == [
+    assert sorted((derived.kind, pod["metadata"]["name"]) for derived, pod, _ in changes) == [
         ("pod.crashLoop", "web-1"),
         ("pod.create", "new"),
         ("pod.delete", "gone"),
@@ -73,7 +73,7 @@ def test_a_namespace_relist_only_deletes_pods_of_that_namespace() -> None:
 
     changes = tracker.relist([], namespace="shop", baseline=False)
 
-    assert [(d.kind, pod["metadata"]["name"]) for d, pod in changes] == [("pod.delete", "web-1")]
+    assert [(d.kind, pod["metadata"]["name"]) for d, pod, _ in changes] == [("pod.delete", "web-1")]
     assert tracker.find("billing", "other") is not None
     assert tracker.find("shop", "web-1") is None
 
@@ -86,7 +86,7 @@ def test_a_deleted_pod_reports_its_final_state_and_late_events_are_ignored() -> 
     deleted = tracker.apply("DELETED", final)
     late = tracker.apply("MODIFIED", variant("131", labels={}))
 
-    assert [(d.kind, pod["metadata"]["resourceVersion"]) for d, pod in deleted] == [("pod.delete", "130")]
+    assert [(d.kind, pod["metadata"]["resourceVersion"]) for d, pod, _ in deleted] == [("pod.delete", "130")]
     assert late == []
     assert len(tracker) == 0
 

@@ -1,0 +1,126 @@
+"""The one source loop: follow a resource through a `Digest` into events.
+
+`ResourceSource` runs a `Watcher` (list, watch, 410 relist, bookmarks, backoff: `host.kube.watch`)
+per namespace scope of one resource and hands every full list and every change to its digest,
+which turns them into `Event`s (pods: `host.sources.pods`; Warning Events: `host.sources.k8s_events`;
+any other kind: `host.sources.objects`). Events are awaited through `emit` in order, so a slow
+consumer slows the watch instead of growing a queue. A digest may also produce events from the
+passage of time (`tick`, e.g. a pod pending for too long); the source calls it every
+`TICK_SECONDS` while it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import aclosing
+from typing import Any, Protocol
+
+import structlog
+
+from host.config import ClusterConfig
+from host.kube.client import KubeClient
+from host.kube.resources import Resource
+from host.kube.watch import RELISTED, Watcher
+from host.model.events import Event
+from host.sources.scopes import Emit, EventCounts, run_scopes
+
+log = structlog.get_logger(__name__)
+
+Obj = dict[str, Any]
+TICK_SECONDS = 1.0
+
+
+class Digest(Protocol):
+    """Turns one resource's lists and changes into events."""
+
+    def relist(self, items: list[Obj], *, namespace: str | None, baseline: bool) -> list[Event]:
+        """A complete list of one scope: the baseline (prime state, usually no events) or a re-list."""
+        ...
+
+    def apply(self, kind: str, obj: Obj) -> list[Event]:
+        """One watch event (ADDED / MODIFIED / DELETED)."""
+        ...
+
+    def tick(self, now: float) -> list[Event]:
+        """Events due by the clock alone (none for most kinds)."""
+        ...
+
+
+class ResourceSource:
+    """One resource, in all namespaces or in each of `config.namespaces`, through one digest."""
+
+    def __init__(
+        self,
+        kube: KubeClient,
+        resource: Resource,
+        digest: Digest,
+        config: ClusterConfig,
+        *,
+        counts: EventCounts | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        clock: Any = time.monotonic,
+    ) -> None:
+        self.kube = kube
+        self.resource = resource
+        self.digest = digest
+        self.config = config
+        self.counts = counts if counts is not None else EventCounts()
+        self.label_selector = label_selector
+        self.field_selector = field_selector
+        self.watchers: dict[str | None, Watcher] = {}
+        self._clock = clock
+
+    async def run(self, emit: Emit) -> None:
+        """Follow every scope until cancelled; an exception from `emit` ends the source."""
+        namespaces = self.config.namespaces if self.resource.namespaced else []
+
+        async def counted(event: Event) -> None:
+            self.counts.add(event.kind)
+            await emit(event)
+
+        async def follow(namespace: str | None) -> None:
+            await self._follow(namespace, counted)
+
+        ticker = asyncio.create_task(self._tick(counted), name=f"tick-{self.resource.key}")
+        try:
+            await run_scopes(namespaces, follow)
+        finally:
+            ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
+
+    async def _follow(self, namespace: str | None, emit: Emit) -> None:
+        watcher = Watcher(
+            self.kube,
+            self.resource,
+            namespace=namespace,
+            config=self.config,
+            label_selector=self.label_selector,
+            field_selector=self.field_selector,
+        )
+        self.watchers[namespace] = watcher
+        baseline = True
+        async with aclosing(watcher.events()) as events:
+            async for kind, obj in events:
+                if kind == RELISTED:
+                    items = [item for item in obj.get("items") or [] if isinstance(item, dict)]
+                    produced = self.digest.relist(items, namespace=namespace, baseline=baseline)
+                    if baseline:
+                        log.info(
+                            "source.baseline",
+                            resource=self.resource.key,
+                            namespace=namespace or "*",
+                            objects=len(items),
+                        )
+                    baseline = False
+                else:
+                    produced = self.digest.apply(kind, obj)
+                for event in produced:
+                    await emit(event)
+
+    async def _tick(self, emit: Emit) -> None:
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            for event in self.digest.tick(self._clock()):
+                await emit(event)
