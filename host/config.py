@@ -11,36 +11,42 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from host.errors import ConfigError
+from host.kube.resources import BadKind, parse_kind
+from host.model.vocabulary import Capability as Capability  # re-exported; defined once there
+from host.model.vocabulary import EventKind as EventKind
 from host.validation import dotted_path
 
-Capability = Literal[
-    "k8s.read",
-    "findings.report",
-    "debug.processList",
-    "debug.pythonProfile",
-    "debug.pythonStackTrace",
-    "debug.pythonMemory",
-    "debug.pythonInspect",
-    "debug.pythonDebugger",
-]
 
-EventKind = Literal[
-    "pod.create",
-    "pod.update",
-    "pod.delete",
-    "pod.crashLoop",
-    "pod.oomKilled",
-    "pod.imagePullBackOff",
-    "pod.evicted",
-    "k8s.warningEvent",
-    "alert",
-    "manual",
-    "schedule",
-]
+def check_read_patterns(patterns: list[str] | None) -> list[str] | None:
+    """Each entry an apiVersion/Kind (or a glob over them); Secrets named outright are refused."""
+    if patterns is None:
+        return None
+    for pattern in patterns:
+        if not any(ch in pattern for ch in "*?["):
+            try:
+                parse_kind(pattern)
+            except BadKind as exc:
+                raise ValueError(str(exc)) from None
+            if pattern == "v1/Secret":
+                raise ValueError("v1/Secret: Secrets are never readable by workflows")
+    return patterns
+
+
+# What custom workflows may read by default: the workload, scheduling and networking kinds a
+# troubleshooting workflow needs to explain a pod. Never Secrets; ConfigMap data only by name.
+DEFAULT_READS = (
+    "v1/Node", "v1/Namespace", "v1/Service", "v1/Endpoints", "v1/PersistentVolumeClaim", "v1/PersistentVolume",
+    "v1/ResourceQuota", "v1/LimitRange", "v1/ReplicationController",
+    "apps/v1/Deployment", "apps/v1/ReplicaSet", "apps/v1/StatefulSet", "apps/v1/DaemonSet",
+    "batch/v1/Job", "batch/v1/CronJob",
+    "autoscaling/v2/HorizontalPodAutoscaler", "policy/v1/PodDisruptionBudget",
+    "networking.k8s.io/v1/Ingress", "networking.k8s.io/v1/NetworkPolicy",
+    "storage.k8s.io/v1/StorageClass", "discovery.k8s.io/v1/EndpointSlice",
+)
 
 
 class Model(BaseModel):
@@ -59,6 +65,9 @@ class TriggerBinding(Model):
     label_selector: str | None = Field(default=None, description="Kubernetes label selector on the subject.")
     name_pattern: str | None = Field(default=None, description="Glob on the subject's name.")
     schedule: str | None = Field(default=None, description="Interval such as '5m' for on: schedule.")
+    resource: str | None = Field(
+        default=None, description="For k8s.create/update/delete: the kind as apiVersion/Kind, e.g. apps/v1/Deployment."
+    )
 
 
 class BuiltinWorkflow(Model):
@@ -132,6 +141,21 @@ class Grant(Model):
     namespaces: list[str] = Field(default_factory=list, description="Empty means all namespaces.")
     params: dict[str, Any] = Field(default_factory=dict, description="Param values for this workflow.")
     triggers: list[TriggerBinding] = Field(default_factory=list, description="Extra triggers.")
+    reads: list[str] | None = Field(
+        default=None,
+        description="Kinds (apiVersion/Kind; globs such as 'apps/v1/*') the workflow may read beyond pods and "
+        "events; unset means customWorkflows.typescript.defaultReads. Secrets are never readable.",
+    )
+    config_map_data: list[str] = Field(
+        default_factory=list,
+        description="ConfigMaps whose data the workflow may read, as namespace/name (globs allowed); "
+        "other ConfigMaps are returned without data.",
+    )
+
+    @field_validator("reads")
+    @classmethod
+    def _reads(cls, value: list[str] | None) -> list[str] | None:
+        return check_read_patterns(value)
 
 
 class TypescriptWorkflows(Model):
@@ -141,6 +165,15 @@ class TypescriptWorkflows(Model):
         default_factory=lambda: list[Capability](["k8s.read", "findings.report"]),
         description="Granted to custom workflows no grant names.",
     )
+    default_reads: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_READS),
+        description="Kinds custom workflows may read when their grant names no reads (apiVersion/Kind, globs allowed).",
+    )
+
+    @field_validator("default_reads")
+    @classmethod
+    def _reads(cls, value: list[str]) -> list[str]:
+        return check_read_patterns(value) or []
     grants: list[Grant] = Field(default_factory=list)
 
 
@@ -257,6 +290,11 @@ class ClusterConfig(Model):
 class TriggersConfig(Model):
     per_subject_interval_seconds: float = Field(
         default=60, ge=0, description="Run a workflow at most once per subject in this interval."
+    )
+    pod_pending_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="How long a pod must stay unschedulable (PodScheduled=False) before pod.pending fires.",
     )
 
 

@@ -9,25 +9,15 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
+from host.capabilities.reads import ReadGrant, ReadPolicy, read_grant
 from host.config import Capability, HostConfig
+from host.model import vocabulary
 from host.model.manifest import Manifest
 from host.rpc import ErrorCode, RpcError
 
-METHOD_CAPABILITY: dict[str, Capability] = {
-    "k8s.getPod": "k8s.read",
-    "k8s.listPods": "k8s.read",
-    "k8s.podLogs": "k8s.read",
-    "k8s.events": "k8s.read",
-    "findings.report": "findings.report",
-    "debug.processList": "debug.processList",
-    "debug.pythonProfile": "debug.pythonProfile",
-    "debug.pythonStackTrace": "debug.pythonStackTrace",
-    "debug.pythonMemory": "debug.pythonMemory",
-    "debug.pythonInspect": "debug.pythonInspect",
-    "debug.pythonDebugger": "debug.pythonDebugger",
-}
-
-PRIVILEGED = frozenset(c for c in METHOD_CAPABILITY.values() if c.startswith("debug."))
+# Which capability each guest → host method needs, and the audited ones: see host.model.vocabulary.
+METHOD_CAPABILITY = vocabulary.METHOD_CAPABILITY
+PRIVILEGED = vocabulary.PRIVILEGED
 
 # Kinds that live outside any namespace: a grant limited to namespaces never covers them.
 CLUSTER_SCOPED_KINDS = frozenset(k.lower() for k in (
@@ -48,6 +38,7 @@ class Grant:
     params: dict[str, Any] = field(default_factory=dict)
     triggers: tuple[Any, ...] = ()
     source: str = "default"
+    reads: ReadGrant = field(default_factory=ReadGrant)
 
 
 @dataclass(frozen=True)
@@ -55,6 +46,12 @@ class Policy:
     workflow: str
     declared: frozenset[str]
     granted: Grant
+    declared_reads: frozenset[str] = frozenset()
+
+    @property
+    def reads(self) -> ReadPolicy:
+        """Which kinds this workflow may read (`host.capabilities.reads`)."""
+        return ReadPolicy(self.workflow, self.declared_reads, self.granted.reads)
 
     @property
     def effective(self) -> frozenset[str]:
@@ -114,7 +111,10 @@ class Policy:
 def declared_grant(manifest: Manifest, *, source: str) -> Grant:
     """Grant exactly what a workflow declares: the author's own loop (`invoke`, `check`) and built-ins
     without a settings entry."""
-    return Grant(capabilities=frozenset(manifest.capabilities), source=source)
+    return Grant(
+        capabilities=frozenset(manifest.capabilities), source=source,
+        reads=read_grant(manifest.reads, source=source),
+    )
 
 
 def custom_grant(config: HostConfig, workflow: str, *, file: str | None = None) -> Grant:
@@ -125,11 +125,19 @@ def custom_grant(config: HostConfig, workflow: str, *, file: str | None = None) 
         if g.file is not None and (file is None or not fnmatch.fnmatchcase(file, g.file)):
             continue
         if fnmatch.fnmatchcase(workflow, g.workflow):
+            source = f"grant {g.workflow}" + (f" file {g.file}" if g.file else "")
             return Grant(
                 capabilities=frozenset(g.capabilities),
                 namespaces=frozenset(g.namespaces),
                 params=dict(g.params),
                 triggers=tuple(g.triggers),
-                source=f"grant {g.workflow}" + (f" file {g.file}" if g.file else ""),
+                source=source,
+                reads=read_grant(
+                    g.reads if g.reads is not None else ts.default_reads, g.config_map_data,
+                    source=source + (" reads" if g.reads is not None else " (customWorkflows.typescript.defaultReads)"),
+                ),
             )
-    return Grant(capabilities=frozenset(ts.default_capabilities), source="customWorkflows.typescript.defaultCapabilities")
+    return Grant(
+        capabilities=frozenset(ts.default_capabilities), source="customWorkflows.typescript.defaultCapabilities",
+        reads=read_grant(ts.default_reads, source="customWorkflows.typescript.defaultReads"),
+    )

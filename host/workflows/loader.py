@@ -9,6 +9,7 @@ from host.capabilities.policy import Grant, Policy
 from host.capabilities.router import CapabilityRouter
 from host.errors import WorkflowRefused
 from host.model.manifest import Manifest, TriggerSpec, resolve_params
+from host.rpc import RpcError
 from host.sandbox.prepare import SandboxEnv, prepare
 from host.sandbox.snapshot import DirScan
 from host.sandbox.supervisor import WorkerPool
@@ -50,8 +51,27 @@ async def load_workflow(
         await pool.close(drain=False)
         raise
     pool.label = manifest.name
-    return LoadedWorkflow(
-        name=manifest.name, source=path, origin=origin, manifest=manifest, pool=pool,
-        policy=Policy(workflow=manifest.name, declared=frozenset(manifest.capabilities), granted=grant),
-        config_params=dict(grant.params), extra_triggers=list(grant.triggers),
+    policy = Policy(
+        workflow=manifest.name, declared=frozenset(manifest.capabilities), granted=grant,
+        declared_reads=frozenset(manifest.reads),
     )
+    loaded = LoadedWorkflow(
+        name=manifest.name, source=path, origin=origin, manifest=manifest, pool=pool,
+        policy=policy, config_params=dict(grant.params), extra_triggers=list(grant.triggers),
+    )
+    try:
+        check_trigger_reads(loaded.triggers, policy)
+    except RpcError as err:
+        await pool.close(drain=False)
+        raise WorkflowRefused(str(path), f"invalid manifest: {err.message}") from err
+    return loaded
+
+
+def check_trigger_reads(triggers: list[TriggerSpec], policy: Policy) -> None:
+    """A trigger on changes of a kind hands the workflow those objects: it needs `k8s.read` and
+    reads of that kind, as `k8s.get` would. Raises the RpcError `k8s.get` would."""
+    for i, spec in enumerate(triggers):
+        if spec.resource is None:
+            continue
+        policy.check("k8s.get", namespace=None)
+        policy.reads.check(spec.resource, method=f"triggers[{i}] ({spec.on} of {spec.resource})")

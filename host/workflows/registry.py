@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import structlog
 import watchfiles
 
 from host.capabilities.policy import Grant, custom_grant, declared_grant
+from host.capabilities.reads import read_grant
 from host.capabilities.router import CapabilityRouter
 from host.config import HostConfig
 from host.errors import WfhostError, WorkflowRefused
@@ -208,7 +209,9 @@ class Registry:
         if origin == "builtin":
             settings = builtin_settings(self.config, path.stem)
             if settings is not None:
-                return settings.grant
+                # A built-in reads what it declares: its code ships with the host, and the chart's
+                # RBAC grants exactly the kinds the enabled built-ins read.
+                return replace(settings.grant, reads=read_grant(manifest.reads, source=settings.config_key))
             return declared_grant(manifest, source="builtin")
         if origin == "file":
             return declared_grant(manifest, source="local file (invoke)")

@@ -34,6 +34,10 @@ class Recorder:
                 return {"processes": []}
             if name == "get_pod":
                 return {"metadata": {"name": args[1], "namespace": args[0]}}
+            if name == "get_object":
+                return {"metadata": {"name": args[2], "namespace": args[1]}}
+            if name == "list_page":
+                return {"items": []}
             return [] if name.startswith("list") else ""
 
         return call
@@ -54,8 +58,19 @@ POD_METHODS = ["k8s.getPod", "k8s.podLogs", "debug.processList", "debug.pythonPr
 TARGET_KEY = {"k8s.getPod": "pod", "k8s.podLogs": "pod"}  # debug.* name it `target`
 
 
+def _object(target: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", **target}
+
+
 def _params(method: str, target: dict[str, Any] | None) -> dict[str, Any]:
     """The params of `method` acting on `target` (None: the target key left out)."""
+    if method == "k8s.get":
+        return {"apiVersion": "v1", "kind": "Pod"} if target is None else _object(target)
+    if method == "k8s.list":
+        return {"apiVersion": "v1", "kind": "Pod", **({} if target is None else {
+            k: v for k, v in _object(target).items() if k != "name"})}
+    if method == "k8s.owners":
+        return {} if target is None else {"object": _object(target)}
     extra: dict[str, Any] = {"pid": 1} if method.startswith("debug.") and method != "debug.processList" else {}
     if method in POD_METHODS:
         key = TARGET_KEY.get(method, "target")
