@@ -57,6 +57,7 @@ class Event(WireModel):
     resource: str | None = Field(default=None, description="The subject's kind as apiVersion/Kind.")
     object: dict[str, Any] | None = Field(default=None, description="The subject, as the API server sent it.")
     old_object: dict[str, Any] | None = Field(default=None, description="For updates: the state before.")
+    probe: str | None = Field(default=None, description="pod.probeFailing: liveness, readiness or startup.")
 
     @model_validator(mode="after")
     def _subject_from_target(self) -> Event:

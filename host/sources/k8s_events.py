@@ -130,7 +130,7 @@ class WarningDigest:
                 events.append(Event(
                     kind=derived.kind, subject=subject, k8s_event=normalized, pod=pod,
                     container=derived.container, reason=derived.reason, message=derived.message,
-                    resource=PODS.key if known is not None else None,
+                    probe=derived.probe, resource=PODS.key if known is not None else None,
                     object=without_managed_fields(known) if known is not None else None,
                 ))
         return events
