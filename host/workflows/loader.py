@@ -13,6 +13,7 @@ from host.rpc import RpcError
 from host.sandbox.prepare import SandboxEnv, prepare
 from host.sandbox.snapshot import DirScan
 from host.sandbox.supervisor import WorkerPool
+from host.sources.demand import FEED_OF_KIND
 from host.triggers.index import TriggerError, check_triggers
 from host.workflows.loaded import LoadedWorkflow, Origin
 
@@ -68,10 +69,12 @@ async def load_workflow(
 
 
 def check_trigger_reads(triggers: list[TriggerSpec], policy: Policy) -> None:
-    """A trigger on changes of a kind hands the workflow those objects: it needs `k8s.read` and
-    reads of that kind, as `k8s.get` would. Raises the RpcError `k8s.get` would."""
+    """A trigger hands the workflow the objects of a kind: a change trigger those of its
+    `resource`, a semantic one those its feed watches (`job.failed` Jobs, `node.*` Nodes,
+    `deployment.rolloutStuck` Deployments). Each needs reads of that kind, as `k8s.get` would
+    (pods and events come with every workflow). Raises the RpcError the read would."""
     for i, spec in enumerate(triggers):
-        if spec.resource is None:
+        kind = spec.resource if spec.resource is not None else FEED_OF_KIND.get(spec.on)
+        if kind is None:
             continue
-        policy.check("k8s.get", namespace=None)
-        policy.reads.check(spec.resource, method=f"triggers[{i}] ({spec.on} of {spec.resource})")
+        policy.reads.check(kind, method=f"triggers[{i}] ({spec.on}" + (f" of {kind})" if spec.resource else ")"))

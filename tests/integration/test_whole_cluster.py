@@ -64,6 +64,7 @@ import { defineWorkflow } from "@wfhost/sdk";
 export default defineWorkflow({
   name: "failures",
   triggers: [{ on: "job.failed" }, { on: "pod.pending" }, { on: "deployment.rolloutStuck" }],
+  reads: ["batch/v1/Job", "apps/v1/Deployment"],
   capabilities: ["findings.report"],
   async run(ctx, event) {
     await ctx.report({

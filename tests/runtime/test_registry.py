@@ -157,3 +157,38 @@ async def test_two_files_with_the_same_workflow_name_load_only_once(make_registr
     assert [w.name for w in reg.workflows()] == ["same"]
     two = reg.status_of(d / "two.ts")
     assert two is not None and "already used" in (two.error or "")
+
+
+def _trigger_workflow(name: str, triggers: str, reads: str) -> str:
+    return f"""
+import {{ defineWorkflow }} from "@wfhost/sdk";
+export default defineWorkflow({{
+  name: "{name}",
+  triggers: [{triggers}],
+  capabilities: ["findings.report"],
+  reads: [{reads}],
+  async run(ctx) {{ await ctx.report({{ title: "ran" }}); }},
+}});
+"""
+
+
+async def test_a_trigger_on_a_kind_the_workflow_may_not_read_refuses_the_workflow(
+    make_registry: Any, tmp_path: Path
+) -> None:
+    d = tmp_path / "wfs"
+    d.mkdir()
+    (d / "ok.ts").write_text(_trigger_workflow(
+        "ok", '{ on: "k8s.update", resource: "apps/v1/Deployment" }, { on: "job.failed" }',
+        '"apps/v1/Deployment", "batch/v1/Job"'))
+    (d / "undeclared.ts").write_text(_trigger_workflow("undeclared", '{ on: "job.failed" }', ""))
+    (d / "secret.ts").write_text(_trigger_workflow(
+        "secret", '{ on: "k8s.create", resource: "v1/Secret" }', '"apps/v1/Deployment"'))
+    (d / "ungranted.ts").write_text(_trigger_workflow(
+        "ungranted", '{ on: "k8s.delete", resource: "example.com/v1/Widget" }', '"example.com/v1/Widget"'))
+    reg = await make_registry(d)
+    assert [w.name for w in reg.workflows()] == ["ok"]
+    errors = {p: reg.status_of(d / f"{p}.ts") for p in ("undeclared", "secret", "ungranted")}
+    assert all(s is not None and s.state == "error" for s in errors.values()), errors
+    assert "does not declare reads of batch/v1/Job" in str(errors["undeclared"].error)  # type: ignore[union-attr]
+    assert "Secrets are never readable" in str(errors["secret"].error)  # type: ignore[union-attr]
+    assert "has not granted ungranted reads of example.com/v1/Widget" in str(errors["ungranted"].error)  # type: ignore[union-attr]
