@@ -17,8 +17,16 @@ import {
 } from "./errors.ts";
 import type { K8sEvent, Pod, PodRef } from "./event.ts";
 import { type ReportOptions, type ReportResult, SEVERITIES } from "./finding.ts";
-import type { CallOptions, EventSubject } from "./k8s.ts";
-import type { HostMethods, LogLevel, ReportParams, WireTarget } from "./protocol.ts";
+import type {
+  CallOptions,
+  EventSubject,
+  KubeList,
+  ListQuery,
+  ObjectRef,
+  OwnedObject,
+} from "./k8s.ts";
+import type { KubeObject, KubeObjectOf, V1Node } from "./k8s_types.ts";
+import type { HostMethods, LogLevel, ReportParams, WireObjectRef, WireTarget } from "./protocol.ts";
 import { formatArgs } from "./_format.ts";
 import { describe } from "./_validate.ts";
 
@@ -72,6 +80,27 @@ function podRef(method: string, what: string, value: unknown): { namespace: stri
     );
   }
   return { namespace: value["namespace"], name: value["name"] };
+}
+
+function objectRef(method: string, what: string, value: unknown): WireObjectRef {
+  // A whole object (an event's `object`, a `get` result) or an `ObjectRef`.
+  const meta = isRecord(value) && isRecord(value["metadata"]) ? value["metadata"] : undefined;
+  const source = isRecord(value) ? value : {};
+  const name = meta !== undefined ? meta["name"] : source["name"];
+  const namespace = meta !== undefined ? meta["namespace"] : source["namespace"];
+  if (
+    !nonEmptyString(source["apiVersion"]) || !nonEmptyString(source["kind"]) ||
+    !nonEmptyString(name) || (namespace !== undefined && !nonEmptyString(namespace))
+  ) {
+    throw new InvalidParamsError(
+      `${method}: ${what} must have apiVersion, kind and name (and a namespace for namespaced kinds), got ${
+        describe(value)
+      }`,
+      { method },
+    );
+  }
+  const ref = { apiVersion: source["apiVersion"], kind: source["kind"], name };
+  return namespace === undefined ? ref : { ...ref, namespace };
 }
 
 function target(method: string, value: DebugTarget): WireTarget {
@@ -250,6 +279,67 @@ export function createContext<P>(init: ContextInit<P>): Context<P> {
       return { id: result["id"] };
     },
     k8s: Object.freeze({
+      async get<A extends string, K extends string>(
+        ref: ObjectRef<A, K>,
+        options?: CallOptions,
+      ): Promise<KubeObjectOf<A, K>> {
+        const result = await invoke("k8s.get", () => objectRef("k8s.get", "ref", ref), options);
+        if (!isRecord(result)) {
+          throw unexpected("k8s.get", `${describe(result)} instead of an object`);
+        }
+        return result as unknown as KubeObjectOf<A, K>;
+      },
+      async list<A extends string, K extends string>(
+        query: ListQuery<A, K>,
+      ): Promise<KubeList<KubeObjectOf<A, K>>> {
+        const method = "k8s.list";
+        const result = await invoke(method, () => {
+          if (
+            !isRecord(query) || !nonEmptyString(query["apiVersion"]) ||
+            !nonEmptyString(query["kind"])
+          ) {
+            throw new InvalidParamsError(
+              `${method}: the query must have apiVersion and kind, got ${describe(query)}`,
+              { method },
+            );
+          }
+          return {
+            apiVersion: query.apiVersion,
+            kind: query.kind,
+            ...pick(query, ["namespace", "labelSelector", "fieldSelector", "limit"]),
+          };
+        }, query);
+        if (!isRecord(result) || !Array.isArray(result["items"])) {
+          throw unexpected(method, "no items array");
+        }
+        return {
+          items: result["items"] as KubeObjectOf<A, K>[],
+          truncated: result["truncated"] === true,
+        };
+      },
+      owners(object: OwnedObject | ObjectRef, options?: CallOptions): Promise<KubeObject[]> {
+        const method = "k8s.owners";
+        return items<KubeObject>(
+          method,
+          invoke(method, () => ({ object: objectRef(method, "object", object) }), options),
+        );
+      },
+      async node(name: string, options?: CallOptions): Promise<V1Node> {
+        const method = "k8s.get";
+        const result = await invoke(method, () => {
+          if (!nonEmptyString(name)) {
+            throw new InvalidParamsError(
+              `${method}: a node name must be a non-empty string, got ${describe(name)}`,
+              {
+                method,
+              },
+            );
+          }
+          return { apiVersion: "v1", kind: "Node", name };
+        }, options);
+        if (!isRecord(result)) throw unexpected(method, `${describe(result)} instead of a node`);
+        return result as unknown as V1Node;
+      },
       async getPod(pod: PodRef, options?: CallOptions): Promise<Pod> {
         const result = await invoke(
           "k8s.getPod",

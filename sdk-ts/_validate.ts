@@ -11,11 +11,26 @@ import { CAPABILITIES, type Capability, isCapability } from "./capability.ts";
 import { EVENT_KINDS, isEventKind } from "./event.ts";
 import { PARAM_TYPES, type ParamSpec, type ParamSpecs } from "./params.ts";
 import type { Manifest } from "./protocol.ts";
-import { SCHEDULE_PATTERN, type Trigger } from "./trigger.ts";
+import {
+  CRON_PATTERN,
+  INTERVAL_PATTERN,
+  KIND_PATTERN,
+  type KindKey,
+  type Trigger,
+} from "./trigger.ts";
 import { didYouMean } from "./_suggest.ts";
 
-const DEFINITION_KEYS = ["name", "description", "triggers", "capabilities", "params", "run"];
-const TRIGGER_KEYS = ["on", "namespaces", "labelSelector", "namePattern", "schedule"];
+const DEFINITION_KEYS = [
+  "name",
+  "description",
+  "triggers",
+  "capabilities",
+  "reads",
+  "params",
+  "run",
+];
+const TRIGGER_KEYS = ["on", "namespaces", "labelSelector", "namePattern", "schedule", "resource"];
+const CHANGE_KINDS: readonly string[] = ["k8s.create", "k8s.update", "k8s.delete"];
 const PARAM_KEYS = ["type", "default", "description", "enum", "minimum", "maximum"];
 const NAME_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 const PARAM_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -66,6 +81,27 @@ function scheduleMilliseconds(schedule: string): number {
   return total;
 }
 
+/**
+ * What is wrong with a trigger's `schedule`, or `undefined`. A string with
+ * whitespace is taken as a cron expression, and only its shape is checked
+ * (the host parses it); anything else must be a positive interval.
+ */
+function scheduleProblem(schedule: unknown): string | undefined {
+  if (typeof schedule === "string" && /\s/.test(schedule)) {
+    if (CRON_PATTERN.test(schedule)) return undefined;
+    return `must be a cron expression of 5 space-separated fields (minute hour day-of-month month day-of-week) such as "0 3 * * MON-FRI", got ${
+      describe(schedule)
+    }`;
+  }
+  if (
+    typeof schedule === "string" && INTERVAL_PATTERN.test(schedule) &&
+    scheduleMilliseconds(schedule) > 0
+  ) {
+    return undefined;
+  }
+  return `must be a positive interval such as "5m" or "1h30m", got ${describe(schedule)}`;
+}
+
 function validateTrigger(value: unknown, path: string, problems: string[]): Trigger | undefined {
   if (!isRecord(value)) {
     problems.push(`${path}: must be an object such as { on: "manual" }, got ${describe(value)}`);
@@ -96,18 +132,22 @@ function validateTrigger(value: unknown, path: string, problems: string[]): Trig
   }
   const schedule = value["schedule"];
   if (on === "schedule") {
-    if (
-      typeof schedule !== "string" || !SCHEDULE_PATTERN.test(schedule) ||
-      scheduleMilliseconds(schedule) <= 0
-    ) {
+    const problem = scheduleProblem(schedule);
+    if (problem !== undefined) problems.push(`${path}.schedule: ${problem}`);
+  } else if (schedule !== undefined && isEventKind(on)) {
+    problems.push(`${path}.schedule: only allowed when on is "schedule"`);
+  }
+  const resource = value["resource"];
+  if (typeof on === "string" && CHANGE_KINDS.includes(on)) {
+    if (typeof resource !== "string" || !KIND_PATTERN.test(resource)) {
       problems.push(
-        `${path}.schedule: must be a positive interval such as "5m" or "1h30m", got ${
-          describe(schedule)
+        `${path}.resource: ${on} needs the kind as apiVersion/Kind, such as "apps/v1/Deployment", got ${
+          describe(resource)
         }`,
       );
     }
-  } else if (schedule !== undefined && isEventKind(on)) {
-    problems.push(`${path}.schedule: only allowed when on is "schedule"`);
+  } else if (resource !== undefined && isEventKind(on)) {
+    problems.push(`${path}.resource: only allowed when on is k8s.create, k8s.update or k8s.delete`);
   }
   if (problems.length > before) return undefined;
   const trigger: Record<string, unknown> = { on };
@@ -150,6 +190,31 @@ function validateCapabilities(value: unknown, problems: string[]): Capability[] 
     }
   });
   return seen;
+}
+
+function validateReads(value: unknown, problems: string[]): KindKey[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    problems.push(`reads: must be an array such as ["apps/v1/Deployment"], got ${describe(value)}`);
+    return [];
+  }
+  const reads: KindKey[] = [];
+  value.forEach((item, index) => {
+    if (typeof item !== "string" || !KIND_PATTERN.test(item)) {
+      problems.push(
+        `reads[${index}]: ${
+          describe(item)
+        } is not a kind: write apiVersion/Kind, such as "apps/v1/Deployment" or "v1/Node"`,
+      );
+    } else if (item === "v1/Secret") {
+      problems.push(`reads[${index}]: Secrets are never readable by workflows`);
+    } else if (reads.includes(item as KindKey)) {
+      problems.push(`reads[${index}]: "${item}" is listed twice`);
+    } else {
+      reads.push(item as KindKey);
+    }
+  });
+  return reads;
 }
 
 function valueProblem(type: string, value: unknown): string | undefined {
@@ -284,6 +349,7 @@ export function validateDefinition(definition: Record<string, unknown>): Validat
   }
   const triggers = validateTriggers(definition["triggers"], problems);
   const capabilities = validateCapabilities(definition["capabilities"], problems);
+  const reads = validateReads(definition["reads"], problems);
   const params = validateParams(definition["params"], problems);
   if (typeof definition["run"] !== "function") {
     problems.push(
@@ -291,8 +357,8 @@ export function validateDefinition(definition: Record<string, unknown>): Validat
     );
   }
   if (problems.length > 0) return { ok: false, problems };
-  const manifest: Manifest = typeof description === "string"
-    ? { name: name as string, description, triggers, capabilities, params }
-    : { name: name as string, triggers, capabilities, params };
+  const base = { name: name as string, triggers, capabilities, params };
+  const described = typeof description === "string" ? { ...base, description } : base;
+  const manifest: Manifest = reads.length > 0 ? { ...described, reads } : described;
   return { ok: true, manifest };
 }

@@ -106,3 +106,77 @@ Deno.test("checks that run is a function", () => {
     'run: must be a function (ctx, event) => Promise<void>, got "go"',
   ]);
 });
+
+Deno.test("puts the declared reads in the manifest, and leaves them out when none", () => {
+  deepStrictEqual(
+    validateDefinition({
+      ...valid,
+      reads: ["apps/v1/Deployment", "v1/Node", "example.com/v1/Widget"],
+    }),
+    {
+      ok: true,
+      manifest: {
+        name: "w",
+        triggers: [{ on: "manual" }],
+        capabilities: [],
+        params: {},
+        reads: ["apps/v1/Deployment", "v1/Node", "example.com/v1/Widget"],
+      },
+    },
+  );
+  const none = validateDefinition({ ...valid, reads: [] });
+  ok(none.ok && !("reads" in none.manifest));
+});
+
+Deno.test("checks each read is a kind, not a Secret, and listed once", () => {
+  deepStrictEqual(
+    problemsOf({
+      reads: [
+        "deployments",
+        "apps/v1/Deployment",
+        "v1/Secret",
+        "apps/v1/Deployment",
+        "apps/Deployment",
+        7,
+      ],
+    }),
+    [
+      'reads[0]: "deployments" is not a kind: write apiVersion/Kind, such as "apps/v1/Deployment" or "v1/Node"',
+      "reads[2]: Secrets are never readable by workflows",
+      'reads[3]: "apps/v1/Deployment" is listed twice',
+      'reads[4]: "apps/Deployment" is not a kind: write apiVersion/Kind, such as "apps/v1/Deployment" or "v1/Node"',
+      'reads[5]: 7 is not a kind: write apiVersion/Kind, such as "apps/v1/Deployment" or "v1/Node"',
+    ],
+  );
+  deepStrictEqual(problemsOf({ reads: "apps/v1/Deployment" }), [
+    'reads: must be an array such as ["apps/v1/Deployment"], got "apps/v1/Deployment"',
+  ]);
+});
+
+Deno.test("checks that change triggers name their kind, and only they do", () => {
+  const trigger = { on: "k8s.update", resource: "apps/v1/Deployment", namespaces: ["shop"] };
+  const result = validateDefinition({
+    ...valid,
+    triggers: [trigger],
+    reads: ["apps/v1/Deployment"],
+  });
+  ok(result.ok);
+  deepStrictEqual(result.manifest.triggers, [trigger]);
+  deepStrictEqual(
+    problemsOf({
+      triggers: [
+        { on: "k8s.update" },
+        { on: "k8s.create", resource: "deployments" },
+        { on: "k8s.delete", resource: "v1/Pod" },
+        { on: "pod.crashLoop", resource: "v1/Pod" },
+        { on: "schedule", schedule: "5m", resource: "v1/Pod" },
+      ],
+    }),
+    [
+      'triggers[0].resource: k8s.update needs the kind as apiVersion/Kind, such as "apps/v1/Deployment", got undefined',
+      'triggers[1].resource: k8s.create needs the kind as apiVersion/Kind, such as "apps/v1/Deployment", got "deployments"',
+      "triggers[3].resource: only allowed when on is k8s.create, k8s.update or k8s.delete",
+      "triggers[4].resource: only allowed when on is k8s.create, k8s.update or k8s.delete",
+    ],
+  );
+});

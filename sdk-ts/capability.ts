@@ -7,38 +7,10 @@
  * @module
  */
 
-/**
- * Every capability a workflow may declare.
- *
- * @example
- * ```ts
- * import { CAPABILITIES } from "./capability.ts";
- * import { ok } from "node:assert/strict";
- *
- * ok(CAPABILITIES.includes("k8s.read"));
- * ```
- */
-export const CAPABILITIES: readonly [
-  "k8s.read",
-  "findings.report",
-  "debug.processList",
-  "debug.pythonProfile",
-  "debug.pythonStackTrace",
-  "debug.pythonMemory",
-  "debug.pythonInspect",
-  "debug.pythonDebugger",
-] = Object.freeze(
-  [
-    "k8s.read",
-    "findings.report",
-    "debug.processList",
-    "debug.pythonProfile",
-    "debug.pythonStackTrace",
-    "debug.pythonMemory",
-    "debug.pythonInspect",
-    "debug.pythonDebugger",
-  ] as const,
-);
+import { CAPABILITIES, METHOD_CAPABILITY } from "./_vocabulary.ts";
+
+// Generated from host/model/vocabulary.py with their documentation (see _vocabulary.ts).
+export { CAPABILITIES, METHOD_CAPABILITY };
 
 /**
  * The name of a capability, such as `"k8s.read"`.
@@ -70,45 +42,6 @@ export type Capability = typeof CAPABILITIES[number];
 export function isCapability(value: unknown): value is Capability {
   return typeof value === "string" && (CAPABILITIES as readonly string[]).includes(value);
 }
-
-/**
- * Which capability each guest → host method needs.
- *
- * @example
- * ```ts
- * import { METHOD_CAPABILITY } from "./capability.ts";
- * import { strictEqual } from "node:assert/strict";
- *
- * strictEqual(METHOD_CAPABILITY["k8s.podLogs"], "k8s.read");
- * ```
- */
-export const METHOD_CAPABILITY: {
-  readonly "k8s.getPod": "k8s.read";
-  readonly "k8s.listPods": "k8s.read";
-  readonly "k8s.podLogs": "k8s.read";
-  readonly "k8s.events": "k8s.read";
-  readonly "findings.report": "findings.report";
-  readonly "debug.processList": "debug.processList";
-  readonly "debug.pythonProfile": "debug.pythonProfile";
-  readonly "debug.pythonStackTrace": "debug.pythonStackTrace";
-  readonly "debug.pythonMemory": "debug.pythonMemory";
-  readonly "debug.pythonInspect": "debug.pythonInspect";
-  readonly "debug.pythonDebugger": "debug.pythonDebugger";
-} = Object.freeze(
-  {
-    "k8s.getPod": "k8s.read",
-    "k8s.listPods": "k8s.read",
-    "k8s.podLogs": "k8s.read",
-    "k8s.events": "k8s.read",
-    "findings.report": "findings.report",
-    "debug.processList": "debug.processList",
-    "debug.pythonProfile": "debug.pythonProfile",
-    "debug.pythonStackTrace": "debug.pythonStackTrace",
-    "debug.pythonMemory": "debug.pythonMemory",
-    "debug.pythonInspect": "debug.pythonInspect",
-    "debug.pythonDebugger": "debug.pythonDebugger",
-  } as const satisfies Record<string, Capability>,
-);
 
 /**
  * The name of a guest → host request method, such as `"k8s.getPod"`.

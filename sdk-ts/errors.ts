@@ -20,48 +20,10 @@
  * @module
  */
 
-/**
- * The JSON-RPC 2.0 error codes of the host ⇄ guest protocol, by name.
- *
- * @example Compare an error's code
- * ```ts
- * import { ErrorCode } from "./errors.ts";
- * import { strictEqual } from "node:assert/strict";
- *
- * strictEqual(ErrorCode.CAPABILITY_DENIED, -32001);
- * ```
- */
-export const ErrorCode: {
-  readonly PARSE_ERROR: -32700;
-  readonly INVALID_REQUEST: -32600;
-  readonly METHOD_NOT_FOUND: -32601;
-  readonly INVALID_PARAMS: -32602;
-  readonly INTERNAL_ERROR: -32603;
-  readonly WORKFLOW_ERROR: -32000;
-  readonly CAPABILITY_DENIED: -32001;
-  readonly INVOCATION_NOT_ACTIVE: -32002;
-  readonly LIMIT_EXCEEDED: -32003;
-  readonly REQUEST_TIMEOUT: -32004;
-  readonly CANCELLED: -32005;
-  readonly UPSTREAM_ERROR: -32006;
-  readonly NOT_FOUND: -32007;
-} = Object.freeze(
-  {
-    PARSE_ERROR: -32700,
-    INVALID_REQUEST: -32600,
-    METHOD_NOT_FOUND: -32601,
-    INVALID_PARAMS: -32602,
-    INTERNAL_ERROR: -32603,
-    WORKFLOW_ERROR: -32000,
-    CAPABILITY_DENIED: -32001,
-    INVOCATION_NOT_ACTIVE: -32002,
-    LIMIT_EXCEEDED: -32003,
-    REQUEST_TIMEOUT: -32004,
-    CANCELLED: -32005,
-    UPSTREAM_ERROR: -32006,
-    NOT_FOUND: -32007,
-  } as const,
-);
+import { ErrorCode } from "./_vocabulary.ts";
+
+// Generated from host/model/vocabulary.py with its documentation (see _vocabulary.ts).
+export { ErrorCode };
 
 /**
  * One of the numeric codes in {@linkcode ErrorCode}.

@@ -5,44 +5,11 @@
  * @module
  */
 
-/**
- * Every event kind a trigger can name.
- *
- * @example
- * ```ts
- * import { EVENT_KINDS } from "./event.ts";
- * import { ok } from "node:assert/strict";
- *
- * ok(EVENT_KINDS.includes("pod.crashLoop"));
- * ```
- */
-export const EVENT_KINDS: readonly [
-  "pod.create",
-  "pod.update",
-  "pod.delete",
-  "pod.crashLoop",
-  "pod.oomKilled",
-  "pod.imagePullBackOff",
-  "pod.evicted",
-  "k8s.warningEvent",
-  "alert",
-  "manual",
-  "schedule",
-] = Object.freeze(
-  [
-    "pod.create",
-    "pod.update",
-    "pod.delete",
-    "pod.crashLoop",
-    "pod.oomKilled",
-    "pod.imagePullBackOff",
-    "pod.evicted",
-    "k8s.warningEvent",
-    "alert",
-    "manual",
-    "schedule",
-  ] as const,
-);
+import { EVENT_KINDS } from "./_vocabulary.ts";
+import type { CoreV1Event, KubeObject, V1Deployment, V1Job, V1Node, V1Pod } from "./k8s_types.ts";
+
+// Generated from host/model/vocabulary.py with its documentation (see _vocabulary.ts).
+export { EVENT_KINDS };
 
 /**
  * The name of an event kind, such as `"pod.crashLoop"`.
@@ -296,8 +263,8 @@ export interface K8sEvent {
 export interface Subject {
   /** The object's kind, e.g. `Pod`. */
   readonly kind: string;
-  /** The object's namespace. */
-  readonly namespace: string;
+  /** The object's namespace; absent for cluster-scoped objects such as nodes. */
+  readonly namespace?: string;
   /** The object's name. */
   readonly name: string;
   /** The object's UID, when known. */
@@ -344,7 +311,7 @@ export interface EventBase<K extends EventKind> {
  * }
  * ```
  */
-export interface PodCreateEvent extends EventBase<"pod.create"> {
+export interface PodCreateEvent extends EventBase<"pod.create">, WithObject<V1Pod> {
   /** The new pod. */
   readonly pod: Pod;
 }
@@ -361,9 +328,11 @@ export interface PodCreateEvent extends EventBase<"pod.create"> {
  * }
  * ```
  */
-export interface PodUpdateEvent extends EventBase<"pod.update"> {
+export interface PodUpdateEvent extends EventBase<"pod.update">, WithObject<V1Pod> {
   /** The pod after the change. */
   readonly pod: Pod;
+  /** The whole pod before the change. */
+  readonly oldObject: V1Pod;
   /** What changed, e.g. `"phase"`, `"containerStatuses"`. */
   readonly changes: readonly string[];
 }
@@ -380,7 +349,7 @@ export interface PodUpdateEvent extends EventBase<"pod.update"> {
  * }
  * ```
  */
-export interface PodDeleteEvent extends EventBase<"pod.delete"> {
+export interface PodDeleteEvent extends EventBase<"pod.delete">, WithObject<V1Pod> {
   /** The pod as last seen. */
   readonly pod: Pod;
 }
@@ -399,7 +368,8 @@ export interface PodDeleteEvent extends EventBase<"pod.delete"> {
  * }
  * ```
  */
-export interface ContainerProblemEvent<K extends EventKind> extends EventBase<K> {
+export interface ContainerProblemEvent<K extends EventKind>
+  extends EventBase<K>, WithObject<V1Pod> {
   /** The pod. */
   readonly pod: Pod;
   /** The failing container. */
@@ -464,7 +434,7 @@ export type PodImagePullBackOffEvent = ContainerProblemEvent<"pod.imagePullBackO
  * }
  * ```
  */
-export interface PodEvictedEvent extends EventBase<"pod.evicted"> {
+export interface PodEvictedEvent extends EventBase<"pod.evicted">, WithObject<V1Pod> {
   /** The evicted pod. */
   readonly pod: Pod;
   /** Kubernetes' reason, e.g. `Evicted`. */
@@ -485,11 +455,241 @@ export interface PodEvictedEvent extends EventBase<"pod.evicted"> {
  * }
  * ```
  */
-export interface K8sWarningEvent extends EventBase<"k8s.warningEvent"> {
+export interface K8sWarningEvent extends EventBase<"k8s.warningEvent">, WithObject<CoreV1Event> {
   /** The Kubernetes event. */
   readonly k8sEvent: K8sEvent;
   /** The pod it concerns, when it concerns one. */
   readonly pod?: Pod;
+}
+
+/**
+ * The fields of events that carry the object they are about, exactly as the
+ * API server sent it (without `metadata.managedFields`).
+ *
+ * @typeParam T The object's type.
+ *
+ * @example
+ * ```ts
+ * import type { WithObject } from "./event.ts";
+ * import type { V1Pod } from "./k8s_types.ts";
+ *
+ * function limit(event: WithObject<V1Pod>): string | undefined {
+ *   return event.object.spec?.containers[0]?.resources?.limits?.["memory"];
+ * }
+ * ```
+ */
+export interface WithObject<T> {
+  /** The object's kind as `apiVersion/Kind`, e.g. `"v1/Pod"`. */
+  readonly resource: string;
+  /** The object as the API server sent it. */
+  readonly object: T;
+}
+
+/**
+ * An object of the trigger's `resource` kind was created
+ * (`{ on: "k8s.create", resource: "apps/v1/Deployment" }`).
+ *
+ * @example
+ * ```ts
+ * import type { K8sCreateEvent } from "./event.ts";
+ *
+ * function what(event: K8sCreateEvent): string {
+ *   return `${event.resource} ${event.object.metadata?.name} created`;
+ * }
+ * ```
+ */
+export interface K8sCreateEvent extends EventBase<"k8s.create">, WithObject<KubeObject> {}
+
+/**
+ * An object of the trigger's `resource` kind changed; `changes` names the
+ * paths that differ (`"spec.replicas"`, `"status.conditions"`,
+ * `"metadata.labels.app"`), `oldObject` is the state before.
+ *
+ * @example
+ * ```ts
+ * import type { K8sUpdateEvent } from "./event.ts";
+ *
+ * function scaled(event: K8sUpdateEvent): boolean {
+ *   return event.changes.includes("spec.replicas");
+ * }
+ * ```
+ */
+export interface K8sUpdateEvent extends EventBase<"k8s.update">, WithObject<KubeObject> {
+  /** The object before the change. */
+  readonly oldObject: KubeObject;
+  /** The dotted paths that changed. */
+  readonly changes: readonly string[];
+}
+
+/**
+ * An object of the trigger's `resource` kind was deleted; `object` is its
+ * last known state.
+ *
+ * @example
+ * ```ts
+ * import type { K8sDeleteEvent } from "./event.ts";
+ *
+ * function what(event: K8sDeleteEvent): string {
+ *   return `${event.object.kind} ${event.object.metadata?.name} deleted`;
+ * }
+ * ```
+ */
+export interface K8sDeleteEvent extends EventBase<"k8s.delete">, WithObject<KubeObject> {}
+
+/**
+ * A semantic event about an object: why it fired, in Kubernetes' words.
+ *
+ * @typeParam K The event's kind.
+ * @typeParam T The object's type.
+ *
+ * @example
+ * ```ts
+ * import type { ObjectProblemEvent } from "./event.ts";
+ * import type { V1Job } from "./k8s_types.ts";
+ *
+ * function why(event: ObjectProblemEvent<"job.failed", V1Job>): string {
+ *   return `${event.reason}: ${event.message}`;
+ * }
+ * ```
+ */
+export interface ObjectProblemEvent<K extends EventKind, T> extends EventBase<K>, WithObject<T> {
+  /** Kubernetes' reason, e.g. `BackoffLimitExceeded`, `MemoryPressure`. */
+  readonly reason: string;
+  /** Kubernetes' message, when it gave one. */
+  readonly message?: string;
+}
+
+/**
+ * A Job failed (its `Failed` condition became true; once per Job).
+ *
+ * @example
+ * ```ts
+ * import type { JobFailedEvent } from "./event.ts";
+ *
+ * function title(event: JobFailedEvent): string {
+ *   return `Job ${event.object.metadata?.name} failed: ${event.reason}`;
+ * }
+ * ```
+ */
+export type JobFailedEvent = ObjectProblemEvent<"job.failed", V1Job>;
+
+/**
+ * A node stopped being Ready (`reason` is the Ready condition's), once per
+ * episode: it fires again only after the node was Ready again.
+ *
+ * @example
+ * ```ts
+ * import type { NodeNotReadyEvent } from "./event.ts";
+ *
+ * function title(event: NodeNotReadyEvent): string {
+ *   return `${event.object.metadata?.name} is not ready: ${event.reason}`;
+ * }
+ * ```
+ */
+export type NodeNotReadyEvent = ObjectProblemEvent<"node.notReady", V1Node>;
+
+/**
+ * A node reported `MemoryPressure`, `DiskPressure` or `PIDPressure`
+ * (`reason` names which), once per episode of each.
+ *
+ * @example
+ * ```ts
+ * import type { NodePressureEvent } from "./event.ts";
+ *
+ * function title(event: NodePressureEvent): string {
+ *   return `${event.object.metadata?.name}: ${event.reason}`;
+ * }
+ * ```
+ */
+export type NodePressureEvent = ObjectProblemEvent<"node.pressure", V1Node>;
+
+/**
+ * A Deployment's rollout stopped progressing (`Progressing=False`,
+ * `ProgressDeadlineExceeded`).
+ *
+ * @example
+ * ```ts
+ * import type { DeploymentRolloutStuckEvent } from "./event.ts";
+ *
+ * function title(event: DeploymentRolloutStuckEvent): string {
+ *   return `${event.object.metadata?.name}: ${event.message ?? event.reason}`;
+ * }
+ * ```
+ */
+export type DeploymentRolloutStuckEvent = ObjectProblemEvent<
+  "deployment.rolloutStuck",
+  V1Deployment
+>;
+
+/**
+ * A pod stayed unschedulable longer than `triggers.podPendingSeconds`;
+ * `message` is the scheduler's (e.g. `0/3 nodes are available: 3 Insufficient cpu.`).
+ *
+ * @example
+ * ```ts
+ * import type { PodPendingEvent } from "./event.ts";
+ *
+ * function title(event: PodPendingEvent): string {
+ *   return `${event.pod.name} cannot be scheduled: ${event.message}`;
+ * }
+ * ```
+ */
+export interface PodPendingEvent extends ObjectProblemEvent<"pod.pending", V1Pod> {
+  /** The pod. */
+  readonly pod: Pod;
+}
+
+/**
+ * A container cannot start because of its configuration
+ * (`CreateContainerConfigError`: a missing ConfigMap, Secret or key;
+ * `CreateContainerError`, `RunContainerError`, ...); `message` says what.
+ *
+ * @example
+ * ```ts
+ * import type { PodContainerConfigErrorEvent } from "./event.ts";
+ *
+ * function title(event: PodContainerConfigErrorEvent): string {
+ *   return `${event.container}: ${event.message ?? event.reason}`;
+ * }
+ * ```
+ */
+export interface PodContainerConfigErrorEvent
+  extends ObjectProblemEvent<"pod.containerConfigError", V1Pod> {
+  /** The pod. */
+  readonly pod: Pod;
+  /** The container that cannot start. */
+  readonly container: string;
+}
+
+/**
+ * A container's probe keeps failing (`Unhealthy` events), once per episode.
+ *
+ * @example
+ * ```ts
+ * import type { PodProbeFailingEvent } from "./event.ts";
+ *
+ * function title(event: PodProbeFailingEvent): string {
+ *   return `${event.container ?? "?"}: ${event.probe ?? "a"} probe fails: ${event.message}`;
+ * }
+ * ```
+ */
+export interface PodProbeFailingEvent extends EventBase<"pod.probeFailing"> {
+  /** The `Unhealthy` event. */
+  readonly k8sEvent: K8sEvent;
+  /** The pod, when the host knows it. */
+  readonly pod?: Pod;
+  /** `"v1/Pod"` when the host knows the pod. */
+  readonly resource?: string;
+  /** The whole pod, when the host knows it. */
+  readonly object?: V1Pod;
+  /** The container whose probe fails, from the event's `fieldPath`. */
+  readonly container?: string;
+  /** `liveness`, `readiness` or `startup`. */
+  readonly probe?: string;
+  /** Always `Unhealthy`. */
+  readonly reason: string;
+  /** The kubelet's message, e.g. `Liveness probe failed: HTTP probe failed with statuscode: 500`. */
+  readonly message: string;
 }
 
 /**
@@ -611,6 +811,16 @@ export type WorkflowEvent =
   | PodImagePullBackOffEvent
   | PodEvictedEvent
   | K8sWarningEvent
+  | K8sCreateEvent
+  | K8sUpdateEvent
+  | K8sDeleteEvent
+  | JobFailedEvent
+  | NodeNotReadyEvent
+  | NodePressureEvent
+  | PodPendingEvent
+  | PodContainerConfigErrorEvent
+  | PodProbeFailingEvent
+  | DeploymentRolloutStuckEvent
   | AlertEvent
   | ManualEvent
   | ScheduleEvent;
@@ -666,11 +876,21 @@ export function podRefOf(event: WorkflowEvent): PodRef | undefined {
     case "pod.oomKilled":
     case "pod.imagePullBackOff":
       return { namespace: event.pod.namespace, name: event.pod.name, container: event.container };
+    case "pod.containerConfigError":
+      return { namespace: event.pod.namespace, name: event.pod.name, container: event.container };
     case "pod.create":
     case "pod.update":
     case "pod.delete":
     case "pod.evicted":
+    case "pod.pending":
       return { namespace: event.pod.namespace, name: event.pod.name };
+    case "pod.probeFailing":
+      if (event.pod !== undefined) {
+        return event.container === undefined
+          ? { namespace: event.pod.namespace, name: event.pod.name }
+          : { namespace: event.pod.namespace, name: event.pod.name, container: event.container };
+      }
+      break;
     case "k8s.warningEvent":
       if (event.pod !== undefined) {
         return { namespace: event.pod.namespace, name: event.pod.name };
@@ -681,7 +901,7 @@ export function podRefOf(event: WorkflowEvent): PodRef | undefined {
       break;
   }
   const subject = event.subject;
-  if (subject !== null && subject.kind === "Pod") {
+  if (subject !== null && subject.kind === "Pod" && subject.namespace !== undefined) {
     return { namespace: subject.namespace, name: subject.name };
   }
   return undefined;

@@ -1,7 +1,7 @@
 // The example workflows and events in ../examples, run with the testing
 // helpers: they must stay valid, type-check, and do what their comments say.
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import type { WorkflowEvent } from "./event.ts";
+import { podRefOf, type WorkflowEvent } from "./event.ts";
 import { UpstreamError } from "./errors.ts";
 import { fakePod, runWorkflow } from "./testing.ts";
 import { toManifest } from "./workflow.ts";
@@ -10,6 +10,10 @@ import hello from "../examples/workflows/hello.ts";
 import podRestarts from "../examples/workflows/pod-restarts.ts";
 import alertJson from "../examples/events/alert.json" with { type: "json" };
 import manualJson from "../examples/events/manual.json" with { type: "json" };
+import jobFailedJson from "../examples/events/job-failed.json" with { type: "json" };
+import deploymentUpdateJson from "../examples/events/k8s-update-deployment.json" with {
+  type: "json",
+};
 import crashLoopJson from "../examples/events/pod-crashloop.json" with { type: "json" };
 import scheduleJson from "../examples/events/schedule.json" with { type: "json" };
 
@@ -17,6 +21,9 @@ const manual = manualJson as WorkflowEvent;
 const crashLoop = crashLoopJson as WorkflowEvent;
 const schedule = scheduleJson as WorkflowEvent;
 const alert = alertJson as WorkflowEvent;
+const deploymentUpdate = deploymentUpdateJson as WorkflowEvent;
+const jobFailed = jobFailedJson as WorkflowEvent;
+const events = [manual, crashLoop, schedule, alert, deploymentUpdate, jobFailed];
 
 Deno.test("every example workflow has a valid manifest", () => {
   deepStrictEqual(
@@ -97,13 +104,89 @@ Deno.test("pod-restarts tabulates containers over the threshold from its params"
 });
 
 Deno.test("the example events have the shape of their kinds", () => {
-  deepStrictEqual([manual, crashLoop, schedule, alert].map((event) => event.kind), [
+  deepStrictEqual(events.map((event) => event.kind), [
     "manual",
     "pod.crashLoop",
     "schedule",
     "alert",
+    "k8s.update",
+    "job.failed",
   ]);
-  for (const event of [manual, crashLoop, schedule, alert]) {
+  for (const event of events) {
     ok(event.id !== "" && !Number.isNaN(Date.parse(event.time)), event.id);
   }
+  deepStrictEqual(new Set(events.map((event) => event.id)).size, events.length);
+});
+
+Deno.test("the example events' objects agree with their subjects and flattened pods", () => {
+  for (const event of [crashLoop, deploymentUpdate, jobFailed]) {
+    ok("object" in event && event.object !== undefined && "resource" in event, event.id);
+    const object = event.object as {
+      apiVersion: string;
+      kind: string;
+      metadata?: { namespace?: string; name?: string; uid?: string };
+    };
+    strictEqual(event.resource, `${object.apiVersion}/${object.kind}`, event.id);
+    deepStrictEqual(event.subject, {
+      kind: object.kind,
+      namespace: object.metadata?.namespace,
+      name: object.metadata?.name,
+      uid: object.metadata?.uid,
+    });
+  }
+  ok(crashLoop.kind === "pod.crashLoop");
+  const { pod, object } = crashLoop;
+  deepStrictEqual(object.metadata?.labels, pod.labels);
+  strictEqual(object.spec?.nodeName, pod.node);
+  strictEqual(object.status?.phase, pod.phase);
+  strictEqual(object.status?.startTime, pod.startTime);
+  deepStrictEqual(object.spec?.containers.map((c) => [c.name, c.image]), [[
+    "app",
+    "shop/web:1.4.2",
+  ]]);
+  const status = object.status?.containerStatuses?.[0];
+  const flat = pod.containerStatuses[0];
+  deepStrictEqual(
+    [status?.name, status?.ready, status?.restartCount, status?.image],
+    [flat?.name, flat?.ready, flat?.restartCount, flat?.image],
+  );
+  deepStrictEqual(status?.state?.waiting, flat?.state.waiting);
+  strictEqual(status?.lastState?.terminated?.exitCode, flat?.lastState.terminated?.exitCode);
+  strictEqual(object.spec?.containers[0]?.resources?.limits?.["memory"], "512Mi");
+  deepStrictEqual(
+    object.metadata?.ownerReferences?.map((owner) => [owner.kind, owner.controller]),
+    [
+      ["ReplicaSet", true],
+    ],
+  );
+  strictEqual(podRefOf(deploymentUpdate), undefined);
+  strictEqual(podRefOf(jobFailed), undefined);
+});
+
+Deno.test("the Deployment update example's changes are the paths that differ", () => {
+  ok(deploymentUpdate.kind === "k8s.update");
+  const { object, oldObject, changes } = deploymentUpdate;
+  deepStrictEqual(changes, ["metadata.generation", "spec.template.spec.containers"]);
+  strictEqual(object.metadata.generation, (oldObject.metadata.generation ?? 0) + 1);
+  const image = (deployment: typeof object) =>
+    (deployment["spec"] as { template: { spec: { containers: { image: string }[] } } })
+      .template.spec.containers[0]?.image;
+  deepStrictEqual([image(oldObject), image(object)], ["shop/web:1.4.1", "shop/web:1.4.2"]);
+  const rest = (deployment: typeof object) =>
+    JSON.stringify({
+      ...deployment,
+      metadata: { ...deployment.metadata, generation: 0, resourceVersion: "" },
+      spec: { ...(deployment["spec"] as object), template: null },
+    });
+  strictEqual(rest(object), rest(oldObject));
+});
+
+Deno.test("the failed Job example carries its Failed condition's reason and message", () => {
+  ok(jobFailed.kind === "job.failed");
+  const failed = jobFailed.object.status?.conditions?.find((c) => c.type === "Failed");
+  deepStrictEqual(
+    [failed?.status, failed?.reason, failed?.message],
+    ["True", jobFailed.reason, jobFailed.message],
+  );
+  strictEqual(jobFailed.object.metadata?.ownerReferences?.[0]?.kind, "CronJob");
 });

@@ -28,6 +28,7 @@ export * from "./errors.ts";
 export * from "./event.ts";
 export * from "./finding.ts";
 export * from "./k8s.ts";
+export * from "./k8s_types.ts";
 export * from "./params.ts";
 export * from "./protocol.ts";
 export * from "./trigger.ts";

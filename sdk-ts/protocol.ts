@@ -15,10 +15,11 @@ import type {
   PythonStackTraceResult,
 } from "./debug.ts";
 import type { K8sEvent, Pod } from "./event.ts";
+import type { KubeObject } from "./k8s_types.ts";
 import type { ReportResult, Severity } from "./finding.ts";
 import type { Capability } from "./capability.ts";
 import type { ParamSpecs } from "./params.ts";
-import type { Trigger } from "./trigger.ts";
+import type { KindKey, Trigger } from "./trigger.ts";
 
 /**
  * A pod as sent on the wire: namespace and name only.
@@ -34,6 +35,27 @@ export interface WirePodRef {
   /** The pod's namespace. */
   readonly namespace: string;
   /** The pod's name. */
+  readonly name: string;
+}
+
+/**
+ * An object of any kind as sent on the wire: its kind and where it is.
+ *
+ * @example
+ * ```ts
+ * import type { WireObjectRef } from "./protocol.ts";
+ *
+ * const ref: WireObjectRef = { apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "web" };
+ * ```
+ */
+export interface WireObjectRef {
+  /** The object's `apiVersion`, e.g. `apps/v1`. */
+  readonly apiVersion: string;
+  /** The object's `kind`, e.g. `Deployment`. */
+  readonly kind: string;
+  /** The object's namespace; absent for cluster-scoped kinds. */
+  readonly namespace?: string;
+  /** The object's name. */
   readonly name: string;
 }
 
@@ -125,6 +147,25 @@ export interface HostMethods {
     };
     result: { readonly items: readonly K8sEvent[] };
   };
+  /** Read one object of any kind the workflow may read. */
+  "k8s.get": { params: WireObjectRef; result: KubeObject };
+  /** List objects of any kind the workflow may read. */
+  "k8s.list": {
+    params: {
+      readonly apiVersion: string;
+      readonly kind: string;
+      readonly namespace?: string;
+      readonly labelSelector?: string;
+      readonly fieldSelector?: string;
+      readonly limit?: number;
+    };
+    result: { readonly items: readonly KubeObject[]; readonly truncated: boolean };
+  };
+  /** Walk an object's controller owner references, nearest first. */
+  "k8s.owners": {
+    params: { readonly object: WireObjectRef };
+    result: { readonly items: readonly KubeObject[] };
+  };
   /** Report a finding. */
   "findings.report": { params: ReportParams; result: ReportResult };
   /** List the target container's processes. */
@@ -206,6 +247,8 @@ export interface Manifest {
   readonly triggers: readonly Trigger[];
   /** The capabilities it declares. */
   readonly capabilities: readonly Capability[];
+  /** The kinds beyond pods and events it reads, as `apiVersion/Kind`. */
+  readonly reads?: readonly KindKey[];
   /** Its parameter specs. */
   readonly params: ParamSpecs;
 }

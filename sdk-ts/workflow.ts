@@ -11,7 +11,7 @@ import { WorkflowDefinitionError } from "./errors.ts";
 import type { WorkflowEvent } from "./event.ts";
 import type { ParamsOf, ParamSpecs } from "./params.ts";
 import type { Manifest } from "./protocol.ts";
-import type { Trigger } from "./trigger.ts";
+import type { KindKey, Trigger } from "./trigger.ts";
 import { describe, validateDefinition } from "./_validate.ts";
 
 /**
@@ -49,6 +49,13 @@ export interface WorkflowDefinition<P extends ParamSpecs = Record<never, never>>
   readonly triggers: readonly Trigger[];
   /** The capabilities the workflow needs; the operator must grant them too. */
   readonly capabilities: readonly Capability[];
+  /**
+   * The kinds beyond pods and events that `ctx.k8s.get`, `list` and `owners`
+   * read, or that change triggers name, as `apiVersion/Kind` (e.g.
+   * `"apps/v1/Deployment"`, `"v1/Node"`). The operator must grant them too;
+   * Secrets are never readable.
+   */
+  readonly reads?: readonly KindKey[];
   /** The parameters the workflow takes. */
   readonly params?: P;
   /**
@@ -86,6 +93,8 @@ export interface Workflow<P extends ParamSpecs = ParamSpecs> {
   readonly triggers: readonly Trigger[];
   /** The capabilities it declares. */
   readonly capabilities: readonly Capability[];
+  /** The kinds it reads beyond pods and events. */
+  readonly reads?: readonly KindKey[];
   /** Its parameter specs. */
   readonly params: P;
   /** Does the work. */

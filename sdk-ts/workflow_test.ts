@@ -94,3 +94,51 @@ Deno.test("refuses an invalid definition with every problem", () => {
     return true;
   });
 });
+
+Deno.test("keeps the kinds a workflow reads, frozen, and puts them in its manifest", () => {
+  const reads = ["apps/v1/Deployment" as const, "apps/v1/ReplicaSet" as const];
+  const workflow = defineWorkflow({
+    name: "rollout-watch",
+    triggers: [{ on: "k8s.update", resource: "apps/v1/Deployment" }],
+    capabilities: ["k8s.read"],
+    reads,
+    run,
+  });
+  ok(Object.isFrozen(workflow.reads));
+  reads.push("apps/v1/ReplicaSet");
+  deepStrictEqual(workflow.reads, ["apps/v1/Deployment", "apps/v1/ReplicaSet"]);
+  deepStrictEqual(toManifest(workflow), {
+    name: "rollout-watch",
+    triggers: [{ on: "k8s.update", resource: "apps/v1/Deployment" }],
+    capabilities: ["k8s.read"],
+    reads: ["apps/v1/Deployment", "apps/v1/ReplicaSet"],
+    params: {},
+  });
+});
+
+Deno.test("refuses bad reads and change triggers, naming each", () => {
+  const workflow = defineWorkflow({
+    name: "w",
+    triggers: [
+      // @ts-expect-error: a change trigger needs its resource
+      { on: "k8s.update" },
+      // @ts-expect-error: only change triggers take a resource
+      { on: "pod.crashLoop", resource: "v1/Pod" },
+    ],
+    capabilities: ["k8s.read"],
+    // @ts-expect-error: a kind is apiVersion/Kind
+    reads: ["deployments", "v1/Secret", "v1/Node", "v1/Node"],
+    run,
+  });
+  throws(() => toManifest(workflow), (error: unknown) => {
+    ok(error instanceof WorkflowDefinitionError);
+    deepStrictEqual(error.problems, [
+      'triggers[0].resource: k8s.update needs the kind as apiVersion/Kind, such as "apps/v1/Deployment", got undefined',
+      "triggers[1].resource: only allowed when on is k8s.create, k8s.update or k8s.delete",
+      'reads[0]: "deployments" is not a kind: write apiVersion/Kind, such as "apps/v1/Deployment" or "v1/Node"',
+      "reads[1]: Secrets are never readable by workflows",
+      'reads[3]: "v1/Node" is listed twice',
+    ]);
+    return true;
+  });
+});
