@@ -109,8 +109,79 @@ class PodTroubleshooting(Model):
     python_debugger: PythonDebuggerConfig = PythonDebuggerConfig()
 
 
+class LogTailConfig(BuiltinWorkflow):
+    tail_lines: int = Field(default=40, ge=1, le=1000, description="Log lines of each run shown in the finding.")
+
+
+class PodEnrichment(Model):
+    """Explainers of pod failures: each reads objects and reports why, never touches a process."""
+
+    restart_loop_reporter: LogTailConfig = Field(
+        default_factory=LogTailConfig, description="Why a container crash-loops (exit code, logs, owner)."
+    )
+    image_pull_backoff_enricher: BuiltinWorkflow = Field(
+        default_factory=BuiltinWorkflow, description="Why an image cannot be pulled, and the fix."
+    )
+    pod_investigator_enricher: BuiltinWorkflow = Field(
+        default_factory=BuiltinWorkflow,
+        description="Why a pod stays Pending, cannot start its containers, or fails its probes.",
+    )
+    pod_evicted_enrichments: BuiltinWorkflow = Field(
+        default_factory=BuiltinWorkflow, description="Why a pod was evicted (the starved resource, the usage)."
+    )
+    pod_creation_enricher: BuiltinWorkflow = Field(
+        default_factory=BuiltinWorkflow,
+        description="Why a workload cannot create its pods (RBAC, Pod Security, webhooks, quotas).",
+    )
+
+
+class OomKillerEnricherConfig(BuiltinWorkflow):
+    attach_logs: bool = Field(default=True, description="Attach the previous run's log tail.")
+    container_memory_graph: bool = Field(
+        default=False,
+        description="A memory graph of the container; needs a metrics source, which wfhost does not have yet "
+        "(when on, the finding says so).",
+    )
+
+
+class OomKiller(Model):
+    pod_oom_killer_enricher: OomKillerEnricherConfig = Field(
+        default_factory=OomKillerEnricherConfig, description="Why a container was OOM-killed."
+    )
+
+
+class Jobs(Model):
+    job_failure_reporter: LogTailConfig = Field(
+        default_factory=LogTailConfig, description="Why a Job failed: its condition, its pods, its CronJob."
+    )
+
+
+class Nodes(Model):
+    node_status_enricher: BuiltinWorkflow = Field(
+        default_factory=BuiltinWorkflow, description="A NotReady or pressured node, with its pods' requests."
+    )
+
+
+class DefaultEnricherConfig(BuiltinWorkflow):
+    alert_annotations_enrichment: bool = Field(
+        default=True, description="Quote the alert's annotations (summary, description, runbook) in the finding."
+    )
+
+
+class AlertEnrichment(Model):
+    default_enricher: DefaultEnricherConfig = Field(
+        default_factory=DefaultEnricherConfig,
+        description="An Alertmanager alert about a pod, workload, Job or node gets the matching explanation.",
+    )
+
+
 class WorkflowsConfig(Model):
     pod_troubleshooting: PodTroubleshooting = PodTroubleshooting()
+    pod_enrichment: PodEnrichment = PodEnrichment()
+    oom_killer: OomKiller = OomKiller()
+    jobs: Jobs = Jobs()
+    nodes: Nodes = Nodes()
+    alert_enrichment: AlertEnrichment = AlertEnrichment()
     builtin_directory: Path | None = Field(
         default=None, description="Where the built-in workflows live; defaults to the installed ones."
     )
@@ -331,6 +402,11 @@ class LimitsConfig(Model):
     max_selector_length: int = Field(default=1024, ge=16, description="Longest trigger label selector, in characters.")
     max_pattern_length: int = Field(default=253, ge=16, description="Longest trigger name pattern, in characters.")
     recent_findings: int = Field(default=500, ge=1, description="Findings kept in memory for the API.")
+    finding_dedupe_seconds: float = Field(
+        default=900, ge=0,
+        description="A finding reported under a dedupeKey already used in this window is not published again "
+        "(one finding per workload and episode).",
+    )
     recent_findings_bytes: int = Field(
         default=64 << 20, ge=1 << 20, description="Bytes of findings kept in memory for the API."
     )

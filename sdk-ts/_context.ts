@@ -166,7 +166,7 @@ function wireAttachment(attachment: unknown, path: string): Record<string, unkno
 
 function reportParams(finding: unknown): ReportParams {
   if (!isRecord(finding)) return fail(`the finding must be an object, got ${describe(finding)}`);
-  const { title, body, severity, subject, tables, attachments } = finding;
+  const { title, body, severity, subject, tables, attachments, labels } = finding;
   if (!nonEmptyString(title)) fail(`title must be a non-empty string, got ${describe(title)}`);
   if (body !== undefined && typeof body !== "string") {
     fail(`body must be a Markdown string, got ${describe(body)}`);
@@ -174,7 +174,13 @@ function reportParams(finding: unknown): ReportParams {
   if (severity !== undefined && !(SEVERITIES as readonly unknown[]).includes(severity)) {
     fail(`severity must be one of ${SEVERITIES.join(", ")}, got ${describe(severity)}`);
   }
-  const params: Record<string, unknown> = pick(finding, ["title", "body", "severity"]);
+  const params: Record<string, unknown> = pick(finding, ["title", "body", "severity", "dedupeKey"]);
+  const dedupeKey = finding["dedupeKey"];
+  if (dedupeKey !== undefined && (!nonEmptyString(dedupeKey) || dedupeKey.length > 512)) {
+    fail(
+      `dedupeKey must be a non-empty string of at most 512 characters, got ${describe(dedupeKey)}`,
+    );
+  }
   if (subject !== undefined) {
     const wire: Record<string, unknown> = podRef("findings.report", "subject", subject);
     const kind = isRecord(subject) ? subject["kind"] : undefined;
@@ -198,8 +204,25 @@ function reportParams(finding: unknown): ReportParams {
       wireAttachment(attachment, `attachments[${index}]`)
     );
   }
+  if (labels !== undefined) {
+    if (!isRecord(labels)) fail(`labels must be an object of strings, got ${describe(labels)}`);
+    const entries = Object.entries(labels);
+    if (entries.length > MAX_LABELS) fail(`at most ${MAX_LABELS} labels, got ${entries.length}`);
+    for (const [key, value] of entries) {
+      if (!LABEL_KEY.test(key)) {
+        fail(`label key ${describe(key)} must be 1-63 letters, digits, ".", "_", "/" or "-"`);
+      }
+      if (typeof value !== "string" || value.length > 256) {
+        fail(`label ${key} must be a string of at most 256 characters, got ${describe(value)}`);
+      }
+    }
+    params["labels"] = Object.fromEntries(entries);
+  }
   return params as unknown as ReportParams;
 }
+
+const LABEL_KEY = /^[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$/;
+const MAX_LABELS = 32;
 
 /** Builds the `ctx` of one invocation. */
 export function createContext<P>(init: ContextInit<P>): Context<P> {
@@ -276,7 +299,9 @@ export function createContext<P>(init: ContextInit<P>): Context<P> {
       if (!isRecord(result) || !nonEmptyString(result["id"])) {
         throw unexpected("findings.report", "no finding id");
       }
-      return { id: result["id"] };
+      return result["duplicate"] === true
+        ? { id: result["id"], duplicate: true }
+        : { id: result["id"] };
     },
     k8s: Object.freeze({
       async get<A extends string, K extends string>(

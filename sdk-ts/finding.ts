@@ -173,6 +173,7 @@ export interface FindingSubject {
  *   severity: "high",
  *   body: "The last run ended with `panic: boom`.",
  *   subject: { namespace: "shop", name: "web-1" },
+ *   labels: { cause: "ApplicationError", workload: "Deployment/shop/web" },
  * };
  * ```
  */
@@ -189,6 +190,22 @@ export interface ReportOptions {
   readonly tables?: readonly Table[];
   /** Files attached to the finding. */
   readonly attachments?: readonly Attachment[];
+  /**
+   * Machine-readable labels to route and deduplicate by, e.g.
+   * `{ cause: "OOMKilled", namespace: "shop", workload: "Deployment/shop/web" }`:
+   * at most 32, keys of 1-63 letters, digits, `.`, `_`, `/` or `-`, values of
+   * at most 256 characters.
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Report this finding once per episode: a later finding of the same
+   * workflow with the same key, within the host's
+   * `limits.findingDedupeSeconds` (15 minutes by default), is not published
+   * again and resolves with the first one's id and `duplicate: true`. Use it
+   * to give ten failing replicas one finding, e.g.
+   * `` `${cause}/${workload}` ``.
+   */
+  readonly dedupeKey?: string;
 }
 
 /**
@@ -214,6 +231,8 @@ export type Finding = ReportOptions;
  * ```
  */
 export interface ReportResult {
+  /** True when an earlier finding with the same `dedupeKey` stands for this one (nothing was published). */
+  readonly duplicate?: boolean;
   /** The finding's id. */
   readonly id: string;
 }

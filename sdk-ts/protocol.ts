@@ -104,6 +104,10 @@ export interface ReportParams {
     | { readonly artifactId: string }
     | { readonly name: string; readonly mediaType: string; readonly text: string }
   )[];
+  /** Machine-readable labels (`cause`, `namespace`, `workload`, ...). */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Publish once per key and dedupe window. */
+  readonly dedupeKey?: string;
 }
 
 /**

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
@@ -16,6 +21,7 @@ from host.model.findings import (
     Severity,
     Table,
     check_attachment_name,
+    check_labels,
 )
 from host.rpc import ErrorCode, RpcError
 
@@ -53,6 +59,10 @@ class ReportParams(_Params):
     subject: Subject | None = None
     tables: list[Table] = Field(default_factory=list, max_length=50)
     attachments: list[AttachmentRef] = Field(default_factory=list, max_length=20)
+    labels: dict[str, str] = Field(default_factory=dict)
+    dedupe_key: str | None = Field(default=None, min_length=1, max_length=512)
+
+    _labels = field_validator("labels")(check_labels)
 
     def subject_namespace(self, ctx: CallContext) -> str | None:
         """The finding is about its own subject, or else the event's (as `report` stamps it)."""
@@ -64,7 +74,43 @@ class ReportParams(_Params):
         return subject.kind if subject is not None else None
 
 
-async def report(ctx: CallContext, params: ReportParams) -> dict[str, str]:
+class Deduper:
+    """Findings already reported under a `dedupeKey` in the last `window` seconds, per workflow.
+
+    One finding per workload and episode: every replica of a crash-looping Deployment starts the
+    explainer, each run reports under the same key (`cause/workload`), and only the first one is
+    published; the others answer with the first one's id and `duplicate: true`. Bounded: the
+    oldest keys are forgotten first.
+    """
+
+    MAX_KEYS = 50_000
+
+    def __init__(self, window: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window = window
+        self._clock = clock
+        self._seen: OrderedDict[tuple[str, str], tuple[float, str]] = OrderedDict()
+        self.suppressed = 0
+
+    def seen(self, workflow: str, key: str) -> str | None:
+        """The id of the finding already reported under `key` within the window, if any."""
+        hit = self._seen.get((workflow, key))
+        if hit is None or self._clock() - hit[0] >= self.window:
+            return None
+        self.suppressed += 1
+        return hit[1]
+
+    def remember(self, workflow: str, key: str, finding_id: str) -> None:
+        self._seen[(workflow, key)] = (self._clock(), finding_id)
+        self._seen.move_to_end((workflow, key))
+        while len(self._seen) > self.MAX_KEYS:
+            self._seen.popitem(last=False)
+
+
+async def report(ctx: CallContext, params: ReportParams, deduper: Deduper | None = None) -> dict[str, Any]:
+    if params.dedupe_key is not None and deduper is not None:
+        earlier = deduper.seen(ctx.workflow, params.dedupe_key)
+        if earlier is not None:
+            return {"id": earlier, "duplicate": True}
     if len(ctx.findings) >= ctx.limits.max_findings_per_invocation:
         raise RpcError(
             ErrorCode.LIMIT_EXCEEDED, f"invocation reported more than {ctx.limits.max_findings_per_invocation} findings"
@@ -89,13 +135,21 @@ async def report(ctx: CallContext, params: ReportParams) -> dict[str, str]:
         body=params.body,
         tables=params.tables,
         attachments=attachments,
+        labels=params.labels,
     )
+    if params.dedupe_key is not None and deduper is not None:
+        deduper.remember(ctx.workflow, params.dedupe_key, finding.id)
     ctx.findings.append(finding)
     if ctx.on_finding is not None:
         await ctx.on_finding(finding)
     return {"id": finding.id}
 
 
-def register(router: CapabilityRouter) -> None:
-    router.register("findings.report", ReportParams, report)
+def register(router: CapabilityRouter, *, dedupe_seconds: float = 900.0) -> Deduper:
+    deduper = Deduper(dedupe_seconds)
 
+    async def report_once(ctx: CallContext, params: ReportParams) -> dict[str, Any]:
+        return await report(ctx, params, deduper)
+
+    router.register("findings.report", ReportParams, report_once)
+    return deduper

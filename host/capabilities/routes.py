@@ -12,9 +12,11 @@ if TYPE_CHECKING:
     from host.kube.client import KubeClient
 
 
-def build_router(*, kube: KubeClient | None = None, debug: DebugBackend | None = None) -> CapabilityRouter:
+def build_router(
+    *, kube: KubeClient | None = None, debug: DebugBackend | None = None, dedupe_seconds: float = 900.0
+) -> CapabilityRouter:
     router = CapabilityRouter()
-    findings.register(router)
+    findings.register(router, dedupe_seconds=dedupe_seconds)
     if kube is not None:
         from host.capabilities import k8s_read
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -56,6 +57,23 @@ class Attachment(WireModel):
         return len(self.data)
 
 
+LABEL_KEY = r"^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$"
+MAX_LABELS = 32
+MAX_LABEL_VALUE = 256
+
+
+def check_labels(labels: dict[str, str]) -> dict[str, str]:
+    """At most `MAX_LABELS` labels; keys like Kubernetes label keys, values of at most 256 characters."""
+    if len(labels) > MAX_LABELS:
+        raise ValueError(f"at most {MAX_LABELS} labels, got {len(labels)}")
+    for key, value in labels.items():
+        if not re.fullmatch(LABEL_KEY, key):
+            raise ValueError(f"label key {key!r} must be 1-63 letters, digits, '.', '_', '/' or '-'")
+        if len(value) > MAX_LABEL_VALUE:
+            raise ValueError(f"label {key}: value longer than {MAX_LABEL_VALUE} characters")
+    return labels
+
+
 class Finding(WireModel):
     id: str = Field(default_factory=lambda: new_id("f"))
     workflow: str
@@ -66,7 +84,12 @@ class Finding(WireModel):
     body: str = Field(default="", max_length=1 << 20)
     tables: list[Table] = Field(default_factory=list, max_length=50)
     attachments: list[Attachment] = Field(default_factory=list, max_length=20)
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Machine-readable labels (e.g. cause, namespace, workload) to route by."
+    )
     time: datetime = Field(default_factory=utcnow)
+
+    _labels = field_validator("labels")(check_labels)
 
     @property
     def api_path(self) -> str:

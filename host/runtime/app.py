@@ -61,7 +61,9 @@ class Host:
             from host.debug.backend import DebugBackend
 
             self.debug = DebugBackend(self.kube, config.debug)
-        self.router = build_router(kube=self.kube, debug=self.debug)
+        self.router = build_router(
+            kube=self.kube, debug=self.debug, dedupe_seconds=config.limits.finding_dedupe_seconds
+        )
         self.findings = FindingsService(build_sinks(config), keep=config.limits.recent_findings,
                                         keep_bytes=config.limits.recent_findings_bytes)
         self.registry = Registry(env=self.env, router=self.router, config=config, dirs=workflow_dirs(config))

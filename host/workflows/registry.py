@@ -209,9 +209,12 @@ class Registry:
         if origin == "builtin":
             settings = builtin_settings(self.config, path.stem)
             if settings is not None:
-                # A built-in reads what it declares: its code ships with the host, and the chart's
-                # RBAC grants exactly the kinds the enabled built-ins read.
-                return replace(settings.grant, reads=read_grant(manifest.reads, source=settings.config_key))
+                # A built-in may do what it declares: its code ships with the host, and the chart's
+                # RBAC grants exactly what the enabled built-ins declare (host.workflows.builtins).
+                return replace(
+                    settings.grant, capabilities=frozenset(manifest.capabilities),
+                    reads=read_grant(manifest.reads, source=settings.config_key),
+                )
             return declared_grant(manifest, source="builtin")
         if origin == "file":
             return declared_grant(manifest, source="local file (invoke)")

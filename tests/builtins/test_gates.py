@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from host.sandbox.deno import find_deno
-from host.workflows.builtins import BUILTIN_NAMES
+from host.workflows.builtins import DEBUG_BUILTINS
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.timeout(300)
@@ -52,4 +52,4 @@ def test_wfhost_check_passes_all_six(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     ok_lines = [line for line in proc.stdout.splitlines() if line.startswith("ok ")]
-    assert sorted(line.split(": ")[1].split(" ")[0] for line in ok_lines) == sorted(BUILTIN_NAMES)
+    assert sorted(line.split(": ")[1].split(" ")[0] for line in ok_lines) == sorted(DEBUG_BUILTINS)

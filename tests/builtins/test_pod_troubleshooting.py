@@ -15,7 +15,7 @@ import pytest
 
 from host.config import parse_config
 from host.model.findings import Finding
-from host.workflows.builtins import BUILTIN_NAMES, builtin_settings
+from host.workflows.builtins import DEBUG_BUILTINS, builtin_settings
 from tests.builtins.conftest import BuiltinsEnv, free_port, only, table_text
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow, pytest.mark.timeout(240)]
@@ -44,14 +44,24 @@ async def accepts_tcp(port: int, *, timeout: float = 20) -> bool:
 # --- loading --------------------------------------------------------------------------------
 
 
+DEBUG_CAPABILITIES = {
+    "python-profiler": {"debug.pythonProfile"}, "pod-process-list": set(),
+    "python-memory-analysis": {"debug.pythonMemory"}, "debugger-stack-trace": {"debug.pythonStackTrace"},
+    "python-process-inspector": {"debug.pythonInspect"}, "python-debugger": {"debug.pythonDebugger"},
+}
+
+
 async def test_loads_all_six_with_exactly_the_params_and_capabilities_config_grants(env: BuiltinsEnv) -> None:
     chart = parse_config({})
-    for name in BUILTIN_NAMES:
+    base = {"k8s.read", "findings.report", "debug.processList"}
+    for name in DEBUG_BUILTINS:
         wf = env.host.registry.get(name)
         assert wf is not None, f"{name} is not loaded"
         settings = builtin_settings(chart, name)
         assert settings is not None
-        assert set(wf.manifest.capabilities) == set(settings.grant.capabilities), name
+        # Granted exactly what the manifest declares, which is exactly what the tool needs.
+        assert wf.policy.effective == frozenset(base | DEBUG_CAPABILITIES[name]), name
+        assert wf.policy.granted.capabilities == frozenset(wf.manifest.capabilities), name
         assert [t.on for t in wf.manifest.triggers] == ["manual"], name
         assert {"pid", "process"} <= set(wf.manifest.params), name
         for param, value in settings.params.items():
