@@ -72,12 +72,12 @@ class Resource:
     namespaced: bool
 
     @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    @property
     def ref(self) -> KindRef:
         return KindRef(self.group, self.version, self.kind)
+
+    @property
+    def api_version(self) -> str:
+        return self.ref.api_version
 
     @property
     def key(self) -> str:

@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from host.config import EventKind
+from host.sources.semantic._objects import get as _get
 
 Obj = dict[str, Any]
 
@@ -71,14 +72,6 @@ class PodMemory:
         while len(self.oom_records) > MAX_OOM_RECORDS:
             self.oom_records.popitem(last=False)
         return True
-
-
-def _get(obj: object, *path: str) -> Any:
-    for key in path:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(key)
-    return obj
 
 
 def _container_statuses(pod: Obj | None) -> list[Obj]:

@@ -31,6 +31,7 @@ from host.kube.client import KubeClient
 from host.kube.discovery import KindResolver, UnknownKind
 from host.kube.resources import EVENTS, PODS, BadKind, Resource, parse_kind
 from host.model.events import Event
+from host.model.vocabulary import POD_KINDS
 from host.sources.changes import ChangeClassifier
 from host.sources.follow import ResourceSource
 from host.sources.k8s_events import WarningEventSource
@@ -45,20 +46,8 @@ RESTART_SECONDS = 5.0
 GENERIC_KINDS = frozenset({"k8s.create", "k8s.update", "k8s.delete"})
 # The feed each semantic event kind reads (generic change events name their kind themselves).
 FEED_OF_KIND: dict[str, str] = {
-    **{
-        kind: PODS.key
-        for kind in (
-            "pod.create",
-            "pod.update",
-            "pod.delete",
-            "pod.crashLoop",
-            "pod.oomKilled",
-            "pod.imagePullBackOff",
-            "pod.evicted",
-            "pod.pending",
-            "pod.containerConfigError",
-        )
-    },
+    # Every pod.* kind comes from the pod watch, but pod.probeFailing, derived from Unhealthy Events.
+    **{kind: PODS.key for kind in POD_KINDS if kind != "pod.probeFailing"},
     "k8s.warningEvent": EVENTS.key,
     "pod.probeFailing": EVENTS.key,
     "job.failed": "batch/v1/Job",

@@ -19,8 +19,8 @@ from host.kube.resources import PODS
 from host.model.events import Event
 from host.sources.classify import Derived
 from host.sources.follow import ResourceSource
-from host.sources.normalize import normalize_pod, pod_subject
-from host.sources.objects import without_managed_fields
+from host.sources.normalize import normalize_pod
+from host.sources.objects import object_event
 from host.sources.scopes import EventCounts
 from host.sources.tracker import Change, Classifier, PodTracker
 
@@ -29,19 +29,7 @@ Obj = dict[str, Any]
 
 def pod_event(derived: Derived, pod: Obj, old: Obj | None = None) -> Event:
     """The `Event` for one classified change of `pod` (`old`: the state before, for updates)."""
-    return Event(
-        kind=derived.kind,
-        subject=pod_subject(pod),
-        pod=normalize_pod(pod),
-        resource=PODS.key,
-        object=without_managed_fields(pod),
-        old_object=without_managed_fields(old) if old is not None and derived.kind.endswith(".update") else None,
-        changes=list(derived.changes) if derived.changes is not None else None,
-        container=derived.container,
-        reason=derived.reason,
-        message=derived.message,
-        restart_count=derived.restart_count,
-    )
+    return object_event(PODS, derived, pod, old, pod=normalize_pod(pod))
 
 
 class PodDigest:

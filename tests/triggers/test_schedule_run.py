@@ -12,14 +12,12 @@ import itertools
 import json
 import re
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ import yaml
 
 from host.localcluster import LocalCluster, LocalClusterSettings
 from tests.conftest import REPO
+from tests.integration.conftest import free_port, wait_for
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
 
@@ -52,12 +51,6 @@ export default defineWorkflow({
 WINDOW_SECONDS = 10.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _get(url: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=5) as resp:
@@ -66,14 +59,6 @@ def _get(url: str) -> tuple[int, str]:
         return int(exc.code), ""
     except (urllib.error.URLError, OSError):
         return 0, ""
-
-
-def _wait_for(predicate: Callable[[], bool], *, timeout: float, what: str) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def _runs(findings: Path) -> list[dict[str, Any]]:
@@ -99,7 +84,7 @@ def test_wfhost_run_fires_a_schedule_every_interval_and_never_twice_at_once(
     builtin = tmp_path / "no-builtins"
     builtin.mkdir()
     findings = tmp_path / "findings"
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "host.log"
     with LocalCluster(LocalClusterSettings.for_tests(), kubelet=False) as cluster:
@@ -123,7 +108,7 @@ def test_wfhost_run_fires_a_schedule_every_interval_and_never_twice_at_once(
                 cwd=REPO,
             )
         try:
-            _wait_for(
+            wait_for(
                 lambda: _get(f"{url}/readyz")[0] == 200 or proc.poll() is not None, timeout=90, what="readyz"
             )
             assert proc.poll() is None, log.read_text()[-3000:]
