@@ -15,7 +15,9 @@ Errors are `Status` objects with the code a kubelet would answer.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -24,6 +26,10 @@ from host.localcluster import podexec, podlog, status
 from host.localcluster.kubelet.kubelet import Kubelet
 from host.localcluster.kubelet.node_api import NodeApi
 from host.localcluster.store import Stored, encode
+
+# The API server routes a request for a pod bound to us as soon as it is bound; our watch may
+# deliver the pod a moment later. A real kubelet's pod manager is as quick: wait, then 404.
+UNSEEN_POD_WAIT_SECONDS = 2.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -43,18 +49,21 @@ def kubelet_app(kubelet: Kubelet, api: NodeApi, token: str) -> web.Application:
                 body=encode(error.status()), status=error.code, content_type="application/json"
             )
 
-    def pod_of(request: web.Request) -> Stored:
+    async def pod_of(request: web.Request) -> Stored:
+        """The pod, waiting a moment for one the API server bound to us before our watch saw it."""
         namespace, name = request.match_info["namespace"], request.match_info["pod"]
-        pod = api.pod((namespace, name))
-        if pod is None:
-            raise status.not_found("pods", name)
+        deadline = time.monotonic() + UNSEEN_POD_WAIT_SECONDS
+        while (pod := api.pod((namespace, name))) is None:
+            if time.monotonic() >= deadline:
+                raise status.not_found("pods", name)
+            await asyncio.sleep(0.05)
         return pod
 
     async def container_logs(request: web.Request) -> web.StreamResponse:
-        return await podlog.serve_log(request, kubelet, pod_of(request), request.match_info["container"])
+        return await podlog.serve_log(request, kubelet, await pod_of(request), request.match_info["container"])
 
     async def exec_(request: web.Request) -> web.StreamResponse:
-        target = kubelet.exec_target(pod_of(request), request.match_info["container"])
+        target = kubelet.exec_target(await pod_of(request), request.match_info["container"])
         return await podexec.serve_exec(request, target)
 
     async def healthz(_: web.Request) -> web.StreamResponse:
