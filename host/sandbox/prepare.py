@@ -55,6 +55,18 @@ class SandboxEnv:
         return path
 
 
+def graph_digest(files: dict[str, bytes], modules: tuple[str, ...]) -> str | None:
+    """A digest of the local modules a workflow's graph reaches, read from a directory scan; None
+    when one of them is gone. Equal digests: nothing this workflow runs has changed."""
+    h = hashlib.sha256()
+    for rel in modules:
+        content = files.get(rel)
+        if content is None:
+            return None
+        h.update(rel.encode("utf-8", "surrogateescape") + b"\0" + hashlib.sha256(content).digest())
+    return h.hexdigest()
+
+
 @dataclass(frozen=True)
 class PreparedWorkflow:
     source: Path
@@ -62,6 +74,8 @@ class PreparedWorkflow:
     entry: Path
     import_map: Path
     deno_dir: Path
+    modules: tuple[str, ...] = ()  # the local modules its graph reaches, relative to the directory
+    graph: str | None = None  # their `graph_digest`: its own version, beside the directory's
 
     @property
     def version(self) -> str:
@@ -126,7 +140,9 @@ async def prepare(source: Path, env: SandboxEnv, *, scan: DirScan | None = None)
             deno=env.deno, module=snap.entry, import_map=files.import_map, deno_dir=files.deno_dir,
             timeout=env.limits.check_timeout_seconds,
         )
-        check_graph(graph, snapshot=snap, sdk_root=env.sdk, original=source)
+        reached = check_graph(graph, snapshot=snap, sdk_root=env.sdk, original=source)
+        root = snap.root.resolve()
+        modules = tuple(sorted(p.relative_to(root).as_posix() for p in reached if p.is_relative_to(root)))
         entry = files.home / "entry.ts"
         sdk_url = env.sdk.as_uri()
         # The runtime is imported (and takes hold of stdout and console) before any workflow code runs;
@@ -144,4 +160,4 @@ async def prepare(source: Path, env: SandboxEnv, *, scan: DirScan | None = None)
         await asyncio.to_thread(env.snapshots.release, snap)
         raise
     return PreparedWorkflow(source=source, snapshot=snap, entry=entry, import_map=files.import_map,
-                            deno_dir=files.deno_dir)
+                            deno_dir=files.deno_dir, modules=modules, graph=graph_digest(scan.files, modules))

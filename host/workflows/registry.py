@@ -5,7 +5,10 @@ valid manifest, params from config) before it replaces the running version; a br
 leaves the last good one serving, with its error kept in the file's status. A deleted file is
 unloaded. Any change in a directory triggers a rescan of that whole directory, compared by
 content digest: that is what makes a ConfigMap volume's atomic `..data` symlink swap work,
-since the files' own paths never change there.
+since the files' own paths never change there. Only the workflows whose own module graph (the
+file and the local modules it imports, `PreparedWorkflow.graph`) reads differently are reloaded:
+editing one of a hundred files restarts one workflow, editing a shared `_helpers.ts` restarts
+the ones that import it.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from host.config import HostConfig
 from host.errors import WfhostError, WorkflowRefused
 from host.model.events import utcnow
 from host.model.manifest import Manifest
-from host.sandbox.prepare import SandboxEnv
+from host.sandbox.prepare import SandboxEnv, graph_digest
 from host.sandbox.snapshot import DirScan, scan_directory
 from host.workflows.builtins import builtin_settings
 from host.workflows.loaded import LoadedWorkflow, Origin, is_workflow_file
@@ -74,6 +77,7 @@ class Registry:
         self._listeners: list[Listener] = []
         self._retiring: set[asyncio.Task[None]] = set()
         self.reloads = 0
+        self.kept = 0  # workflows an edit elsewhere in their directory left running
 
     # -- queries ----------------------------------------------------------------------------
     def workflows(self) -> list[LoadedWorkflow]:
@@ -170,9 +174,26 @@ class Registry:
                 status = self._files.get(path)
                 if status is not None and status.tried_digest == scan.digest:
                     continue
+                if status is not None and self._unchanged(status, scan):
+                    status.tried_digest = scan.digest  # an edit elsewhere in the directory: keep it running
+                    self.kept += 1
+                    continue
                 changed |= await self._load(path, d.origin, scan)
             if changed:
                 self._notify()
+
+    @staticmethod
+    def _unchanged(status: FileStatus, scan: DirScan) -> bool:
+        """A loaded, healthy workflow whose own module graph reads the same in this scan.
+
+        A directory's digest changes with any file in it; a workflow's version is what its graph
+        reaches (its file and the local modules it imports). A workflow whose last try failed is
+        tried again, as before: its failed version's graph is not known."""
+        workflow = status.workflow
+        if workflow is None or status.error is not None:
+            return False
+        prepared = workflow.pool.prepared
+        return bool(prepared.modules) and graph_digest(scan.files, prepared.modules) == prepared.graph
 
     def _workflow_files(self, d: WorkflowDir) -> list[Path] | WorkflowRefused:
         """The workflow files in `d` (run in a thread); listing stops one entry past the cap."""

@@ -192,3 +192,37 @@ async def test_a_trigger_on_a_kind_the_workflow_may_not_read_refuses_the_workflo
     assert "does not declare reads of batch/v1/Job" in str(errors["undeclared"].error)  # type: ignore[union-attr]
     assert "Secrets are never readable" in str(errors["secret"].error)  # type: ignore[union-attr]
     assert "has not granted ungranted reads of example.com/v1/Widget" in str(errors["ungranted"].error)  # type: ignore[union-attr]
+
+
+async def test_an_edit_reloads_only_the_workflows_whose_graph_it_touches(make_registry: Any, tmp_path: Path) -> None:
+    d = tmp_path / "wfs"
+    d.mkdir()
+    (d / "_shared.ts").write_text("export const word = 'one';\n")
+    for i in range(12):
+        (d / f"w{i:02d}.ts").write_text(wf_source(f"w{i:02d}", f"W{i}"))
+    (d / "uses.ts").write_text(
+        "import { defineWorkflow } from '@wfhost/sdk';\nimport { word } from './_shared.ts';\n"
+        "export default defineWorkflow({ name: 'uses', triggers: [{ on: 'manual' }], capabilities: ['findings.report'],"
+        " async run(ctx) { await ctx.report({ title: word }); } });\n"
+    )
+    reg = await make_registry(d)
+    assert len(reg.workflows()) == 13
+    before = {w.name: w for w in reg.workflows()}
+    reloads = reg.reloads
+    # Edit one workflow: exactly that one is reloaded, the other twelve keep their running versions.
+    (d / "w03.ts").write_text(wf_source("w03", "W3 edited"))
+    await until(lambda: reg.reloads == reloads + 1)
+    await asyncio.sleep(1.0)  # let a stray second reload show itself
+    assert reg.reloads == reloads + 1
+    after = {w.name: w for w in reg.workflows()}
+    assert [n for n in after if after[n] is not before[n]] == ["w03"]
+    assert await title_of(reg, "w03") == "W3 edited"
+    assert await title_of(reg, "w04") == "W4"
+    # Edit the shared helper: only the workflow importing it is reloaded.
+    (d / "_shared.ts").write_text("export const word = 'two';\n")
+    await until(lambda: reg.reloads == reloads + 2)
+    await asyncio.sleep(1.0)
+    assert reg.reloads == reloads + 2
+    latest = {w.name: w for w in reg.workflows()}
+    assert [n for n in latest if latest[n] is not after[n]] == ["uses"]
+    assert await title_of(reg, "uses") == "two"
