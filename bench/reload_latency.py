@@ -52,8 +52,11 @@ async def measure(size: int, edits: int) -> dict[str, float | int]:
             (directory / f"w{i:03d}.ts").write_text(source(f"w{i:03d}", "v0"))
         config = parse_config({"sandbox": {"stateDir": str(root / "state")}})
         env = SandboxEnv.from_config(config)
-        registry = Registry(env=env, router=build_router(), config=config,
-                            dirs=[WorkflowDir(directory, "custom")])
+        registry = Registry(
+            env=env, router=build_router(), config=config, dirs=[WorkflowDir(directory, "custom")]
+        )
+        changed = asyncio.Event()
+        registry.on_change(changed.set)
         began = time.perf_counter()
         await registry.start(watch=True)
         load_seconds = time.perf_counter() - began
@@ -64,11 +67,14 @@ async def measure(size: int, edits: int) -> dict[str, float | int]:
                 name = f"w{(edit * 7) % size:03d}"
                 before = {w.name: w for w in registry.workflows()}
                 title = f"v{edit}"
+                changed.clear()
                 start = time.perf_counter()
                 (directory / f"{name}.ts").write_text(source(name, title))
-                while await title_of(registry, name) != title:
-                    await asyncio.sleep(0.005)
+                await asyncio.wait_for(changed.wait(), timeout=60)  # the registry swapped a version in
+                answer = await title_of(registry, name)
                 latencies.append(time.perf_counter() - start)
+                if answer != title:
+                    raise AssertionError(f"{name} answered {answer!r} after the reload, not {title!r}")
                 await asyncio.sleep(0.5)  # any other reload this edit caused has happened by now
                 after = {w.name: w for w in registry.workflows()}
                 restarts.append(sum(1 for n, w in after.items() if before.get(n) is not w))
@@ -84,7 +90,9 @@ async def measure(size: int, edits: int) -> dict[str, float | int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="10,100", help="comma-separated numbers of workflows")
     parser.add_argument("--edits", type=int, default=3)
     args = parser.parse_args()
