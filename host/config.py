@@ -113,11 +113,19 @@ class LogTailConfig(BuiltinWorkflow):
     tail_lines: int = Field(default=40, ge=1, le=1000, description="Log lines of each run shown in the finding.")
 
 
+class RestartLoopReporterConfig(LogTailConfig):
+    group_seconds: float = Field(
+        default=5, ge=0, le=60,
+        description="Seconds after a crash loop began to wait before listing the workload's other crash-looping "
+        "pods, so replicas failing together are named in one finding.",
+    )
+
+
 class PodEnrichment(Model):
     """Explainers of pod failures: each reads objects and reports why, never touches a process."""
 
-    restart_loop_reporter: LogTailConfig = Field(
-        default_factory=LogTailConfig, description="Why a container crash-loops (exit code, logs, owner)."
+    restart_loop_reporter: RestartLoopReporterConfig = Field(
+        default_factory=RestartLoopReporterConfig, description="Why a container crash-loops (exit code, logs, owner)."
     )
     image_pull_backoff_enricher: BuiltinWorkflow = Field(
         default_factory=BuiltinWorkflow, description="Why an image cannot be pulled, and the fix."
@@ -272,6 +280,16 @@ class SandboxConfig(Model):
     max_log_bytes_per_invocation: int = Field(default=256 << 10, ge=1024)
     max_workflow_bytes: int = Field(default=4 << 20, ge=1024, description="Cap on a workflow directory's code.")
     concurrency_per_workflow: int = Field(default=1, ge=1, le=64)
+    idle_stop_seconds: float = Field(
+        default=300, ge=0,
+        description="Stop a workflow's worker after this long without an invocation (0: never); the next "
+        "invocation starts one (~30-50 ms).",
+    )
+    max_warm_workers: int = Field(
+        default=32, ge=0,
+        description="At most this many workers alive across all workflows (0: no bound); past it the least "
+        "recently used idle one is stopped first.",
+    )
     queue_size: int = Field(default=100, ge=1)
     restart_backoff: Backoff = Backoff()
     shutdown_grace_seconds: float = Field(

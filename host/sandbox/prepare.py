@@ -16,6 +16,7 @@ from host.sandbox.deno import find_deno
 from host.sandbox.denodir import seal_deno_dir
 from host.sandbox.graph import check_graph, module_graph
 from host.sandbox.snapshot import DirScan, ScanCaps, Snapshot, SnapshotStore, safe_name, scan_directory
+from host.sandbox.warm import WarmSet
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,12 @@ class SandboxEnv:
     limits: SandboxConfig
     caps: LimitsConfig = field(default_factory=LimitsConfig)
     snapshots: SnapshotStore = field(init=False)
+    warm: WarmSet = field(init=False)
 
     def __post_init__(self) -> None:
         store = SnapshotStore(self.state_dir / "snapshots", self.state_dir / "entries")
         object.__setattr__(self, "snapshots", store)
+        object.__setattr__(self, "warm", WarmSet(max_warm=self.limits.max_warm_workers))
 
     @classmethod
     def from_config(cls, config: HostConfig) -> SandboxEnv:

@@ -40,13 +40,19 @@ def _cpu_seconds(pid: int) -> float | None:
     return float(times.user + times.system)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Slot:
     index: int
+    pool: WorkerPool
     worker: Worker | None = None
     failures: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     watcher: asyncio.Task[None] | None = None
+    last_used: float = field(default_factory=time.monotonic)
+
+    def stop_if_idle(self) -> bool:
+        """Stop this slot's worker unless an invocation holds it (`host.sandbox.warm`)."""
+        return self.pool._stop_idle(self)
 
 
 @dataclass
@@ -55,6 +61,8 @@ class PoolStats:
     restarts: int = 0
     invocations: int = 0
     cold_start_seconds: float = 0.0
+    cold_invocations: int = 0  # invocations that had to start their worker first
+    idle_stops: int = 0  # workers stopped for being idle (or evicted by the host-wide bound)
     backoffs: list[float] = field(default_factory=list)  # the most recent restart delays, oldest first
 
 
@@ -68,7 +76,7 @@ class WorkerPool:
         self.label = label
         self.size = size
         self.stats = PoolStats()
-        self._slots = [_Slot(i) for i in range(size)]
+        self._slots = [_Slot(i, self) for i in range(size)]
         self._free: asyncio.Queue[_Slot] = asyncio.Queue()
         for slot in self._slots:
             self._free.put_nowait(slot)
@@ -97,6 +105,7 @@ class WorkerPool:
             await asyncio.sleep(delay)
         if self._closed:
             raise SandboxError(f"{self.label}: pool is closed")
+        self.env.warm.make_room(slot)
         worker = Worker(self.prepared, self.env, self.router, name=f"{self.label}#{slot.index}")
         began = time.perf_counter()
         await worker.start()
@@ -105,8 +114,24 @@ class WorkerPool:
             self.stats.restarts += 1
         self.stats.starts += 1
         slot.worker = worker
+        slot.last_used = time.monotonic()
+        self.env.warm.used(slot)
         slot.watcher = asyncio.create_task(self._watch(slot, worker), name=f"watch:{worker.name}")
         return worker
+
+    def _stop_idle(self, slot: _Slot) -> bool:
+        """Stop `slot`'s worker now if it is idle; the next invocation starts a new one."""
+        worker = slot.worker
+        if worker is None or slot.lock.locked() or self._closed:
+            return False
+        slot.worker = None
+        self.env.warm.gone(slot)
+        self.stats.idle_stops += 1
+        log.debug("sandbox.worker_idle_stopped", workflow=self.label, slot=slot.index, pid=worker.pid)
+        task = asyncio.create_task(worker.stop(), name=f"idle-stop:{worker.name}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return True
 
     async def _watch(self, slot: _Slot, worker: Worker) -> None:
         """Notice a worker that dies while idle (killed from outside) and restart it with backoff.
@@ -123,12 +148,17 @@ class WorkerPool:
         try:
             while not (await asyncio.wait({exited}, timeout=IDLE_CHECK_SECONDS))[0]:
                 busy_intervals, last_cpu = self._idle_check(slot, worker, busy_intervals, last_cpu)
+                idle_stop = self.env.limits.idle_stop_seconds
+                if (idle_stop > 0 and slot.worker is worker and time.monotonic() - slot.last_used >= idle_stop
+                        and self._stop_idle(slot)):
+                    return
         finally:
             exited.cancel()
         if self._closed or worker.stopping or slot.worker is not worker:
             return
         if slot.lock.locked():
             return  # an invocation holds the slot; it handles the death itself
+        self.env.warm.gone(slot)
         log.warning("sandbox.worker_died", workflow=self.label, slot=slot.index, code=worker.child.returncode)
         slot.failures += 1
         async with slot.lock:
@@ -166,7 +196,10 @@ class WorkerPool:
                     if worker is not None:
                         await worker.stop()
                         slot.worker = None
+                    self.stats.cold_invocations += 1
                     worker = await self._spawn(slot, backoff=True)
+                slot.last_used = time.monotonic()
+                self.env.warm.used(slot)
                 self.stats.invocations += 1
                 try:
                     result = await worker.run(ctx, timeout=timeout)
@@ -175,8 +208,10 @@ class WorkerPool:
                         slot.failures += 1
                         await worker.stop()
                         slot.worker = None
+                        self.env.warm.gone(slot)
                     raise
                 slot.failures = 0
+                slot.last_used = time.monotonic()
                 return result
         finally:
             self._busy -= 1
@@ -219,6 +254,7 @@ class WorkerPool:
             if slot.worker is not None:
                 await slot.worker.stop()
                 slot.worker = None
+            self.env.warm.gone(slot)
         if not self._released:
             self._released = True
             await asyncio.to_thread(self.prepared.release, self.env)
