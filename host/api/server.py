@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ from host.api.models import AlertmanagerPayload, TriggerRequest
 from host.errors import ConfigError, KubeError, NotFound
 from host.findings.service import FindingsService
 from host.model.events import Event, Subject
-from host.model.findings import Finding
+from host.model.findings import LABEL_KEY, MAX_LABEL_VALUE, Finding
 from host.runtime.dispatcher import QueueFull, UnknownWorkflow
 from host.text import dumps_json
 from host.validation import first_error
@@ -60,6 +61,17 @@ def finding_doc(f: Finding) -> dict[str, Any]:
     for att in doc["attachments"]:
         att["url"] = f.attachment_path(att["name"])
     return doc
+
+
+def label_filter(given: list[str]) -> list[tuple[str, str]] | web.Response:
+    """The `label=KEY=VALUE` query parameters as (key, value) pairs, or a 400 naming the bad one."""
+    wanted: list[tuple[str, str]] = []
+    for item in given:
+        key, sep, value = item.partition("=")
+        if not sep or not re.fullmatch(LABEL_KEY, key) or len(value) > MAX_LABEL_VALUE:
+            return error(400, f"label: expected KEY=VALUE such as label=cause=OOMKilled, got {item!r}")
+        wanted.append((key, value))
+    return wanted
 
 
 def render_page(service: FindingsService, items: list[Finding], *, offset: int, limit: int) -> str:
@@ -251,7 +263,9 @@ class ApiServer:
 
     async def findings(self, request: web.Request) -> web.StreamResponse:
         """A page of the most recent findings: `limit` items from `offset`, at most PAGE_BYTES of them;
-        `next` is the offset of the following page. Built and encoded in a thread, off the event loop."""
+        `next` is the offset of the following page. Built and encoded in a thread, off the event loop.
+        `workflow=NAME` keeps one workflow's; each `label=KEY=VALUE` keeps those carrying that label
+        (repeated: all of them)."""
         try:
             limit = int(request.query.get("limit", "100"))
             offset = int(request.query.get("offset", "0"))
@@ -262,8 +276,14 @@ class ApiServer:
         if offset < 0:
             return error(400, "offset must not be negative")
         workflow = request.query.get("workflow")
+        wanted = label_filter(request.query.getall("label", []))
+        if isinstance(wanted, web.Response):
+            return wanted
         service = self.host.findings
-        items = [f for f in service.recent() if workflow is None or f.workflow == workflow]
+        items = [
+            f for f in service.recent()
+            if (workflow is None or f.workflow == workflow) and all(f.labels.get(k) == v for k, v in wanted)
+        ]
         text = await asyncio.to_thread(render_page, service, items, offset=offset, limit=limit)
         return web.Response(text=text, content_type="application/json")
 

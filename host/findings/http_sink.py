@@ -1,4 +1,5 @@
-"""HTTP sinks: `webhook` (the finding as JSON) and `slack` (an incoming-webhook payload with blocks).
+"""HTTP sinks: `webhook` (the finding as JSON, labels included) and `slack` (an incoming-webhook
+payload with blocks; the labels in a context block under the header).
 
 Each POST has a timeout and is retried with exponential backoff; a finding that still cannot be
 delivered is written to the sink's spool directory and retried from there in the background
@@ -60,6 +61,16 @@ def _table_text(columns: list[str], rows: list[list[Any]], *, max_rows: int = 15
     return "\n".join(lines)
 
 
+def slack_escape(text: str) -> str:
+    """Text safe inside Slack mrkdwn: `<`, `>` and `&` escaped, so no value becomes a link or a mention."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_labels(labels: dict[str, str]) -> str:
+    """`cause: OOMKilled · workload: Deployment/shop/web`, in the order the workflow gave them."""
+    return _clip("  ·  ".join(f"{slack_escape(k)}: {slack_escape(v)}" for k, v in labels.items()))
+
+
 def slack_payload(finding: Finding, public_url: str | None) -> dict[str, Any]:
     subject = f"{finding.subject.namespace}/{finding.subject.name}" if finding.subject else "—"
     blocks: list[dict[str, Any]] = [
@@ -68,6 +79,8 @@ def slack_payload(finding: Finding, public_url: str | None) -> dict[str, Any]:
             f"{SEVERITY_EMOJI.get(finding.severity, '')} *{finding.severity}*  ·  workflow `{finding.workflow}`"
             f"  ·  subject `{subject}`")}]},
     ]
+    if finding.labels:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": slack_labels(finding.labels)}]})
     if finding.body:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(finding.body)}})
     for table in finding.tables[:3]:

@@ -1,4 +1,4 @@
-"""The `log` sink: one structlog line per finding (attachments by name and size only)."""
+"""The `log` sink: one structlog line per finding (its labels; attachments by name and size only)."""
 
 from __future__ import annotations
 
@@ -20,5 +20,6 @@ class LogSink:
             severity=finding.severity,
             title=finding.title,
             subject=f"{finding.subject.namespace}/{finding.subject.name}" if finding.subject else None,
+            labels=dict(finding.labels),
             attachments=[f"{a.name} ({a.size} B)" for a in finding.attachments],
         )

@@ -19,8 +19,9 @@ log = structlog.get_logger(__name__)
 
 
 def finding_bytes(finding: Finding) -> int:
-    """About what a finding costs in memory: its text, every table cell (with object overhead), attachments."""
+    """About what a finding costs in memory: its text, labels, every table cell (with object overhead), attachments."""
     size = 512 + len(finding.title) + len(finding.body)
+    size += sum(112 + len(k) + len(v) for k, v in finding.labels.items())
     for table in finding.tables:
         size += 64 + sum(len(c) + 56 for c in table.columns)
         for row in table.rows:

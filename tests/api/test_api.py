@@ -5,11 +5,16 @@ from __future__ import annotations
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
+from host.api.server import ApiServer
+from host.findings.service import FindingsService
+from host.model.findings import Finding
 from host.runtime.app import Host
 from tests.conftest import make_config
 
@@ -32,6 +37,7 @@ export default defineWorkflow({
       severity: "medium",
       tables: [{ title: "numbers", columns: ["n", "square"], rows: [[2, 4], [3, 9]] }],
       attachments: [{ name: "picture.svg", mediaType: "image/svg+xml", text: SVG }],
+      labels: { word: ctx.params.word, trigger: event.kind },
     });
   },
 });
@@ -89,6 +95,7 @@ async def test_trigger_with_wait_returns_the_findings_of_that_invocation(api: An
     assert finding["title"] == "fancy report for shop/web-1"
     assert finding["workflow"] == "reporter"
     assert finding["attachments"][0]["url"].endswith("/attachments/picture.svg")
+    assert finding["labels"] == {"word": "fancy", "trigger": "manual"}
 
 
 async def test_trigger_without_wait_is_accepted_and_queued(api: Any) -> None:
@@ -175,10 +182,14 @@ async def test_findings_can_be_listed_read_and_their_attachments_served_with_the
     status, body, _ = await _get(f"{url}/api/v1/findings")
     items = __import__("json").loads(body)["items"]
     assert [i["title"] for i in items[:2]] == ["second report for shop/web-1", "plain report for shop/web-1"]
+    assert [i["labels"] for i in items[:2]] == [
+        {"word": "second", "trigger": "manual"}, {"word": "plain", "trigger": "manual"}
+    ]
     fid = items[0]["id"]
     status, body, _ = await _get(f"{url}/api/v1/findings/{fid}")
     assert status == 200
     assert __import__("json").loads(body)["tables"][0]["rows"] == [["2", "4"], ["3", "9"]]
+    assert __import__("json").loads(body)["labels"] == {"word": "second", "trigger": "manual"}
     status, body, ctype = await _get(f"{url}/api/v1/findings/{fid}/attachments/picture.svg")
     assert status == 200
     assert ctype.startswith("image/svg+xml")
@@ -230,3 +241,47 @@ async def test_the_trigger_command_asks_a_running_host(api: Any) -> None:
     usage = await asyncio.to_thread(_wfhost_trigger, "reporter", "--pod", "no-slash", "--url", url, "--token", TOKEN)
     assert usage.returncode == 2
     assert "NAMESPACE/NAME" in usage.stderr
+
+
+def _labelled(title: str, **labels: str) -> Finding:
+    return Finding(workflow="explainer", title=title, labels=labels)
+
+
+async def test_findings_can_be_filtered_by_labels_all_of_them(tmp_path: Path) -> None:
+    service = FindingsService([])
+    for f in (
+        _labelled("oom in shop", cause="OOMKilled", namespace="shop", workload="Deployment/shop/web"),
+        _labelled("oom in pay", cause="OOMKilled", namespace="pay", workload="Deployment/pay/api"),
+        _labelled("crash in shop", cause="ApplicationError", namespace="shop"),
+        _labelled("no labels"),
+        _labelled("odd value", note="a=b & <c>"),
+    ):
+        await service.publish(f)
+    host: Any = SimpleNamespace(config=make_config(tmp_path), findings=service)
+    async with TestClient(TestServer(ApiServer(host).app)) as client:
+
+        async def titles(query: str) -> list[str]:
+            resp = await client.get(f"/api/v1/findings{query}")
+            assert resp.status == 200, await resp.text()
+            return [f["title"] for f in (await resp.json())["items"]]
+
+        assert await titles("?label=cause=OOMKilled") == ["oom in pay", "oom in shop"]
+        assert await titles("?label=cause=OOMKilled&label=namespace=shop") == ["oom in shop"]
+        assert await titles("?label=namespace=shop&workflow=explainer") == ["crash in shop", "oom in shop"]
+        assert await titles("?label=namespace=shop&workflow=other") == []
+        assert await titles("?label=cause=OOMKilled&label=cause=ApplicationError") == []
+        assert await titles("?label=workload=Deployment/shop/web") == ["oom in shop"]
+        assert await titles("?label=cause=Unknown") == []
+        # The value is everything after the first "=", matched exactly (URL-encoded as needed).
+        assert await titles("?label=note=a%3Db%20%26%20%3Cc%3E") == ["odd value"]
+        assert await titles("?label=note=a") == []
+        listed = await (await client.get("/api/v1/findings?label=namespace=pay")).json()
+        assert listed["items"][0]["labels"] == {
+            "cause": "OOMKilled", "namespace": "pay", "workload": "Deployment/pay/api"
+        }
+        for bad in ("cause", "=OOMKilled", "bad key=x", "-x=y", "cause=" + "v" * 257):
+            resp = await client.get("/api/v1/findings", params=[("label", "cause=OOMKilled"), ("label", bad)])
+            assert resp.status == 400, bad
+            doc = await resp.json()
+            assert doc["error"].startswith("label: expected KEY=VALUE"), doc
+            assert repr(bad) in doc["error"]

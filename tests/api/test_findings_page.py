@@ -1,4 +1,5 @@
-"""The findings page in headless Chromium: the list, a finding opened with its table and inline flamegraph."""
+"""The findings page in headless Chromium: the list, a finding opened with its table and inline flamegraph,
+its labels as chips (escaped), and the list filtered by a label."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ const SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="600" height="120">
   <rect x="0" y="60" width="420" height="28" fill="#f2a33a"/><text x="6" y="79" font-size="14">handle_request</text>
   <rect x="0" y="30" width="250" height="28" fill="#f6c342"/><text x="6" y="49" font-size="14">checksum_catalogue</text>
 </svg>`;
+// Workflow-made text: must reach the page as text, never as markup.
+const NASTY = '<script>document.title = "pwned"</script><img src=x onerror="document.body.dataset.pwned = 1">';
 export default defineWorkflow({
   name: "python-profiler",
   triggers: [{ on: "manual" }],
@@ -36,8 +39,9 @@ export default defineWorkflow({
     await ctx.report({ title: `Profile of shop/${pod}: checksum_catalogue 41%`, severity: "medium",
       body: "## Hottest functions\\nThe request loop spends most of its time in `checksum_catalogue`.",
       tables: [{ title: "Top functions", columns: ["function", "self share"], rows: [["checksum_catalogue", "41%"], ["handle_request", "12%"]] }],
-      attachments: [{ name: "flamegraph.svg", mediaType: "image/svg+xml", text: SVG }] });
-    await ctx.report({ title: `Older finding for ${pod}`, severity: "low" });
+      attachments: [{ name: "flamegraph.svg", mediaType: "image/svg+xml", text: SVG }],
+      labels: { cause: "OOMKilled", workload: "Deployment/shop/web", note: NASTY } });
+    await ctx.report({ title: `Older finding for ${pod}`, severity: "low", labels: { cause: "ApplicationError" } });
   },
 });
 """
@@ -93,9 +97,49 @@ async def test_the_page_lists_findings_and_opens_one_with_its_table_and_flamegra
     assert "<h2>Hottest functions</h2>" in html
     assert "<td>checksum_catalogue</td>" in html
     assert f'<img src="/api/v1/findings/{newest.id}/attachments/flamegraph.svg"' in html
+    # labels as chips, in the list and on the opened finding, each a link filtering by it
+    assert html.count('<span class="chip-key">cause:</span> OOMKilled</a>') == 2
+    assert html.count('<span class="chip-key">workload:</span> Deployment/shop/web</a>') == 2
+    assert html.count('<span class="chip-key">cause:</span> ApplicationError</a>') == 1
+    assert 'href="?label=cause%3DOOMKilled"' in html
+    # a label value with markup is shown as text: no element, no handler ran
+    assert html.count('<span class="chip-key">note:</span> &lt;script&gt;document.title = "pwned"&lt;/script&gt;') == 2
+    assert "<script>document.title" not in html
+    assert "<img src=\"x\"" not in html and "<img src=x" not in html
+    assert "pwned" not in html.split("<body", 1)[1].split(">", 1)[0]  # no data-pwned on <body>
+    assert "<title>wfhost findings</title>" in html
     shot = tmp_path / "findings-page.png"
     run = await asyncio.to_thread(_chromium, f"--screenshot={shot}", url, profile=tmp_path / "p2")
     assert run.returncode == 0, run.stderr[-2000:]
     data = shot.read_bytes()
     assert data.startswith(b"\x89PNG")
     assert len(data) > 20_000  # a rendered page, not a blank one
+
+
+async def test_the_page_filtered_by_a_label_lists_only_the_findings_carrying_it(host: Host, tmp_path: Path) -> None:
+    import asyncio
+
+    from host.model.events import Event, Target
+
+    _, fut = host.dispatcher.trigger(
+        "python-profiler", Event(kind="manual", target=Target(namespace="shop", pod="web-2")), {}, wait=True)
+    assert fut is not None
+    assert (await fut).outcome == "ok"
+    # What clicking the cause chip leads to: the page with ?label=cause=OOMKilled.
+    dom = await asyncio.to_thread(_chromium, "--dump-dom", f"{host.api.url}/?label=cause%3DOOMKilled",
+                                  profile=tmp_path / "p3")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    html = dom.stdout
+    assert "Profile of shop/web-2: checksum_catalogue 41%" in html
+    assert "Older finding for web-2" not in html
+    assert "1 findings" in html
+    # the active filter is shown, with a link that removes it
+    filters = html.split('id="label-filters"', 1)[1].split("</p>", 1)[0]
+    assert '<span class="chip-key">cause:</span> OOMKilled \N{MULTIPLICATION SIGN}</a>' in filters
+    assert 'href="/"' in filters
+    # both labels: AND
+    dom = await asyncio.to_thread(
+        _chromium, "--dump-dom", f"{host.api.url}/?label=cause%3DOOMKilled&label=cause%3DApplicationError",
+        profile=tmp_path / "p4")
+    assert "No findings with these labels." in dom.stdout
+    assert "Older finding for web-2" not in dom.stdout

@@ -39,6 +39,7 @@ def test_scenarios_cover_every_ci_values_file() -> None:
         "debug-off",
         "existing-configmap",
         "inline-workflows",
+        "minimal",
         "multi-replica",
         "namespaced",
     ]
@@ -314,6 +315,11 @@ def test_install_notes_say_what_is_watched_and_whether_debug_actions_are_on() ->
     notes = render_scenario("debug-off").files["wfhost/templates/NOTES.txt"]
     assert "Watching: every namespace." in notes
     assert "Debug actions (ephemeral containers): off" in notes
+    assert "Explainers (read only, no debug permission): defaultEnricher, jobFailureReporter, " in notes
+    assert "deployments.apps" in notes and "nodes" in notes
+    minimal = render_scenario("minimal").files["wfhost/templates/NOTES.txt"]
+    assert "Explainers (read only, no debug permission): none enabled." in minimal
+    assert "Reads beyond pods, pod logs and events: none." in minimal
     scoped = render_scenario("existing-configmap").files["wfhost/templates/NOTES.txt"]
     assert "Debug actions (ephemeral containers): on in shop, team-a." in scoped
     assert "ConfigMap team-workflows, mounted at /srv/workflows" in scoped

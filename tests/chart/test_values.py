@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import helm_python as helm
 import pytest
 import yaml
 
+from host.config import HostConfig, parse_config
+from host.errors import ConfigError
 from tests.chart.support import CHART_DIR, chart, render
 from tests.chart.values_doc import README, VALUES, parse_values_doc, readme_with_table, render_table
 
 SCHEMA = json.loads((CHART_DIR / "values.schema.json").read_text(encoding="utf-8"))
 
 # The keys and defaults the issue asks for, verbatim.
-ISSUE_DEFAULTS = {
+ISSUE_DEFAULTS: dict[str, Any] = {
     "workflows": {
         "podTroubleshooting": {
             "pythonProfiler": {"enabled": True, "defaultDuration": 2, "includeIdle": False},
@@ -24,7 +27,25 @@ ISSUE_DEFAULTS = {
             "debuggerStackTrace": {"enabled": True, "tracesAmount": 1, "sleepDuration": 1},
             "pythonProcessInspector": {"enabled": True},
             "pythonDebugger": {"enabled": True, "defaultPort": 5678},
-        }
+        },
+        # The explainers (issue 12): on by default, with the settings our users' docs name.
+        "podEnrichment": {
+            "restartLoopReporter": {"enabled": True, "tailLines": 40, "namespaces": [], "triggers": []},
+            "imagePullBackoffEnricher": {"enabled": True, "namespaces": [], "triggers": []},
+            "podInvestigatorEnricher": {"enabled": True, "namespaces": [], "triggers": []},
+            "podEvictedEnrichments": {"enabled": True, "namespaces": [], "triggers": []},
+            "podCreationEnricher": {"enabled": True, "namespaces": [], "triggers": []},
+        },
+        "oomKiller": {
+            "podOomKillerEnricher": {
+                "enabled": True, "attachLogs": True, "containerMemoryGraph": False, "namespaces": [], "triggers": [],
+            },
+        },
+        "jobs": {"jobFailureReporter": {"enabled": True, "tailLines": 40, "namespaces": [], "triggers": []}},
+        "nodes": {"nodeStatusEnricher": {"enabled": True, "namespaces": [], "triggers": []}},
+        "alertEnrichment": {
+            "defaultEnricher": {"enabled": True, "alertAnnotationsEnrichment": True, "namespaces": [], "triggers": []},
+        },
     },
     "customWorkflows": {
         "typescript": {
@@ -54,6 +75,15 @@ def test_defaults_have_exactly_the_keys_and_values_the_issue_lists() -> None:
 
 def test_default_values_pass_the_schema() -> None:
     chart().validate_schema({})
+
+
+def test_defaults_are_the_host_configs_defaults() -> None:
+    """values.yaml and host/config.py agree on every built-in's settings and the dedupe window."""
+    config = render().host_config
+    assert config.workflows.model_dump(exclude={"builtin_directory"}) == HostConfig().workflows.model_dump(
+        exclude={"builtin_directory"}
+    )
+    assert config.limits == HostConfig().limits
 
 
 # (dotted key, bad value, what the error must mention)
@@ -137,7 +167,28 @@ BAD_VALUES = [
     pytest.param("sandbox.maxMessageBytes", 1 << 30, "maximum", id="huge-messages"),
     pytest.param("leaderElection.leaseDurationSeconds", -15, "exclusiveMinimum", id="negative-lease"),
     pytest.param("workflows.podTroubleshooting.pythonProfiler", None, "pythonProfiler", id="section-removed"),
-]
+] + [pytest.param(path, value, message, id=f"explainer-{id}") for id, path, value, message, _ in [
+    # (id, dotted key, bad value, what the error must mention, the key path it names)
+    ("tail-zero", "workflows.podEnrichment.restartLoopReporter.tailLines", 0, "minimum", None),
+    ("tail-too-long", "workflows.jobs.jobFailureReporter.tailLines", 1001, "maximum", None),
+    ("tail-fraction", "workflows.jobs.jobFailureReporter.tailLines", 2.5, "want integer", None),
+    ("tail-string", "workflows.podEnrichment.restartLoopReporter.tailLines", "40", "want integer", None),
+    ("attach-logs-yes", "workflows.oomKiller.podOomKillerEnricher.attachLogs", "yes", "want boolean", None),
+    ("graph-string", "workflows.oomKiller.podOomKillerEnricher.containerMemoryGraph", "off", "want boolean", None),
+    ("annotations-int", "workflows.alertEnrichment.defaultEnricher.alertAnnotationsEnrichment", 1, "want boolean",
+     None),
+    ("enabled-string", "workflows.nodes.nodeStatusEnricher.enabled", "true", "want boolean", None),
+    ("bad-namespace", "workflows.podEnrichment.podInvestigatorEnricher.namespaces", ["Shop_1"], "pattern", None),
+    ("bad-trigger", "workflows.podEnrichment.podCreationEnricher.triggers", [{"on": "pod.sad"}], "one of", None),
+    ("unknown-setting", "workflows.podEnrichment.imagePullBackoffEnricher.tailLines", 40, "tailLines", None),
+    ("typo", "workflows.oomKiller.podOomKillerEnricher.attachLog", True, "attachLog", None),
+    ("unknown-explainer", "workflows.podEnrichment.podRestartReporter", {"enabled": True}, "podRestartReporter",
+     None),
+    ("unknown-group", "workflows.networking", {}, "networking", None),
+    ("removed", "workflows.jobs.jobFailureReporter", None, "jobFailureReporter", None),
+    ("dedupe-negative", "limits.findingDedupeSeconds", -1, "minimum", None),
+    ("dedupe-string", "limits.findingDedupeSeconds", "15m", "want number", None),
+]]
 
 
 @pytest.mark.parametrize(("path", "value", "message"), BAD_VALUES)
@@ -152,10 +203,45 @@ def test_schema_rejects_bad_value(path: str, value: Any, message: str) -> None:
             render(values)
 
 
-def test_schema_rejection_names_the_key_path() -> None:
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("workflows.podTroubleshooting.pythonProfiler.defaultDuration", -1),
+        ("workflows.podEnrichment.restartLoopReporter.tailLines", 0),
+        ("workflows.jobs.jobFailureReporter.tailLines", 0),
+        ("workflows.oomKiller.podOomKillerEnricher.attachLogs", "yes"),
+        ("workflows.oomKiller.podOomKillerEnricher.containerMemoryGraph", "yes"),
+        ("workflows.alertEnrichment.defaultEnricher.alertAnnotationsEnrichment", "yes"),
+        ("workflows.podEnrichment.podEvictedEnrichments.enabled", "no"),
+        ("limits.findingDedupeSeconds", -5),
+    ],
+)
+def test_schema_rejection_names_the_key_path(path: str, value: Any) -> None:
     with pytest.raises(helm.HelmValuesError) as caught:
-        chart().validate_schema(_nested("workflows.podTroubleshooting.pythonProfiler.defaultDuration", -1))
-    assert "/workflows/podTroubleshooting/pythonProfiler/defaultDuration" in str(caught.value)
+        chart().validate_schema(_nested(path, value))
+    assert f"at '/{path.replace('.', '/')}'" in str(caught.value), str(caught.value)
+
+
+def test_the_schemas_bounds_are_the_host_configs() -> None:
+    """Every value the host config bounds at both ends (tailLines 1-1000) is accepted at the
+    bounds and refused just past them, by the schema and by the host alike."""
+    cases = [
+        ("workflows.podEnrichment.restartLoopReporter.tailLines", 1, 1000),
+        ("workflows.jobs.jobFailureReporter.tailLines", 1, 1000),
+    ]
+    for path, low, high in cases:
+        for good in (low, high):
+            chart().validate_schema(_nested(path, good))
+            assert render(_nested(path, good)).host_config is not None
+        for bad in (low - 1, high + 1):
+            with pytest.raises(helm.HelmValuesError):
+                chart().validate_schema(_nested(path, bad))
+            with pytest.raises(ConfigError, match=re.escape(path.removeprefix("workflows."))):
+                parse_config(_nested(path, bad))
+    chart().validate_schema(_nested("limits.findingDedupeSeconds", 0))
+    chart().validate_schema(_nested("limits.findingDedupeSeconds", 0.5))
+    with pytest.raises(ConfigError, match=r"limits\.findingDedupeSeconds"):
+        parse_config(_nested("limits.findingDedupeSeconds", -1))
 
 
 @pytest.mark.parametrize(

@@ -244,10 +244,16 @@ def _can_i(kubeconfig: Path, *args: str) -> bool:
     return answer == "yes"
 
 
+def _explainers_off() -> dict[str, Any]:
+    """The minimal scenario's explainer switches (all off), the debug tools left as they are."""
+    workflows = scenario_values("minimal")["workflows"]
+    return {"workflows": {group: names for group, names in workflows.items() if group != "podTroubleshooting"}}
+
+
 def test_the_kinds_custom_workflows_read_are_granted_to_the_service_account_and_secrets_never(
     control_plane: KubernetesControlPlane, namespaces: None, tmp_path: Path
 ) -> None:
-    apply_chart_rbac(control_plane, {"customWorkflows": {"typescript": {"enabled": True}}})
+    apply_chart_rbac(control_plane, {**_explainers_off(), "customWorkflows": {"typescript": {"enabled": True}}})
     kubeconfig = token_kubeconfig(control_plane, tmp_path / "sa.kubeconfig")
     assert _can_i(kubeconfig, "list", "deployments.apps", "--all-namespaces")
     assert _can_i(kubeconfig, "watch", "jobs.batch", "-n", "team-a")
@@ -257,8 +263,38 @@ def test_the_kinds_custom_workflows_read_are_granted_to_the_service_account_and_
     assert not _can_i(kubeconfig, "list", "secrets", "--all-namespaces")
     assert not _can_i(kubeconfig, "list", "configmaps", "--all-namespaces")  # not in the defaults
     assert not _can_i(kubeconfig, "delete", "deployments.apps", "-n", "team-a")
-    # Custom workflows off: back to pods, logs and events.
-    apply_chart_rbac(control_plane, {})
+    # Custom workflows and every built-in off: back to pods, logs and events.
+    apply_chart_rbac(control_plane, scenario_values("minimal"))
     assert not _can_i(kubeconfig, "list", "deployments.apps", "--all-namespaces")
     assert not _can_i(kubeconfig, "watch", "nodes")
     assert _can_i(kubeconfig, "list", "pods", "--all-namespaces")
+    assert _can_i(kubeconfig, "get", "pods/log", "-n", "team-a")
+    assert _can_i(kubeconfig, "watch", "events", "-n", "team-a")
+
+
+def test_the_explainers_get_the_kinds_they_read_and_never_a_debug_verb(
+    control_plane: KubernetesControlPlane, namespaces: None, tmp_path: Path
+) -> None:
+    # The explainers on (the default), every debug tool off.
+    apply_chart_rbac(control_plane, scenario_values("debug-off"))
+    kubeconfig = token_kubeconfig(control_plane, tmp_path / "sa.kubeconfig")
+    for verb, resource in [
+        ("list", "deployments.apps"), ("watch", "replicasets.apps"), ("get", "statefulsets.apps"),
+        ("list", "daemonsets.apps"), ("watch", "jobs.batch"), ("get", "cronjobs.batch"),
+        ("get", "persistentvolumeclaims"), ("list", "resourcequotas"), ("get", "configmaps"),
+    ]:
+        assert _can_i(kubeconfig, verb, resource, "--all-namespaces"), (verb, resource)
+    assert _can_i(kubeconfig, "watch", "nodes")
+    assert not _can_i(kubeconfig, "patch", "pods/ephemeralcontainers", "-n", "team-a")
+    assert not _can_i(kubeconfig, "create", "pods/exec", "-n", "team-a")
+    assert not _can_i(kubeconfig, "get", "secrets", "-n", "team-a")
+    assert not _can_i(kubeconfig, "update", "deployments.apps", "-n", "team-a")
+    # Only the Job explainer on: Jobs and CronJobs, not Nodes or Deployments.
+    only_jobs = scenario_values("minimal")
+    only_jobs["workflows"]["jobs"]["jobFailureReporter"]["enabled"] = True
+    apply_chart_rbac(control_plane, only_jobs)
+    assert _can_i(kubeconfig, "watch", "jobs.batch", "-n", "team-a")
+    assert _can_i(kubeconfig, "list", "cronjobs.batch", "--all-namespaces")
+    assert not _can_i(kubeconfig, "watch", "nodes")
+    assert not _can_i(kubeconfig, "list", "deployments.apps", "--all-namespaces")
+    assert not _can_i(kubeconfig, "get", "configmaps", "-n", "team-a")

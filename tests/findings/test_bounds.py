@@ -31,6 +31,12 @@ async def test_large_findings_are_kept_within_the_byte_budget_not_just_the_count
     assert kept[0].title == "big 99"  # the newest stay
 
 
+def test_labels_count_towards_a_findings_size() -> None:
+    bare = Finding(workflow="t", title="t")
+    labelled = bare.model_copy(update={"labels": {f"key{i}": "v" * 256 for i in range(32)}})
+    assert finding_bytes(labelled) - finding_bytes(bare) >= 32 * 256
+
+
 async def test_a_table_heavy_finding_counts_its_cells() -> None:
     rows: list[list[str | int | float | bool | None]] = [["cell"] * 50 for _ in range(5000)]
     heavy = Finding(workflow="t", title="t", tables=[Table(columns=["c"] * 50, rows=rows)])

@@ -9,16 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from aiohttp import web
 
 from host.config import WebhookSink
+from host.findings import log_sink
 from host.findings.files_sink import FilesSink
-from host.findings.http_sink import HttpSink
+from host.findings.http_sink import HttpSink, slack_payload
+from host.findings.log_sink import LogSink
 from host.findings.service import FindingsService
 from host.model.events import Subject
 from host.model.findings import Attachment, Finding, Table
 
 pytestmark = pytest.mark.timeout(60)
+LABELS = {"cause": "OOMKilled", "namespace": "shop", "workload": "Deployment/shop/web"}
 
 
 class Receiver:
@@ -67,6 +71,7 @@ def _finding(title: str = "web-1 is slow") -> Finding:
         subject=Subject(kind="Pod", namespace="shop", name="web-1"),
         tables=[Table(title="Top functions", columns=["function", "share"], rows=[["checksum_catalogue", "41%"]])],
         attachments=[Attachment(name="flamegraph.svg", media_type="image/svg+xml", data=b"<svg/>")],
+        labels=LABELS,
     )
 
 
@@ -89,6 +94,7 @@ async def test_webhook_posts_the_finding_with_attachment_links(receiver: Receive
     assert doc["workflow"] == "python-profiler"
     assert doc["attachments"][0]["url"] == f"https://wfhost.example/api/v1/findings/{f.id}/attachments/flamegraph.svg"
     assert "data" not in doc["attachments"][0]
+    assert doc["labels"] == LABELS
 
 
 async def test_slack_gets_an_incoming_webhook_payload_with_blocks(receiver: Receiver, tmp_path: Path) -> None:
@@ -103,6 +109,34 @@ async def test_slack_gets_an_incoming_webhook_payload_with_blocks(receiver: Rece
     assert doc["blocks"][0]["text"]["text"] == "web-1 is slow"
     assert any("checksum_catalogue" in json.dumps(b) for b in doc["blocks"] if b["type"] == "section")
     assert "flamegraph.svg" in json.dumps(doc["blocks"][-1])
+    # The labels, right under the header and the severity line.
+    assert doc["blocks"][2] == {"type": "context", "elements": [
+        {"type": "mrkdwn", "text": "cause: OOMKilled  ·  namespace: shop  ·  workload: Deployment/shop/web"}]}
+
+
+def test_slack_labels_cannot_become_links_or_mentions_and_a_finding_without_labels_has_no_label_block() -> None:
+    f = _finding().model_copy(update={"labels": {"cause": "Unknown", "note": "<!channel> & <https://evil|click>"}})
+    (block,) = [b for b in slack_payload(f, None)["blocks"] if "cause:" in json.dumps(b)]
+    assert block["elements"][0]["text"] == (
+        "cause: Unknown  ·  note: &lt;!channel&gt; &amp; &lt;https://evil|click&gt;"
+    )
+    bare = slack_payload(_finding().model_copy(update={"labels": {}}), None)
+    assert [b["type"] for b in bare["blocks"]][:3] == ["header", "context", "section"]
+    assert "cause:" not in json.dumps(bare)
+
+
+async def test_the_log_sink_line_carries_the_labels(monkeypatch: pytest.MonkeyPatch) -> None:
+    f = _finding()
+    captured = structlog.testing.CapturingLogger()
+    # The tests' logging is configured at warning level: capture this logger's lines directly.
+    monkeypatch.setattr(log_sink, "log", structlog.wrap_logger(captured, processors=[], wrapper_class=structlog.BoundLogger))
+    await LogSink().deliver(f)
+    (call,) = captured.calls
+    line = call.kwargs
+    assert (call.method_name, line["event"]) == ("info", "finding.reported")
+    assert line["labels"] == LABELS
+    assert line["id"] == f.id
+    assert line["subject"] == "shop/web-1"
 
 
 async def test_a_failing_receiver_loses_nothing_and_blocks_no_other_sink(receiver: Receiver, tmp_path: Path) -> None:
@@ -150,6 +184,7 @@ async def test_files_sink_writes_one_folder_per_finding(tmp_path: Path) -> None:
     doc = json.loads((folder / "finding.json").read_text())
     assert doc["workflow"] == "python-profiler"
     assert doc["attachments"] == [{"name": "flamegraph.svg", "mediaType": "image/svg+xml", "size": 6}]
+    assert doc["labels"] == LABELS
     assert (folder / "flamegraph.svg").read_bytes() == b"<svg/>"
 
 

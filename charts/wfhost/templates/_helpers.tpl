@@ -156,10 +156,11 @@ Which permissions the host needs and where, as JSON, derived from what is switch
          grant them).
   debug: {enabled: bool, cluster: bool, namespaces: [...]}  pods/ephemeralcontainers and
          pods/exec, needed by the debug actions. Enabled while any debug workflow is: a
-         built-in (each of them uses debug actions) or custom workflows holding a debug.*
-         capability. Scoped to the union of those workflows' namespaces (within the
-         watched ones) when every one of them names its namespaces, else to the watched
-         namespaces (cluster-wide when the host watches everything).
+         debug tool (workflows.podTroubleshooting.*, each of them uses debug actions) or
+         custom workflows holding a debug.* capability. The explainers never count: they
+         only read (wfhost.explainerReads). Scoped to the union of those workflows'
+         namespaces (within the watched ones) when every one of them names its namespaces,
+         else to the watched namespaces (cluster-wide when the host watches everything).
 
 A namespaced install never asks for cluster-wide access.
 */}}
@@ -168,7 +169,7 @@ A namespaced install never asks for cluster-wide access.
 {{- $debugOn := false }}
 {{- $debugEverywhere := false }}
 {{- $debugNamespaces := list }}
-{{- /* Every built-in workflow uses debug actions. */}}
+{{- /* Every debug tool uses debug actions; the explainers only read. */}}
 {{- range $name, $workflow := .Values.workflows.podTroubleshooting }}
 {{- if $workflow.enabled }}
 {{- $debugOn = true }}
@@ -273,10 +274,63 @@ deployment.rolloutStuck: apps/v1/Deployment
 {{- end }}
 
 {{/*
+The kinds the built-in explainers read, by values key (workflows.<group>.<explainer>):
+what each explainer's manifest declares as its `reads` (tests/chart/test_rbac.py keeps
+the two in step). WORKLOAD_KINDS stands for the kinds that own pods (wfhost.workloadKinds,
+@wfhost/sdk/explain's WORKLOAD_KINDS). The debug tools (podTroubleshooting) read pods,
+their logs and events only, which every workflow gets.
+*/}}
+{{- define "wfhost.explainerReads" -}}
+podEnrichment:
+  restartLoopReporter: [WORKLOAD_KINDS]
+  imagePullBackoffEnricher: [WORKLOAD_KINDS]
+  podInvestigatorEnricher: [WORKLOAD_KINDS, v1/Node, v1/PersistentVolumeClaim, v1/ConfigMap, v1/ResourceQuota]
+  podEvictedEnrichments: [WORKLOAD_KINDS]
+  podCreationEnricher: [WORKLOAD_KINDS, v1/ResourceQuota]
+oomKiller:
+  podOomKillerEnricher: [WORKLOAD_KINDS, v1/Node]
+jobs:
+  jobFailureReporter: [batch/v1/Job, batch/v1/CronJob]
+nodes:
+  nodeStatusEnricher: [v1/Node]
+alertEnrichment:
+  defaultEnricher: [WORKLOAD_KINDS, v1/Node]
+{{- end }}
+
+{{/* The kinds that own pods, directly or through another owner. */}}
+{{- define "wfhost.workloadKinds" -}}
+[apps/v1/ReplicaSet, apps/v1/Deployment, apps/v1/StatefulSet, apps/v1/DaemonSet, batch/v1/Job, batch/v1/CronJob]
+{{- end }}
+
+{{/* wfhost.explainerReads with WORKLOAD_KINDS spelled out, as JSON {group: {explainer: [kind...]}}. */}}
+{{- define "wfhost.explainerKinds" -}}
+{{- $workloads := include "wfhost.workloadKinds" . | fromYamlArray }}
+{{- $out := dict }}
+{{- range $group, $explainers := include "wfhost.explainerReads" . | fromYaml }}
+{{- $expanded := dict }}
+{{- range $name, $reads := $explainers }}
+{{- $kinds := list }}
+{{- range $reads }}
+{{- if eq . "WORKLOAD_KINDS" }}
+{{- $kinds = concat $kinds $workloads }}
+{{- else }}
+{{- $kinds = append $kinds . }}
+{{- end }}
+{{- end }}
+{{- $_ := set $expanded $name $kinds }}
+{{- end }}
+{{- $_ := set $out $group $expanded }}
+{{- end }}
+{{- toJson $out }}
+{{- end }}
+
+{{/*
 The kinds enabled workflows read or trigger on, as a JSON list of {kind, from} (from: the
 value that asks for it, for error messages):
-  - enabled built-ins: the resource of each of their trigger bindings, and the kind a
-    semantic trigger (job.failed, node.*, deployment.rolloutStuck) watches;
+  - enabled explainers: the kinds they read (wfhost.explainerReads);
+  - enabled built-ins (debug tools and explainers): the resource of each of their trigger
+    bindings, and the kind a semantic trigger (job.failed, node.*,
+    deployment.rolloutStuck) watches;
   - with custom workflows enabled: customWorkflows.typescript.defaultReads, every grant's
     reads, and the same for every grant's trigger bindings.
 */}}
@@ -284,9 +338,20 @@ value that asks for it, for error messages):
 {{- $feeds := include "wfhost.feedKinds" . | fromYaml }}
 {{- $out := list }}
 {{- $bindings := list }}
-{{- range $name, $workflow := .Values.workflows.podTroubleshooting }}
+{{- range $group, $explainers := include "wfhost.explainerKinds" . | fromJson }}
+{{- range $name, $kinds := $explainers }}
+{{- if (index $.Values.workflows $group $name).enabled }}
+{{- range $kinds }}
+{{- $out = append $out (dict "kind" . "from" (printf "workflows.%s.%s (its reads)" $group $name)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range $group, $workflows := .Values.workflows }}
+{{- range $name, $workflow := $workflows }}
 {{- if and $workflow.enabled $workflow.triggers }}
-{{- $bindings = append $bindings (list (printf "workflows.podTroubleshooting.%s.triggers" $name) $workflow.triggers) }}
+{{- $bindings = append $bindings (list (printf "workflows.%s.%s.triggers" $group $name) $workflow.triggers) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- $ts := .Values.customWorkflows.typescript }}
@@ -502,12 +567,14 @@ as {"true": "pod.crashLoop"}.
 {{- toJson $out }}
 {{- end }}
 
-{{/* The built-in workflows' settings, with their trigger bindings repaired. */}}
+{{/* The built-in workflows' settings (every group), with their trigger bindings repaired. */}}
 {{- define "wfhost.builtinWorkflows" -}}
 {{- $workflows := deepCopy .Values.workflows }}
-{{- range $name, $workflow := $workflows.podTroubleshooting }}
+{{- range $group, $section := $workflows }}
+{{- range $name, $workflow := $section }}
 {{- if hasKey $workflow "triggers" }}
 {{- $_ := set $workflow "triggers" (include "wfhost.triggers" $workflow.triggers | fromJsonArray) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- $_ := set $workflows "builtinDirectory" .Values.image.paths.builtinWorkflows }}

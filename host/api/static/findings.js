@@ -1,5 +1,7 @@
 // The findings page: lists recent findings (newest first) and opens one with its body,
 // tables and attachments. Everything the host serves is escaped before it reaches the DOM.
+// A finding's labels show as chips; clicking one keeps only the findings carrying that label
+// (the page's own `?label=KEY=VALUE` parameters, passed on to the API; repeated: all of them).
 "use strict";
 
 const state = { items: [], selected: null };
@@ -58,15 +60,57 @@ function subjectOf(f) {
   return f.subject ? `${f.subject.namespace ?? ""}/${f.subject.name}` : "";
 }
 
+// The label filters in the page's URL, as [key, value] pairs.
+function labelFilters() {
+  return new URLSearchParams(location.search).getAll("label").map((item) => {
+    const at = item.indexOf("=");
+    return at < 0 ? [item, ""] : [item.slice(0, at), item.slice(at + 1)];
+  });
+}
+
+function filterQuery(filters) {
+  const params = new URLSearchParams();
+  for (const [key, value] of filters) params.append("label", `${key}=${value}`);
+  const query = params.toString();
+  return query ? `?${query}` : location.pathname;
+}
+
+function labelsOf(f) {
+  return Object.entries(f.labels ?? {});
+}
+
+// One chip per label: a link to this page filtered by the labels already chosen plus this one.
+function chips(f) {
+  const filters = labelFilters();
+  const items = labelsOf(f).map(([key, value]) => {
+    const chosen = filters.some(([k, v]) => k === key && v === value);
+    const href = filterQuery(chosen ? filters : [...filters, [key, value]]);
+    return `<a class="chip${chosen ? " chosen" : ""}" href="${esc(href)}" title="Show only findings with ${esc(key)}=${esc(value)}">` +
+      `<span class="chip-key">${esc(key)}:</span> ${esc(value)}</a>`;
+  });
+  return items.length ? `<div class="chips">${items.join("")}</div>` : "";
+}
+
+function renderFilters() {
+  const filters = labelFilters();
+  $("label-filters").hidden = filters.length === 0;
+  $("label-filters").innerHTML = filters.length === 0 ? "" : "Only findings with " + filters.map(([key, value], i) =>
+    `<a class="chip chosen" href="${esc(filterQuery(filters.filter((_, j) => j !== i)))}" title="Remove this filter">` +
+    `<span class="chip-key">${esc(key)}:</span> ${esc(value)} ×</a>`).join(" ");
+}
+
 function renderList() {
   const q = $("filter").value.trim().toLowerCase();
-  const items = state.items.filter((f) => !q || [f.title, f.workflow, subjectOf(f)].join(" ").toLowerCase().includes(q));
+  const text = (f) => [f.title, f.workflow, subjectOf(f), ...labelsOf(f).map(([k, v]) => `${k}:${v}`)].join(" ");
+  const items = state.items.filter((f) => !q || text(f).toLowerCase().includes(q));
   $("findings").innerHTML = items.map((f) => `
     <li data-id="${esc(f.id)}" class="${f.id === state.selected ? "active" : ""}">
       <div class="title"><span class="sev sev-${esc(f.severity)}">${esc(f.severity)}</span>${esc(f.title)}</div>
       <div class="meta">${esc(f.workflow)} · ${esc(subjectOf(f))} · ${esc(new Date(f.time).toLocaleString())}</div>
+      ${chips(f)}
     </li>`).join("");
   $("empty").hidden = state.items.length > 0;
+  $("empty").textContent = labelFilters().length ? "No findings with these labels." : "No findings yet. Trigger a workflow, or wait for one to fire.";
 }
 
 function renderDetail(f) {
@@ -75,6 +119,7 @@ function renderDetail(f) {
   $("detail").innerHTML = `
     <h2><span class="sev sev-${esc(f.severity)}">${esc(f.severity)}</span>${esc(f.title)}</h2>
     <p class="meta">${esc(f.workflow)} · ${esc(subjectOf(f))} · ${esc(new Date(f.time).toLocaleString())} · <code>${esc(f.id)}</code></p>
+    ${chips(f)}
     <div class="body">${markdown(f.body)}</div>
     ${f.tables.map((t) => `${t.title ? `<h3>${esc(t.title)}</h3>` : ""}${table(t.columns, t.rows)}`).join("")}
     <div class="attachments">
@@ -85,8 +130,14 @@ function renderDetail(f) {
 
 async function load() {
   try {
-    const resp = await fetch("/api/v1/findings?limit=200");
-    if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+    const params = new URLSearchParams({ limit: "200" });
+    for (const [key, value] of labelFilters()) params.append("label", `${key}=${value}`);
+    renderFilters();
+    const resp = await fetch(`/api/v1/findings?${params}`);
+    if (!resp.ok) {
+      const doc = await resp.json().catch(() => ({}));
+      throw new Error(doc.error ?? `HTTP ${resp.status}`);
+    }
     state.items = (await resp.json()).items;
     $("status").textContent = `${state.items.length} findings · updated ${new Date().toLocaleTimeString()}`;
     renderList();
@@ -102,15 +153,29 @@ function select(id) {
   const f = state.items.find((x) => x.id === id);
   if (!f) return;
   state.selected = id;
-  history.replaceState(null, "", `#${encodeURIComponent(id)}`);
+  history.replaceState(null, "", `${location.search}#${encodeURIComponent(id)}`);
   renderList();
   renderDetail(f);
 }
 
+// A chip filters in place (the link is the fallback, and what a new tab opens).
+function followChip(e) {
+  const chip = e.target.closest("a.chip");
+  if (!chip || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) return false;
+  e.preventDefault();
+  history.pushState(null, "", chip.getAttribute("href") + location.hash);
+  load();
+  return true;
+}
+
 $("findings").addEventListener("click", (e) => {
+  if (followChip(e)) return;
   const li = e.target.closest("li[data-id]");
   if (li) select(li.dataset.id);
 });
+$("detail").addEventListener("click", followChip);
+$("label-filters").addEventListener("click", followChip);
+window.addEventListener("popstate", load);
 $("filter").addEventListener("input", renderList);
 $("refresh").addEventListener("click", load);
 load();
