@@ -1,4 +1,5 @@
-"""Run the demo: local cluster -> sample pod -> host with the built-ins -> all six workflows -> summary.
+"""Run the demo: local cluster -> sample pod -> host with the built-ins -> the six debug tools, then
+three failing pods (a crash loop, an OOM kill, an unpullable image) explained by the explainers -> summary.
 
 Everything it starts (the API server thread, the sample app, debug agents, Deno workers) is stopped
 before it returns, also on Ctrl-C.
@@ -41,6 +42,24 @@ PLAN: list[tuple[str, dict[str, Any]]] = [
     ("python-memory-analysis", {"duration": 5}),
     ("python-debugger", {}),
 ]
+
+
+# Pods that fail the way users' pods do, each explained by a built-in as the cluster reports it.
+BROKEN: dict[str, dict[str, Any]] = {
+    "shop-crasher": {"command": ["python", "-c", "import shop_payments_sdk"]},
+    "shop-hog": {
+        "command": ["python", "-c", "chunks = []\nwhile True:\n    chunks.append(bytearray(16 << 20))"],
+        "resources": {"limits": {"memory": "64Mi"}, "requests": {"memory": "32Mi"}},
+    },
+    "shop-nopull": {"image": "registry.invalid/shop/web:9.9.9", "command": ["sleep", "300"]},
+}
+# Which explainer answers for which of them.
+EXPLAINERS = (
+    ("restart-loop-reporter", "shop-crasher"),
+    ("pod-oom-killer-enricher", "shop-hog"),
+    ("image-pull-backoff-enricher", "shop-nopull"),
+)
+EXPLAIN_TIMEOUT_SECONDS = 20.0
 
 
 @dataclass
@@ -114,14 +133,69 @@ async def _run_plan(host: Host, out: Path, pod: dict[str, Any], stream: TextIO) 
     return rows
 
 
+def _broken_pod(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    container = {"name": CONTAINER, "image": "python:3.11-slim", **spec}
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": {"app": name}},
+        "spec": {"restartPolicy": "Always", "terminationGracePeriodSeconds": 0, "containers": [container]},
+    }
+
+
+async def _replay_oom(lc: LocalCluster, name: str) -> None:
+    """Where this machine cannot enforce memory limits, write the status a kubelet writes after an
+    OOM kill (the demo says so), so the explainer still has something true to explain."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    status = {"status": {"containerStatuses": [{
+        "name": CONTAINER, "ready": False, "restartCount": 1, "image": "python:3.11-slim", "imageID": "",
+        "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 10s restarting failed container"}},
+        "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled", "startedAt": now, "finishedAt": now}},
+    }]}}
+    await asyncio.to_thread(lc.core_v1().patch_namespaced_pod_status, name, NAMESPACE, status)
+
+
+async def _explain_broken(host: Host, lc: LocalCluster, out: Path, stream: TextIO) -> list[Row]:
+    """Start the failing pods and wait for each explainer's finding (they react to the cluster's events)."""
+    known = {w.name for w in host.registry.workflows()}
+    began = time.monotonic()
+    for name, spec in BROKEN.items():
+        await asyncio.to_thread(lc.core_v1().create_namespaced_pod, NAMESPACE, _broken_pod(name, spec))
+    enforced = lc.call(lambda server: bool(server.kubelet and server.kubelet.limits_enforced))
+    if not enforced:
+        print("  (this machine cannot enforce memory limits: the OOM kill is replayed as a kubelet writes it)",
+              file=stream, flush=True)
+        await asyncio.sleep(1.0)
+        await _replay_oom(lc, "shop-hog")
+    print("  waiting for the explainers ...", file=stream, flush=True)
+    rows: list[Row] = []
+    for workflow, pod in EXPLAINERS:
+        if workflow not in known:
+            rows.append(Row(workflow, "not loaded", 0.0, [], [], "disabled or failed to load"))
+            continue
+        found = None
+        while found is None and time.monotonic() - began < EXPLAIN_TIMEOUT_SECONDS:
+            found = next((f for f in host.findings.recent()
+                          if f.workflow == workflow and f.subject is not None and f.subject.name == pod), None)
+            if found is None:
+                await asyncio.sleep(0.2)
+        if found is None:
+            rows.append(Row(workflow, "no finding", time.monotonic() - began, [], [],
+                            f"no finding within {EXPLAIN_TIMEOUT_SECONDS:g}s"))
+        else:
+            cause = found.labels.get("cause", "?")
+            rows.append(Row(workflow, "ok", time.monotonic() - began, [f"[{cause}] {found.title}"], [], None))
+    await host.findings.flush()
+    return rows
+
+
 def _summary(rows: list[Row], out: Path, url: str | None, stream: TextIO) -> None:
     print("\nwfhost demo — findings", file=stream)
-    print(f"{'workflow':<26} {'outcome':<10} {'time':>6}  finding", file=stream)
+    print(f"{'workflow':<28} {'outcome':<10} {'time':>6}  finding", file=stream)
     print("-" * 140, file=stream)
     for r in rows:
         title = r.titles[0] if r.titles else (r.error or "no finding")
         extra = f" (+{len(r.titles) - 1} more)" if len(r.titles) > 1 else ""
-        print(f"{r.workflow:<26} {r.outcome:<10} {r.seconds:5.1f}s  {title[:110]}{extra}", file=stream)
+        print(f"{r.workflow:<28} {r.outcome:<10} {r.seconds:5.1f}s  {title[:110]}{extra}", file=stream)
     flame = next((a for r in rows for a in r.artifacts if a.suffix == ".svg"), None)
     print(f"\nFindings written to {out}", file=stream)
     if flame is not None:
@@ -149,6 +223,7 @@ async def run_demo(out: Path, *, serve: bool, port: int = 0, stream: TextIO = sy
             loaded = sorted(w.name for w in host.registry.workflows())
             print(f"  host ready with {len(loaded)} workflows: {', '.join(loaded)}", file=stream, flush=True)
             rows = await _run_plan(host, out, pod, stream)
+            rows += await _explain_broken(host, lc, out, stream)
             url = host.api.url if host.api is not None else None
             _summary(rows, out, url, stream)
             print(f"Done in {time.monotonic() - began:.1f}s.", file=stream, flush=True)

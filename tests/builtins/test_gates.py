@@ -31,12 +31,14 @@ def _run(args: list[str], *, cwd: Path, env: dict[str, str]) -> subprocess.Compl
 @pytest.mark.parametrize(
     ("gate", "cwd"),
     [
-        (["check", "pod_troubleshooting"], BUILTINS),
-        (["lint", "pod_troubleshooting"], BUILTINS),
-        (["fmt", "--check", "pod_troubleshooting"], BUILTINS),
+        (["check", "."], BUILTINS),
+        (["lint", "."], BUILTINS),
+        (["fmt", "--check", "."], BUILTINS),
         (["test", "--quiet", "workflows_test.ts"], REPO / "tests" / "builtins"),
+        # The explainers' analyzers and workflows, tested beside their code.
+        (["test", "--quiet", "."], BUILTINS),
     ],
-    ids=["check-strict", "lint", "fmt", "unit-tests"],
+    ids=["check-strict", "lint", "fmt", "unit-tests", "explainer-unit-tests"],
 )
 def test_the_built_ins_pass_their_deno_gates(gate: list[str], cwd: Path, deno_env: dict[str, str]) -> None:
     proc = _run([str(find_deno()), *gate], cwd=cwd, env=deno_env)

@@ -95,6 +95,11 @@ class Kubelet:
         self._heartbeat: asyncio.Task[None] | None = None
         self.running = False
 
+    @property
+    def limits_enforced(self) -> bool:
+        """Whether container memory and cpu limits are enforced by the kernel on this machine."""
+        return self._context.cgroups is not None
+
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
