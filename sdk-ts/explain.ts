@@ -34,7 +34,16 @@
  */
 
 import type { FindingSubject, ReportOptions, Severity, Table } from "./finding.ts";
-import type { KubeObject } from "./k8s_types.ts";
+import type { K8sEvent } from "./event.ts";
+import type { K8sClient } from "./k8s.ts";
+import type {
+  KubeObject,
+  V1ContainerStateTerminated,
+  V1ContainerStatus,
+  V1LabelSelector,
+  V1OwnerReference,
+  V1Pod,
+} from "./k8s_types.ts";
 
 /**
  * Every cause an explainer may name, a stable vocabulary users route by.
@@ -413,4 +422,536 @@ export function decodeExit(
 export function logTail(text: string, lines: number): string {
   const all = text.replace(/\n+$/, "").split("\n");
   return all.slice(Math.max(0, all.length - lines)).join("\n");
+}
+
+/**
+ * The cause a container's termination points to, from its exit code, signal
+ * and reason alone (no logs, no events): `OOMKilled` (reason `OOMKilled`),
+ * `CommandNotFound` (127, 126, or a runtime that could not find the
+ * executable), `Segfault` (139 / SIGSEGV), `ExitedZero` (0), `Terminated`
+ * (SIGTERM or SIGKILL without OOM: stopped from outside), else
+ * `ApplicationError`. Explainers that read logs and events refine it.
+ *
+ * @param terminated The `terminated` state (current or last) of a container.
+ * @returns The cause.
+ *
+ * @example
+ * ```ts
+ * import { terminationCause } from "./explain.ts";
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * strictEqual(terminationCause({ exitCode: 137, reason: "OOMKilled" }), "OOMKilled");
+ * strictEqual(terminationCause({ exitCode: 2, reason: "Error" }), "ApplicationError");
+ * strictEqual(terminationCause({ exitCode: 127, reason: "Error" }), "CommandNotFound");
+ * ```
+ */
+export function terminationCause(terminated: {
+  readonly exitCode: number;
+  readonly reason?: string | null | undefined;
+  readonly message?: string | null | undefined;
+  readonly signal?: number | undefined;
+}): Cause {
+  const { exitCode, reason, message, signal } = terminated;
+  if (reason === "OOMKilled") return "OOMKilled";
+  if (exitCode === 127 || exitCode === 126) return "CommandNotFound";
+  if (
+    (reason === "StartError" || reason === "ContainerCannotRun") &&
+    /executable file not found|no such file or directory|permission denied/i.test(message ?? "")
+  ) {
+    return "CommandNotFound";
+  }
+  if (signal === 11 || exitCode === 139) return "Segfault";
+  if (exitCode === 0) return "ExitedZero";
+  if (signal === 15 || signal === 9 || exitCode === 143 || exitCode === 137) return "Terminated";
+  return "ApplicationError";
+}
+
+/**
+ * The cause named by a Job's `Failed` condition reason: `BackoffLimitExceeded`
+ * or `DeadlineExceeded`; `Unknown` for the others (`PodFailurePolicy`,
+ * `MaxFailedIndexesExceeded`, ...).
+ *
+ * @param reason The `Failed` (or `FailureTarget`) condition's reason.
+ * @returns The cause.
+ *
+ * @example
+ * ```ts
+ * import { jobFailureCause } from "./explain.ts";
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * strictEqual(jobFailureCause("DeadlineExceeded"), "DeadlineExceeded");
+ * strictEqual(jobFailureCause("PodFailurePolicy"), "Unknown");
+ * ```
+ */
+export function jobFailureCause(reason: string | undefined): Cause {
+  return reason === "BackoffLimitExceeded" || reason === "DeadlineExceeded" ? reason : "Unknown";
+}
+
+/**
+ * The cause a node condition stands for when it is bad (`Ready` not `True`,
+ * a pressure `True`): `NodeNotReady`, `NodeMemoryPressure`,
+ * `NodeDiskPressure`, `NodePIDPressure`; `Unknown` for other types.
+ *
+ * @param type The condition's type.
+ * @returns The cause.
+ *
+ * @example
+ * ```ts
+ * import { nodeConditionCause } from "./explain.ts";
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * strictEqual(nodeConditionCause("MemoryPressure"), "NodeMemoryPressure");
+ * strictEqual(nodeConditionCause("Ready"), "NodeNotReady");
+ * ```
+ */
+export function nodeConditionCause(type: string): Cause {
+  switch (type) {
+    case "Ready":
+      return "NodeNotReady";
+    case "MemoryPressure":
+      return "NodeMemoryPressure";
+    case "DiskPressure":
+      return "NodeDiskPressure";
+    case "PIDPressure":
+      return "NodePIDPressure";
+    default:
+      return "Unknown";
+  }
+}
+
+const QUANTITY_SUFFIXES: Readonly<Record<string, number>> = {
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+
+/**
+ * The value of a Kubernetes quantity: cores for CPU (`"250m"` is 0.25),
+ * bytes for memory and storage (`"1Gi"` is 1073741824), a count otherwise.
+ *
+ * @param quantity A quantity such as `"500m"`, `"128Mi"`, `"1e3"`, `"2"`.
+ * @returns Its value, or `undefined` when absent or malformed.
+ *
+ * @example
+ * ```ts
+ * import { parseQuantity } from "./explain.ts";
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * strictEqual(parseQuantity("250m"), 0.25);
+ * strictEqual(parseQuantity("128Mi"), 134217728);
+ * strictEqual(parseQuantity("lots"), undefined);
+ * ```
+ */
+export function parseQuantity(quantity: string | number | null | undefined): number | undefined {
+  if (quantity === undefined || quantity === null) return undefined;
+  if (typeof quantity === "number") return Number.isFinite(quantity) ? quantity : undefined;
+  const match = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:[eE]([+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]))?$/
+    .exec(quantity.trim());
+  if (match === null) return undefined;
+  const [, number = "", exponent, suffix] = match;
+  const value = Number(number);
+  if (exponent !== undefined) return value * 10 ** Number(exponent);
+  return suffix === undefined ? value : value * (QUANTITY_SUFFIXES[suffix] ?? 1);
+}
+
+/**
+ * A label selector as the string `ctx.k8s.list` takes (`labelSelector`):
+ * `matchLabels` as `key=value`, `matchExpressions` as `key in (a,b)`,
+ * `key notin (a)`, `key`, `!key`.
+ *
+ * @param selector A workload's or a Job's `spec.selector`.
+ * @returns The selector string (`""` when empty).
+ *
+ * @example
+ * ```ts
+ * import { selectorString } from "./explain.ts";
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * strictEqual(
+ *   selectorString({
+ *     matchLabels: { app: "web" },
+ *     matchExpressions: [{ key: "tier", operator: "In", values: ["front", "edge"] }],
+ *   }),
+ *   "app=web,tier in (front,edge)",
+ * );
+ * ```
+ */
+export function selectorString(selector: V1LabelSelector | undefined): string {
+  const parts = Object.entries(selector?.matchLabels ?? {}).map(([key, value]) =>
+    `${key}=${value}`
+  );
+  for (const { key, operator, values = [] } of selector?.matchExpressions ?? []) {
+    if (operator === "In") parts.push(`${key} in (${values.join(",")})`);
+    else if (operator === "NotIn") parts.push(`${key} notin (${values.join(",")})`);
+    else if (operator === "Exists") parts.push(key);
+    else if (operator === "DoesNotExist") parts.push(`!${key}`);
+  }
+  return parts.join(",");
+}
+
+/**
+ * A condition of any kind (pod, node, Job, workload), as the API server
+ * reports it.
+ *
+ * @example
+ * ```ts
+ * import type { ConditionLike } from "./explain.ts";
+ *
+ * const ready: ConditionLike = { type: "Ready", status: "False", reason: "KubeletNotReady" };
+ * ```
+ */
+export interface ConditionLike {
+  /** The condition's type, e.g. `Ready`, `Failed`, `ReplicaFailure`. */
+  readonly type: string;
+  /** `True`, `False` or `Unknown`. */
+  readonly status: string;
+  /** Its reason, e.g. `BackoffLimitExceeded`. */
+  readonly reason?: string;
+  /** Its message. */
+  readonly message?: string;
+  /** When it last changed. */
+  readonly lastTransitionTime?: string;
+}
+
+/**
+ * The conditions of an object as an evidence table: condition, status,
+ * reason, message, since.
+ *
+ * @param title The table's caption.
+ * @param conditions The object's `status.conditions`.
+ * @returns The table.
+ *
+ * @example
+ * ```ts
+ * import { conditionsTable } from "./explain.ts";
+ * import { deepStrictEqual } from "node:assert/strict";
+ *
+ * const table = conditionsTable("Node conditions", [
+ *   { type: "Ready", status: "False", reason: "KubeletNotReady", message: "PLEG is not healthy" },
+ * ]);
+ * deepStrictEqual(table.rows, [["Ready", "False", "KubeletNotReady", "PLEG is not healthy", ""]]);
+ * ```
+ */
+export function conditionsTable(
+  title: string,
+  conditions: readonly ConditionLike[] | undefined,
+): Table {
+  return {
+    title,
+    columns: ["condition", "status", "reason", "message", "since"],
+    rows: (conditions ?? []).map((c) => [
+      c.type,
+      c.status,
+      c.reason ?? "",
+      c.message ?? "",
+      c.lastTransitionTime ?? "",
+    ]),
+  };
+}
+
+/**
+ * The containers of some pods as an evidence table: pod, container, state,
+ * reason, exit code and its meaning ({@linkcode decodeExit}), restarts. The
+ * exit code is the current termination's, else the last run's (marked
+ * "last run"); init containers are marked "(init)".
+ *
+ * @param title The table's caption.
+ * @param pods The pods, as `ctx.k8s.get` or `list` return them.
+ * @returns The table.
+ *
+ * @example
+ * ```ts
+ * import { containerStatesTable } from "./explain.ts";
+ * import { deepStrictEqual } from "node:assert/strict";
+ *
+ * const table = containerStatesTable("Containers", [{
+ *   apiVersion: "v1",
+ *   kind: "Pod",
+ *   metadata: { name: "web-1" },
+ *   status: {
+ *     containerStatuses: [{
+ *       name: "app", image: "web:1", imageID: "", ready: false, restartCount: 4,
+ *       state: { waiting: { reason: "CrashLoopBackOff" } },
+ *       lastState: { terminated: { exitCode: 1, reason: "Error" } },
+ *     }],
+ *   },
+ * }]);
+ * deepStrictEqual(table.rows[0], [
+ *   "web-1", "app", "waiting", "CrashLoopBackOff; last run: Error", "1 (last run)",
+ *   "exited with code 1 (the application's own error code)", 4,
+ * ]);
+ * ```
+ */
+export function containerStatesTable(title: string, pods: readonly V1Pod[]): Table {
+  const rows: (string | number)[][] = [];
+  for (const pod of pods) {
+    const name = pod.metadata?.name ?? "?";
+    const statuses = [
+      ...(pod.status?.initContainerStatuses ?? []).map((s) => ({ s, init: true })),
+      ...(pod.status?.containerStatuses ?? []).map((s) => ({ s, init: false })),
+    ];
+    if (statuses.length === 0) {
+      const phase = pod.status?.phase ?? "Unknown";
+      rows.push([name, "", phase, pod.status?.reason ?? pod.status?.message ?? "", "", "", ""]);
+      continue;
+    }
+    for (const { s, init } of statuses) {
+      const current = s.state ?? {};
+      const last = s.lastState?.terminated;
+      const container = init ? `${s.name} (init)` : s.name;
+      if (current.terminated !== undefined) {
+        const t = current.terminated;
+        rows.push([
+          name,
+          container,
+          "terminated",
+          t.reason ?? "",
+          t.exitCode,
+          decodeExit(t.exitCode, t.signal).meaning,
+          s.restartCount,
+        ]);
+        continue;
+      }
+      const state = current.waiting !== undefined
+        ? "waiting"
+        : current.running !== undefined
+        ? "running"
+        : "unknown";
+      const reasons = [
+        current.waiting?.reason,
+        last?.reason ? `last run: ${last.reason}` : undefined,
+      ]
+        .filter((r) => r);
+      rows.push([
+        name,
+        container,
+        state,
+        reasons.join("; "),
+        last === undefined ? "" : `${last.exitCode} (last run)`,
+        last === undefined ? "" : decodeExit(last.exitCode, last.signal).meaning,
+        s.restartCount,
+      ]);
+    }
+  }
+  return {
+    title,
+    columns: ["pod", "container", "state", "reason", "exit code", "meaning", "restarts"],
+    rows,
+  };
+}
+
+/**
+ * The most recent termination of a container of a pod (init containers
+ * included): its `state.terminated` while it is stopped (`current: true`),
+ * else its `lastState.terminated`, the run before the current one.
+ *
+ * @param pod The pod, as an event's `object` or `ctx.k8s.get` returns it.
+ * @param container The container's name.
+ * @returns The record, whether it is the current state, and the container's
+ *   status; `undefined` when the container never terminated.
+ *
+ * @example
+ * ```ts
+ * import { lastTermination } from "./explain.ts";
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * const found = lastTermination({
+ *   apiVersion: "v1",
+ *   kind: "Pod",
+ *   status: {
+ *     containerStatuses: [{
+ *       name: "app", image: "web:1", imageID: "", ready: false, restartCount: 3,
+ *       state: { waiting: { reason: "CrashLoopBackOff" } },
+ *       lastState: { terminated: { exitCode: 137, reason: "OOMKilled" } },
+ *     }],
+ *   },
+ * }, "app");
+ * strictEqual(found?.record.reason, "OOMKilled");
+ * strictEqual(found?.current, false);
+ * ```
+ */
+export function lastTermination(
+  pod: V1Pod,
+  container: string,
+):
+  | {
+    readonly record: V1ContainerStateTerminated;
+    readonly current: boolean;
+    readonly status: V1ContainerStatus;
+  }
+  | undefined {
+  const status = [
+    ...(pod.status?.containerStatuses ?? []),
+    ...(pod.status?.initContainerStatuses ?? []),
+  ].find((s) => s.name === container);
+  if (status === undefined) return undefined;
+  if (status.state?.terminated !== undefined) {
+    return { record: status.state.terminated, current: true, status };
+  }
+  const last = status.lastState?.terminated;
+  return last === undefined ? undefined : { record: last, current: false, status };
+}
+
+/**
+ * The owner reference with `controller: true` of an object (a pod's
+ * ReplicaSet, StatefulSet, DaemonSet or Job), if any.
+ *
+ * @param object Any object.
+ * @returns The controller's reference, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { controllerRef } from "./explain.ts";
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * const ref = controllerRef({
+ *   metadata: {
+ *     ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-5d8f", uid: "u1", controller: true }],
+ *   },
+ * });
+ * strictEqual(ref?.name, "web-5d8f");
+ * ```
+ */
+export function controllerRef(
+  object: { readonly metadata?: { readonly ownerReferences?: readonly V1OwnerReference[] } },
+): V1OwnerReference | undefined {
+  return object.metadata?.ownerReferences?.find((ref) => ref.controller === true);
+}
+
+/**
+ * The pods among `pods` controlled by the same controller as `pod` (the same
+ * ReplicaSet, StatefulSet, DaemonSet or Job, by uid), sorted by name, `pod`
+ * itself always included: the replicas one finding about a workload names.
+ * A pod nothing controls has no siblings.
+ *
+ * @param pod The pod an event is about.
+ * @param pods Pods of its namespace, e.g. listed by its controller's selector.
+ * @returns `pod` and its siblings.
+ *
+ * @example
+ * ```ts
+ * import { siblingPods } from "./explain.ts";
+ * import { deepStrictEqual } from "node:assert/strict";
+ *
+ * const owned = (name: string, uid: string) => ({
+ *   apiVersion: "v1" as const,
+ *   kind: "Pod" as const,
+ *   metadata: {
+ *     name,
+ *     ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "rs", uid, controller: true }],
+ *   },
+ * });
+ * const pods = [owned("web-b", "rs-1"), owned("other", "rs-2"), owned("web-a", "rs-1")];
+ * deepStrictEqual(siblingPods(owned("web-b", "rs-1"), pods).map((p) => p.metadata?.name), ["web-a", "web-b"]);
+ * ```
+ */
+export function siblingPods(pod: V1Pod, pods: readonly V1Pod[]): V1Pod[] {
+  const controller = controllerRef(pod);
+  const name = pod.metadata?.name;
+  const found = controller === undefined
+    ? []
+    : pods.filter((other) => controllerRef(other)?.uid === controller.uid);
+  if (!found.some((other) => other.metadata?.name === name)) found.push(pod);
+  return found.sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
+}
+
+/**
+ * Kubernetes events as an evidence table, the most recent last: type,
+ * reason, count, last seen, message.
+ *
+ * @param title The table's caption.
+ * @param events The events, as `ctx.k8s.events` returns them.
+ * @param limit At most this many rows (the most recent ones); 20 by default.
+ * @returns The table.
+ *
+ * @example
+ * ```ts
+ * import { eventsTable } from "./explain.ts";
+ * import { deepStrictEqual } from "node:assert/strict";
+ *
+ * const table = eventsTable("Events", [{
+ *   namespace: "shop", name: "web-1.1", type: "Warning", reason: "BackOff",
+ *   message: "Back-off restarting failed container app in pod web-1_shop(0b9c)", count: 4,
+ *   firstTimestamp: "2024-05-01T10:00:00Z", lastTimestamp: "2024-05-01T10:02:00Z",
+ *   involvedObject: { kind: "Pod", namespace: "shop", name: "web-1" },
+ * }]);
+ * deepStrictEqual(table.rows[0]?.slice(0, 4), ["Warning", "BackOff", 4, "2024-05-01T10:02:00Z"]);
+ * ```
+ */
+export function eventsTable(title: string, events: readonly K8sEvent[], limit = 20): Table {
+  const when = (event: K8sEvent): string => event.lastTimestamp ?? event.firstTimestamp ?? "";
+  const sorted = [...events].sort((a, b) => when(a).localeCompare(when(b)));
+  return {
+    title,
+    columns: ["type", "reason", "count", "last seen", "message"],
+    rows: sorted.slice(Math.max(0, sorted.length - limit)).map((event) => [
+      event.type,
+      event.reason,
+      event.count,
+      when(event),
+      event.message,
+    ]),
+  };
+}
+
+/**
+ * Where a pod belongs, read once for an explainer: its owner chain
+ * (`ctx.k8s.owners`; `[]` when an owner's kind is not readable), the
+ * `workload` label ({@linkcode workloadOf}), and the pods of its controller
+ * ({@linkcode siblingPods}, listed by the controller's selector; just `pod`
+ * when nothing controls it or the list is refused). Callers keep the pods in
+ * the same state to name them in one finding.
+ *
+ * @param k8s `ctx.k8s` (the workflow declares {@linkcode WORKLOAD_KINDS} in `reads`).
+ * @param pod The pod an event is about.
+ * @returns The owners, the workload label and the controller's pods (`pod` included).
+ *
+ * @example
+ * ```ts
+ * import { podScope } from "./explain.ts";
+ * import type { K8sClient } from "./k8s.ts";
+ *
+ * async function replicas(k8s: K8sClient): Promise<string[]> {
+ *   const pod = await k8s.get({ apiVersion: "v1", kind: "Pod", namespace: "shop", name: "web-1" });
+ *   const scope = await podScope(k8s, pod);
+ *   return scope.pods.map((p) => p.metadata?.name ?? "?");
+ * }
+ * ```
+ */
+export async function podScope(
+  k8s: K8sClient,
+  pod: V1Pod,
+): Promise<{
+  readonly owners: readonly KubeObject[];
+  readonly workload: string;
+  readonly pods: readonly V1Pod[];
+}> {
+  const owners = await k8s.owners({ ...pod, apiVersion: "v1", kind: "Pod" }).catch(() => []);
+  const workload = workloadOf({ ...pod, kind: "Pod" }, owners);
+  const spec = owners[0]?.["spec"] as { readonly selector?: V1LabelSelector } | undefined;
+  const selector = selectorString(spec?.selector);
+  const namespace = pod.metadata?.namespace;
+  if (selector === "" || namespace === undefined || controllerRef(pod) === undefined) {
+    return { owners, workload, pods: [pod] };
+  }
+  const listed = await k8s.list({
+    apiVersion: "v1",
+    kind: "Pod",
+    namespace,
+    labelSelector: selector,
+    limit: 200,
+  }).then((list) => list.items, () => []);
+  return { owners, workload, pods: siblingPods(pod, listed) };
 }

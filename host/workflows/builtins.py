@@ -64,7 +64,8 @@ BUILTINS: dict[str, _Entry] = {
     ),
     # Explainers.
     "restart-loop-reporter": _Entry(
-        "pod_enrichment", "restartLoopReporter", "restart_loop_reporter", lambda c: {"tailLines": c.tail_lines}
+        "pod_enrichment", "restartLoopReporter", "restart_loop_reporter",
+        lambda c: {"tailLines": c.tail_lines, "groupSeconds": c.group_seconds},
     ),
     "image-pull-backoff-enricher": _Entry(
         "pod_enrichment", "imagePullBackoffEnricher", "image_pull_backoff_enricher", _none
