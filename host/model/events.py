@@ -49,7 +49,7 @@ class Event(WireModel):
     reason: str | None = None
     message: str | None = None
     restart_count: int | None = None
-    k8s_event: dict[str, Any] | None = None
+    k8s_event: dict[str, Any] | None = Field(default=None, alias="k8sEvent")  # to_camel would say k8SEvent
     alert: dict[str, Any] | None = None
     target: Target | None = None
     requested_by: str | None = None

@@ -86,3 +86,9 @@ def test_a_relist_reports_only_occurrences_not_seen_before() -> None:
     assert tracker.apply("MODIFIED", bumped) is False
     assert tracker.apply("DELETED", bumped) is False
     assert tracker.apply("ADDED", bumped) is True
+
+
+def test_the_warning_reaches_workflows_under_the_key_the_sdk_reads() -> None:
+    # `to_camel("k8s_event")` is `k8SEvent`: the SDK, its types and docs/protocol.md say `k8sEvent`.
+    wire = Event(kind="k8s.warningEvent", k8s_event={"reason": "BackOff"}).wire()
+    assert wire["k8sEvent"] == {"reason": "BackOff"} and "k8SEvent" not in wire
