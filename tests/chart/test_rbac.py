@@ -730,10 +730,8 @@ def test_the_table_holds_the_reads_each_explainer_was_specified_with(chart_table
     assert chart_table == {
         "podEnrichment.restartLoopReporter": workloads,
         "podEnrichment.imagePullBackoffEnricher": workloads,
-        "podEnrichment.podInvestigatorEnricher": [
-            *workloads, "v1/Node", "v1/PersistentVolumeClaim", "v1/ConfigMap", "v1/ResourceQuota",
-        ],
-        "podEnrichment.podEvictedEnrichments": workloads,
+        "podEnrichment.podInvestigatorEnricher": [*workloads, "v1/Node", "v1/PersistentVolumeClaim", "v1/ConfigMap"],
+        "podEnrichment.podEvictedEnrichments": [*workloads, "v1/Node"],
         "podEnrichment.podCreationEnricher": [*workloads, "v1/ResourceQuota"],
         "oomKiller.podOomKillerEnricher": [*workloads, "v1/Node"],
         "jobs.jobFailureReporter": ["batch/v1/Job", "batch/v1/CronJob"],

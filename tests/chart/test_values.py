@@ -30,7 +30,9 @@ ISSUE_DEFAULTS: dict[str, Any] = {
         },
         # The explainers (issue 12): on by default, with the settings our users' docs name.
         "podEnrichment": {
-            "restartLoopReporter": {"enabled": True, "tailLines": 40, "namespaces": [], "triggers": []},
+            "restartLoopReporter": {
+                "enabled": True, "tailLines": 40, "groupSeconds": 5, "namespaces": [], "triggers": [],
+            },
             "imagePullBackoffEnricher": {"enabled": True, "namespaces": [], "triggers": []},
             "podInvestigatorEnricher": {"enabled": True, "namespaces": [], "triggers": []},
             "podEvictedEnrichments": {"enabled": True, "namespaces": [], "triggers": []},

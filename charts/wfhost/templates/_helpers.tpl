@@ -284,8 +284,8 @@ their logs and events only, which every workflow gets.
 podEnrichment:
   restartLoopReporter: [WORKLOAD_KINDS]
   imagePullBackoffEnricher: [WORKLOAD_KINDS]
-  podInvestigatorEnricher: [WORKLOAD_KINDS, v1/Node, v1/PersistentVolumeClaim, v1/ConfigMap, v1/ResourceQuota]
-  podEvictedEnrichments: [WORKLOAD_KINDS]
+  podInvestigatorEnricher: [WORKLOAD_KINDS, v1/Node, v1/PersistentVolumeClaim, v1/ConfigMap]
+  podEvictedEnrichments: [WORKLOAD_KINDS, v1/Node]
   podCreationEnricher: [WORKLOAD_KINDS, v1/ResourceQuota]
 oomKiller:
   podOomKillerEnricher: [WORKLOAD_KINDS, v1/Node]
