@@ -171,10 +171,14 @@ async def test_the_grace_period_is_bounded(host: Host) -> None:
 
 
 async def test_a_built_in_can_be_bound_to_more_triggers_in_config(tmp_path: Path) -> None:
-    config = make_config(tmp_path, api={"enabled": False}, workflows={"podTroubleshooting": {
-        "pythonProfiler": {"triggers": [{"on": "pod.crashLoop", "namespaces": ["shop"]}]},
-        "podProcessList": {"enabled": False},
-    }})
+    config = make_config(tmp_path, api={"enabled": False}, workflows={
+        "podTroubleshooting": {
+            "pythonProfiler": {"triggers": [{"on": "pod.crashLoop", "namespaces": ["shop"]}]},
+            "podProcessList": {"enabled": False},
+        },
+        # The crash-loop explainer triggers on pod.crashLoop of its own: off, to see the binding alone.
+        "podEnrichment": {"restartLoopReporter": {"enabled": False}},
+    })
     h = Host(config, with_cluster=False)
     await h.start(watch=False)
     try:
