@@ -1,5 +1,7 @@
 """HTTP sinks: `webhook` (the finding as JSON, labels included) and `slack` (an incoming-webhook
-payload with blocks; the labels in a context block under the header).
+payload with blocks; the labels in a context block under the header, the Markdown body turned into
+Slack mrkdwn: bold, links and lists translated, fenced code and Markdown tables as preformatted
+blocks, since Slack has no tables).
 
 Each POST has a timeout and is retried with exponential backoff; a finding that still cannot be
 delivered is written to the sink's spool directory and retried from there in the background
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +57,13 @@ def _clip(text: str, limit: int = SLACK_TEXT_LIMIT) -> str:
 def _table_text(columns: list[str], rows: list[list[Any]], *, max_rows: int = 15) -> str:
     cells = [columns, *[[("" if c is None else str(c)) for c in r] for r in rows[:max_rows]]]
     widths = [min(40, max(len(row[i]) if i < len(row) else 0 for row in cells)) for i in range(len(columns))]
-    lines = ["  ".join((row[i] if i < len(row) else "")[:40].ljust(widths[i]) for i in range(len(columns)))
-             for row in cells]
+    last = len(columns) - 1  # the last column (often a message) is not cut: nothing follows it
+
+    def cell(row: list[str], i: int) -> str:
+        text = row[i] if i < len(row) else ""
+        return text if i == last else text[:40].ljust(widths[i])
+
+    lines = ["  ".join(cell(row, i) for i in range(len(columns))).rstrip() for row in cells]
     if len(rows) > max_rows:
         lines.append(f"… {len(rows) - max_rows} more rows")
     return "\n".join(lines)
@@ -71,6 +79,97 @@ def slack_labels(labels: dict[str, str]) -> str:
     return _clip("  ·  ".join(f"{slack_escape(k)}: {slack_escape(v)}" for k, v in labels.items()))
 
 
+_FENCE = re.compile(r"^(`{3,})[\w+-]*\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
+MAX_BODY_SECTIONS = 20
+
+
+def _table_cells(line: str) -> list[str]:
+    inner = line.strip()
+    inner = inner[1:] if inner.startswith("|") else inner
+    inner = inner[:-1] if inner.endswith("|") and not inner.endswith("\\|") else inner
+    return [cell.strip().replace("\\|", "|") for cell in _UNESCAPED_PIPE.split(inner)]
+
+
+def _inline(text: str) -> str:
+    """One line of Markdown as Slack mrkdwn: escaped, `**bold**` -> `*bold*`, links -> `<url|text>`."""
+    out = slack_escape(text)
+    parts = re.split(r"(`[^`]+`)", out)  # leave inline code alone
+    for i in range(0, len(parts), 2):
+        part = re.sub(r"\*\*([^*]+)\*\*", r"*\1*", parts[i])
+        parts[i] = re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", r"<\2|\1>", part)
+    return "".join(parts)
+
+
+def slack_blocks_of(markdown: str) -> list[str]:
+    """The body's Markdown as Slack mrkdwn pieces: a paragraph, a list, a heading, or a preformatted
+    block (a fenced code block, or a Markdown table laid out in columns: Slack has no tables and
+    would show the pipes)."""
+    lines = markdown.split("\n")
+    pieces: list[str] = []
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            pieces.append("\n".join(paragraph))
+            paragraph.clear()
+
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        fence = _FENCE.match(line)
+        if fence:
+            flush()
+            ticks, code = fence.group(1), []
+            i += 1
+            while i < len(lines) and lines[i].strip() != ticks:
+                code.append(lines[i])
+                i += 1
+            pieces.append("```" + slack_escape("\n".join(code)) + "```")
+        elif line.strip().startswith("|") and i + 1 < len(lines) and _TABLE_RULE.match(lines[i + 1]):
+            flush()
+            head, rows = _table_cells(line), []
+            i += 2
+            while i < len(lines) and lines[i].strip().startswith("|"):
+                rows.append(_table_cells(lines[i]))
+                i += 1
+            i -= 1
+            laid_out = "\n".join(row.rstrip() for row in _table_text(head, rows, max_rows=30).split("\n"))
+            pieces.append("```" + slack_escape(laid_out) + "```")
+        elif heading := re.match(r"^#{1,6} +(.*)$", line):
+            flush()
+            pieces.append(f"*{_inline(heading.group(1))}*")
+        elif not line.strip():
+            flush()
+        else:
+            item = re.match(r"^(\s*)[-*] +(.*)$", line)
+            paragraph.append(f"{item.group(1)}• {_inline(item.group(2))}" if item else _inline(line))
+        i += 1
+    flush()
+    return pieces
+
+
+def _sections(pieces: list[str]) -> list[str]:
+    """Pieces packed into section texts of at most SLACK_TEXT_LIMIT; a piece too long is cut, a
+    preformatted one keeping its closing fence."""
+    out: list[str] = []
+    for piece in pieces:
+        if len(piece) > SLACK_TEXT_LIMIT:
+            piece = (piece[: SLACK_TEXT_LIMIT - 4] + "…```") if piece.endswith("```") else _clip(piece)
+        if out and len(out[-1]) + 2 + len(piece) <= SLACK_TEXT_LIMIT:
+            out[-1] += "\n\n" + piece
+        else:
+            out.append(piece)
+    if len(out) > MAX_BODY_SECTIONS:
+        out = [*out[: MAX_BODY_SECTIONS - 1], "… the rest is on the findings page"]
+    return out
+
+
+def _markdown_header(columns: list[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in columns) + " |"
+
+
 def slack_payload(finding: Finding, public_url: str | None) -> dict[str, Any]:
     subject = f"{finding.subject.namespace}/{finding.subject.name}" if finding.subject else "—"
     blocks: list[dict[str, Any]] = [
@@ -81,9 +180,11 @@ def slack_payload(finding: Finding, public_url: str | None) -> dict[str, Any]:
     ]
     if finding.labels:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": slack_labels(finding.labels)}]})
-    if finding.body:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(finding.body)}})
-    for table in finding.tables[:3]:
+    body = finding.body or ""
+    for text in _sections(slack_blocks_of(body)):
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    # A table the body already shows (an explainer's finding carries each in both) is not repeated.
+    for table in [t for t in finding.tables if _markdown_header(t.columns) not in body][:3]:
         text = f"*{table.title}*\n" if table.title else ""
         text += "```" + _clip(_table_text(table.columns, table.rows), SLACK_TEXT_LIMIT - 100) + "```"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})

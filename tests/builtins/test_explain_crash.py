@@ -4,17 +4,21 @@ The host runs in-process with only `restart-loop-reporter` and `pod-oom-killer-e
 pods' commands run as local processes (`python:3.11` is just a name: the local python runs), so
 every crash here is real: a missing module, a path it may not open, a refused connection, an
 application error with its own last line, a command the shell or the runtime cannot find, a
-segfault, a service exiting 0, and a memory hog the kernel OOM-kills at its 64Mi cgroup limit.
+segfault, a service exiting 0, a service its own shell stops with SIGTERM (exit 143,
+`Terminated`), an exit 255 with no log (`Unknown`: "cause not recognised"), and a memory hog the
+kernel OOM-kills at its 64Mi cgroup limit.
 The real Deployment controller makes ten replicas crash together (one finding naming all ten),
 rolls out a new image and scales down (no finding at all).
 
-Two causes only a real node produces are replayed, on a Node object no kubelet runs
+Three causes only a real node produces are replayed, on a Node object no kubelet runs
 (`explain-replay`), with the exact shapes a kubelet writes: a liveness-probe kill (the prober's
 `Unhealthy` event "Liveness probe failed: HTTP probe failed with statuscode: 500", the
 `Killing` event "Container app failed liveness probe, will be restarted", then the container
-status the kubelet posts: CrashLoopBackOff after exit 137), and a node-level OOM (the OOM
-watcher's `SystemOOM` Warning "System OOM encountered, victim process: python, pid: 4242" on
-the node, and a container status with an `OOMKilled` termination below its 1Gi limit).
+status the kubelet posts: CrashLoopBackOff after exit 137), the same for a startup probe
+("Startup probe failed: Get ...: connect: connection refused", "Container app failed startup
+probe, will be restarted"), and a node-level OOM (the OOM watcher's `SystemOOM` Warning "System
+OOM encountered, victim process: python, pid: 4242" on the node, and a container status with an
+`OOMKilled` termination below its 1Gi limit).
 
 Everything starts at once in the module's fixture, so the whole module takes about a minute.
 """
@@ -99,8 +103,27 @@ REAL: dict[str, tuple[list[str], str, list[str]]] = {
         "ExitedZero",
         ["exits with code 0", "restartPolicy: Always"],
     ),
+    # A long-running service that something inside stops with SIGTERM: the process dies of the
+    # signal, and the kubelet records 143, as for a rolling update; but the pod stays.
+    "sigterm": (
+        ["python", "-c", "import os, signal\nprint('serving on :8080', flush=True)\n"
+                         "os.kill(os.getpid(), signal.SIGTERM)"],
+        "Terminated",
+        ["it is stopped by SIGTERM (exit code 143): something asks the service to stop",
+         "exit code 143 (SIGTERM): terminated by SIGTERM (asked to stop)"],
+    ),
+    # Past the application's range, no signal, no log: nothing to go on, so nothing is guessed.
+    "unknown": (
+        ["sh", "-c", "exit 255"],
+        "Unknown",
+        ["cause not recognised: it ends with exit code 255", "**Cause not recognised**",
+         "**Previous run:** it wrote no log"],
+    ),
 }
 
+STARTUP_UNHEALTHY = (
+    'Startup probe failed: Get "http://10.244.0.7:8080/healthz": dial tcp 10.244.0.7:8080: connect: connection refused'
+)
 FLEET = ["sh", "-c", "echo starting fleet; echo 'FATAL: cannot open /etc/fleet/config.yaml' >&2; exit 4"]
 SERVE = ["sleep", "600"]  # SIGTERM ends it with 143, as a rolling update or a scale-down does
 SERVE_GRACEFULLY = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]  # exits 0
@@ -293,6 +316,26 @@ def _replay(env: Env) -> None:
     core.patch_namespaced_pod_status("node-oom", NAMESPACE, _crash_loop_status(
         node_oom, {"exitCode": 137, "reason": "OOMKilled"}
     ))
+    # A startup probe that never passes: the prober's `Unhealthy` event, the `Killing` event of
+    # kuberuntime_manager.go, then the kubelet's status after the kill (137, reason Error).
+    startup = _create(core.create_namespaced_pod, NAMESPACE, _pod(
+        "startup",
+        _container(["sleep", "600"], startupProbe={
+            "httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 5, "failureThreshold": 6,
+        }),
+        nodeName=REPLAY_NODE,
+    ))
+    core.create_namespaced_event(NAMESPACE, _event(
+        {**pod_ref, "name": "startup", "uid": startup.metadata.uid}, "Unhealthy",
+        STARTUP_UNHEALTHY, "Warning", namespace=NAMESPACE,
+    ))
+    core.create_namespaced_event(NAMESPACE, _event(
+        {**pod_ref, "name": "startup", "uid": startup.metadata.uid}, "Killing",
+        "Container app failed startup probe, will be restarted", "Normal", namespace=NAMESPACE,
+    ))
+    core.patch_namespaced_pod_status("startup", NAMESPACE, _crash_loop_status(
+        startup, {"exitCode": 137, "reason": "Error"}
+    ))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -345,7 +388,11 @@ async def test_a_real_crash_loop_is_explained(env: Env, pod: str) -> None:
     }, finding.title
     assert finding.title.startswith(f"{NAMESPACE}/{pod} (container app) is crash-looping: "), finding.title
     _says(finding, expected)
-    _says(finding, ["**Last termination:**", "**Restart timeline of container app**", "**Likely fix**"])
+    # A recognised cause ends with its fix; "cause not recognised" gives the evidence and no fix.
+    ending = "**Cause not recognised**" if cause == "Unknown" else "**Likely fix**"
+    _says(finding, ["**Last termination:**", "**Restart timeline of container app**", ending])
+    if cause == "Unknown":
+        assert "**Likely fix**" not in finding.body
 
 
 async def test_a_memory_hog_at_its_64mi_limit_is_oom_killed_and_no_crash_finding_says_otherwise(env: Env) -> None:
@@ -382,6 +429,17 @@ async def test_a_liveness_probe_kill_is_explained_replayed(env: Env) -> None:
         "liveness probe fails and the kubelet restarts it: Liveness probe failed: HTTP probe failed with statuscode: 500",
         "HTTP GET /healthz on port 8080, initialDelaySeconds 0, periodSeconds 10",
         "Container app failed liveness probe, will be restarted",
+    ])
+
+
+async def test_a_startup_probe_kill_is_explained_replayed(env: Env) -> None:
+    finding = await env.finding(CRASH, "startup")
+    assert finding.labels["cause"] == "StartupProbeFailed", finding.title
+    _says(finding, [
+        f"startup probe fails and the kubelet restarts it: {STARTUP_UNHEALTHY}",
+        "HTTP GET /healthz on port 8080, initialDelaySeconds 0, periodSeconds 5, timeoutSeconds 1, failureThreshold 6",
+        "Container app failed startup probe, will be restarted",
+        "within `failureThreshold \N{MULTIPLICATION SIGN} periodSeconds` of the startup probe",  # the fix
     ])
 
 

@@ -7,11 +7,16 @@ each failure: a Job with `backoffLimit: 0` whose pod exits 2 (BackoffLimitExceed
 Pod Security "baseline" (PodCreationForbidden, naming the rule), a Deployment over a ResourceQuota
 (QuotaExceeded, naming the quota), and a crash-looping Deployment an Alertmanager alert is posted
 about (the host's webhook, bearer token). All of them are set going at once, then each test waits
-for its finding.
+for its finding. The real job controller also fails a Job on its `podFailurePolicy` FailJob rule
+(exit 42): reason `PodFailurePolicy`, which no known cause covers (`Unknown`).
+
+`FailedCreate` refusals this control plane has no admission for (a validating webhook's denial,
+RBAC refusing the ReplicaSet controller, another plugin's `is forbidden`, a timeout) are
+**replayed**: the Warning as the ReplicaSet controller writes it, about a ReplicaSet of no replicas.
 
 Node conditions are **replayed**: on a real node our kubelet's heartbeats would overwrite them, so
 the test writes the status a kubelet writes (`Ready=False KubeletNotReady`, then
-`MemoryPressure=True`) on a second Node of the builtin stand-in, with pods bound to it in two
+`MemoryPressure=True`, `DiskPressure=True`, `PIDPressure=True`) on a second Node of the builtin stand-in, with pods bound to it in two
 namespaces.
 
 The host loads only these four explainers (copied to a temporary built-in directory), so other
@@ -208,6 +213,62 @@ CRASH = [
 ]
 
 
+# `FailedCreate` Warnings as the ReplicaSet controller writes them (`Error creating: ` and the API
+# server's refusal; the pod name is the generateName prefix), for refusals this control plane has
+# no admission for: a validating webhook's denial, RBAC refusing the controller, another admission
+# plugin's `is forbidden`, and an answer nothing classifies. name -> (message, cause, what it says).
+FAILED_CREATES: dict[str, tuple[str, str, str]] = {
+    "webhooked": (
+        'Error creating: admission webhook "deny.example.com" denied the request: pods in explain-apps must set '
+        "a team label",
+        "PodCreationForbidden",
+        'cannot create its pods: admission webhook "deny.example.com" denies them: pods in explain-apps must set '
+        "a team label",
+    ),
+    "unpermitted": (
+        'Error creating: pods "unpermitted-7d9f8b6c5-" is forbidden: User '
+        '"system:serviceaccount:kube-system:replicaset-controller" cannot create resource "pods" in API group "" '
+        f'in the namespace "{APP_NAMESPACE}"',
+        "PodCreationForbidden",
+        "cannot create its pods: RBAC does not let system:serviceaccount:kube-system:replicaset-controller create "
+        f"pods in namespace {APP_NAMESPACE}",
+    ),
+    "selector-conflict": (
+        'Error creating: pods "selector-conflict-6c4f8d7b9-" is forbidden: pod node label selector conflicts '
+        "with its namespace node label selector",
+        "PodCreationForbidden",
+        "cannot create its pods: creating them is forbidden: pod node label selector conflicts with its "
+        "namespace node label selector",
+    ),
+    "timed-out": (
+        "Error creating: Timeout: request did not complete within requested timeout - context deadline exceeded",
+        "Unknown",
+        "cannot create its pods: cause not recognised",
+    ),
+}
+
+
+def _replay_failed_creates(core: Any, apps: Any) -> None:
+    """A ReplicaSet of no replicas per refusal (the controller then writes nothing itself), and the
+    controller's `FailedCreate` Warning about it."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    for name, (message, _, _) in FAILED_CREATES.items():
+        labels = {"app": name}
+        rs = apps.create_namespaced_replica_set(APP_NAMESPACE, {
+            "metadata": {"name": name, "labels": labels},
+            "spec": {"replicas": 0, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels}, "spec": {"containers": [_container(["sleep", "600"])]}}},
+        })
+        core.create_namespaced_event(APP_NAMESPACE, {
+            "metadata": {"name": f"{name}.{rs.metadata.uid[:8]}", "namespace": APP_NAMESPACE},
+            "involvedObject": {"apiVersion": "apps/v1", "kind": "ReplicaSet", "namespace": APP_NAMESPACE,
+                               "name": name, "uid": rs.metadata.uid},
+            "reason": "FailedCreate", "message": message, "type": "Warning", "count": 1,
+            "firstTimestamp": stamp, "lastTimestamp": stamp,
+            "source": {"component": "replicaset-controller"}, "reportingComponent": "replicaset-controller",
+        })
+
+
 @dataclass
 class Scene:
     cluster: RealCluster
@@ -246,6 +307,13 @@ def real(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             greedy = _container(["sleep", "600"], resources={"limits": {"cpu": "2"}})
             apps.create_namespaced_deployment(QUOTA_NAMESPACE, _deployment("greedy", greedy))
             apps.create_namespaced_deployment(APP_NAMESPACE, _deployment("crasher", _container(CRASH)))
+            batch.create_namespaced_job(APP_NAMESPACE, _job(
+                "policy", ["sh", "-c", "echo checking; exit 42"], backoffLimit=6,
+                podFailurePolicy={"rules": [
+                    {"action": "FailJob", "onExitCodes": {"containerName": "app", "operator": "In", "values": [42]}},
+                ]},
+            ))
+            _replay_failed_creates(core, apps)
             yield Scene(cluster=cluster, host=host)
         finally:
             host.stop()
@@ -302,6 +370,32 @@ def test_a_deployment_over_its_quota_is_explained_naming_the_quota(real: Scene) 
     quota = next(t for t in finding["tables"] if t["title"] == "ResourceQuota compute-quota")
     assert quota["rows"] == [["limits.cpu", "1", "0", "2"]], quota
     assert f"kubectl edit resourcequota compute-quota -n {QUOTA_NAMESPACE}" in finding["body"]
+
+
+@pytest.mark.parametrize("name", list(FAILED_CREATES))
+def test_a_replica_set_refused_by_admission_is_explained_replayed(real: Scene, name: str) -> None:
+    message, cause, says = FAILED_CREATES[name]
+    finding = _await(real.host, "pod-creation-enricher", workload=f"ReplicaSet/{APP_NAMESPACE}/{name}")
+    assert finding["labels"]["cause"] == cause, finding["title"]
+    assert finding["subject"] == {"kind": "ReplicaSet", "namespace": APP_NAMESPACE, "name": name}, finding["subject"]
+    assert finding["title"] == f"ReplicaSet {APP_NAMESPACE}/{name} {says}", finding["title"]
+    assert message.removeprefix("Error creating: ") in finding["body"], finding["body"]
+    if cause == "Unknown":
+        assert "**Cause not recognised**" in finding["body"] and "**Likely fix**" not in finding["body"]
+    else:
+        assert "**Likely fix**" in finding["body"], finding["body"]
+
+
+def test_a_job_failed_by_its_pod_failure_policy_is_not_guessed_at(real: Scene) -> None:
+    # The real job controller fails the Job on the FailJob rule: reason PodFailurePolicy, which no
+    # known cause covers, so the finding quotes the condition and says "cause not recognised".
+    finding = _await(real.host, "job-failure-reporter", workload=f"Job/{APP_NAMESPACE}/policy")
+    assert finding["labels"]["cause"] == "Unknown", finding["title"]
+    assert finding["title"] == f"Job {APP_NAMESPACE}/policy failed (PodFailurePolicy): cause not recognised", (
+        finding["title"])
+    body = finding["body"]
+    assert "PodFailurePolicy" in body and "failed with exit code 42 matching FailJob rule at index 0" in body, body
+    assert "**Cause not recognised**" in body and "**Likely fix**" not in body, body
 
 
 def test_an_alert_about_a_crash_looping_pod_gets_its_explanation(real: Scene) -> None:
@@ -367,13 +461,20 @@ def _worker(name: str) -> dict[str, Any]:
     }
 
 
-def _conditions(ready: tuple[str, str, str], memory: tuple[str, str, str]) -> list[dict[str, str]]:
+DISK_OK = ("False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure")
+PID_OK = ("False", "KubeletHasSufficientPID", "kubelet has sufficient PID available")
+
+
+def _conditions(
+    ready: tuple[str, str, str], memory: tuple[str, str, str],
+    disk: tuple[str, str, str] = DISK_OK, pid: tuple[str, str, str] = PID_OK,
+) -> list[dict[str, str]]:
     """The four conditions as a kubelet writes them (`status`, `reason`, `message`)."""
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     rows = [
         ("MemoryPressure", *memory),
-        ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-        ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+        ("DiskPressure", *disk),
+        ("PIDPressure", *pid),
         ("Ready", *ready),
     ]
     return [
@@ -388,6 +489,9 @@ NOT_READY = (
 )
 MEMORY_OK = ("False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available")
 MEMORY_LOW = ("True", "KubeletHasInsufficientMemory", "kubelet has insufficient memory available")
+# The kubelet's own words (pkg/kubelet/nodestatus/setters.go).
+DISK_LOW = ("True", "KubeletHasDiskPressure", "kubelet has disk pressure")
+PID_LOW = ("True", "KubeletHasInsufficientPID", "kubelet has insufficient PID available")
 
 
 def test_a_node_going_not_ready_then_under_memory_pressure_is_explained_replayed(
@@ -429,5 +533,27 @@ def test_a_node_going_not_ready_then_under_memory_pressure_is_explained_replayed
             ), pressure["title"]
             assert "shop/batch-1" in pressure["body"]  # the BestEffort pod, named in the fix
             assert len(_findings(host, "node-status-enricher")) == 2
+
+            # Disk, then PID pressure on top: each pressure type is an episode of its own.
+            core.patch_node_status("worker-2", {"status": {"conditions": _conditions(NOT_READY, MEMORY_LOW, DISK_LOW)}})
+            disk = _await(host, "node-status-enricher", timeout=60, cause="NodeDiskPressure")
+            assert disk["labels"] == {"cause": "NodeDiskPressure", "workload": "Node/worker-2", "node": "worker-2"}
+            assert disk["title"] == (
+                "Node worker-2 is under disk pressure (kubelet has disk pressure); none of its 3 pods requests "
+                "ephemeral-storage"
+            ), disk["title"]
+            assert "| DiskPressure | True | KubeletHasDiskPressure |" in disk["body"], disk["body"]
+            assert "Set `ephemeral-storage` requests and limits" in disk["body"]
+
+            core.patch_node_status("worker-2", {"status": {"conditions": _conditions(
+                NOT_READY, MEMORY_LOW, DISK_LOW, PID_LOW)}})
+            pid = _await(host, "node-status-enricher", timeout=60, cause="NodePIDPressure")
+            assert pid["labels"] == {"cause": "NodePIDPressure", "workload": "Node/worker-2", "node": "worker-2"}
+            assert pid["title"] == (
+                "Node worker-2 is under PID pressure (kubelet has insufficient PID available); 3 pods run on it"
+            ), pid["title"]
+            assert "| PIDPressure | True | KubeletHasInsufficientPID |" in pid["body"], pid["body"]
+            assert "`podPidsLimit`" in pid["body"]
+            assert len(_findings(host, "node-status-enricher")) == 4
         finally:
             host.stop()

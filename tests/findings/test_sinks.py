@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from host.findings.log_sink import LogSink
 from host.findings.service import FindingsService
 from host.model.events import Subject
 from host.model.findings import Attachment, Finding, Table
+from host.sandbox.deno import find_deno
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.timeout(60)
 LABELS = {"cause": "OOMKilled", "namespace": "shop", "workload": "Deployment/shop/web"}
@@ -195,3 +198,81 @@ async def test_the_url_can_come_from_a_mounted_secret_file(receiver: Receiver, t
     await sink.deliver(_finding("from a secret"))
     await sink.close()
     assert [d["title"] for d in receiver.accepted] == ["from a secret"]
+
+
+# An explainer's finding, made by the SDK's own `explanationFinding` (as a built-in reports it):
+# the summary first, a text item, a Markdown table, a fenced log, the fix, the labels.
+EXPLAIN = """
+import { explanationFinding } from "%s";
+console.log(JSON.stringify(explanationFinding({
+  cause: "MissingPackage",
+  summary: "shop/web-1 (container app) is crash-looping: `yaml` is missing from the image: "
+    + "ModuleNotFoundError: No module named 'yaml'",
+  evidence: [
+    { kind: "text", title: "Last termination", text: "exit code 1: exited with code 1; reason Error" },
+    { kind: "table", table: { title: "Restart timeline of container app",
+      columns: ["run", "state", "exit code", "reason / message"],
+      rows: [["#4 (next)", "waiting: CrashLoopBackOff", "", "back-off 40s | restarting failed container=app"],
+             ["#3 (previous)", "terminated", 1, "Error"]] } },
+    { kind: "log", title: "Previous run, last 20 lines",
+      text: "Traceback (most recent call last):\\n  File \\"/app/main.py\\", line 1, in <module>\\n"
+        + "    import yaml\\nModuleNotFoundError: No module named 'yaml'" },
+  ],
+  fix: ["Add the package to the image (requirements.txt) and rebuild."],
+}, { namespace: "shop", workload: "Deployment/shop/web", labels: { container: "app" },
+     subject: { kind: "Pod", namespace: "shop", name: "web-1" } })));
+"""
+
+
+def _explainer_finding(tmp_path: Path) -> Finding:
+    script = tmp_path / "explain.ts"
+    script.write_text(EXPLAIN % (REPO / "sdk-ts" / "explain.ts"))
+    out = subprocess.run([str(find_deno()), "run", "--no-config", "--no-lock", "--quiet", str(script)],
+                         capture_output=True, text=True, timeout=60, check=True)
+    doc = json.loads(out.stdout)
+    return Finding(
+        workflow="restart-loop-reporter", title=doc["title"], severity=doc["severity"], body=doc["body"],
+        subject=Subject(**doc["subject"]), tables=[Table(**t) for t in doc["tables"]], labels=doc["labels"],
+    )
+
+
+def test_an_explainer_finding_in_slack_has_its_summary_first_labels_and_tables_as_preformatted_text(
+    tmp_path: Path,
+) -> None:
+    finding = _explainer_finding(tmp_path)
+    assert "| run | state | exit code | reason / message |" in finding.body  # Markdown, as the page gets it
+    payload = slack_payload(finding, None)
+    blocks = payload["blocks"]
+    assert payload["text"] == f"[high] {finding.title}"
+    assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": finding.title}}
+    labels = blocks[2]["elements"][0]["text"]
+    assert labels == "container: app  ·  cause: MissingPackage  ·  workload: Deployment/shop/web  ·  namespace: shop"
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    text = "\n\n".join(sections)
+    # the summary opens the body; bold is Slack's single asterisk
+    assert sections[0].startswith("shop/web-1 (container app) is crash-looping: `yaml` is missing from the image")
+    assert "*Last termination:* exit code 1" in text and "**" not in text
+    # the table is laid out in columns inside a preformatted block: no Markdown pipes or rule
+    assert "|---|" not in text and "| run |" not in text
+    assert (
+        "```run            state                      exit code  reason / message\n"
+        "#4 (next)      waiting: CrashLoopBackOff             back-off 40s | restarting failed container=app\n"
+        "#3 (previous)  terminated                 1          Error```"
+    ) in text, text
+    # ... and is not repeated as a table block (the body already has it)
+    assert text.count("reason / message") == 1
+    # the log: preformatted, escaped for mrkdwn, its fence closed
+    assert ("```Traceback (most recent call last):\n  File \"/app/main.py\", line 1, in &lt;module&gt;\n"
+            "    import yaml\nModuleNotFoundError: No module named 'yaml'```") in text, text
+    assert text.count("```") % 2 == 0
+    assert "*Likely fix*\n\n• Add the package to the image (requirements.txt) and rebuild." in text
+    assert all(len(t) <= 3000 for t in sections)
+
+
+def test_a_long_slack_body_is_split_into_sections_and_a_cut_log_keeps_its_fence_closed() -> None:
+    log = "\n".join(f"line {i} " + "x" * 60 for i in range(200))
+    finding = _finding().model_copy(update={"body": f"summary\n\n**Log**\n\n```\n{log}\n```\n\nafter", "tables": []})
+    sections = [b["text"]["text"] for b in slack_payload(finding, None)["blocks"] if b["type"] == "section"]
+    assert sections[0] == "summary\n\n*Log*"
+    assert sections[1].startswith("```line 0 ") and sections[1].endswith("…```") and len(sections[1]) <= 3000
+    assert sections[2] == "after"
