@@ -1,5 +1,6 @@
 """The findings page in headless Chromium: the list, a finding opened with its table and inline flamegraph,
-its labels as chips (escaped), and the list filtered by a label."""
+its labels as chips (escaped), the list filtered by a label, and an explainer's finding (made by the
+SDK's `explanationFinding`) with its Markdown table as a table and its log as preformatted text."""
 
 from __future__ import annotations
 
@@ -46,12 +47,46 @@ export default defineWorkflow({
 });
 """
 
+# A finding shaped exactly as the built-in explainers report it: `explanationFinding` of the SDK
+# itself turns the explanation into the title, the Markdown body (summary first, then the evidence:
+# text, a table, a fenced log; then "Likely fix") and the labels.
+EXPLAINED = r"""
+import { defineWorkflow } from "@wfhost/sdk";
+import { explanationFinding } from "@wfhost/sdk/explain.ts";
+export default defineWorkflow({
+  name: "explained-crash",
+  triggers: [{ on: "manual" }],
+  capabilities: ["findings.report"],
+  async run(ctx) {
+    await ctx.report(explanationFinding({
+      cause: "MissingPackage",
+      summary: "shop/web-1 (container app) is crash-looping: `yaml` is missing from the image: "
+        + "ModuleNotFoundError: No module named 'yaml'",
+      evidence: [
+        { kind: "text", title: "Last termination", text: "exit code 1: exited with code 1; reason Error" },
+        { kind: "table", table: { title: "Restart timeline of container app",
+          columns: ["run", "state", "exit code", "reason / message"],
+          rows: [["#4 (next)", "waiting: CrashLoopBackOff", "", "back-off 40s | restarting failed container=app"],
+                 ["#3 (previous)", "terminated", 1, "Error"]] } },
+        { kind: "log", title: "Previous run, last 20 lines",
+          text: "Traceback (most recent call last):\n  File \"/app/main.py\", line 1, in <module>\n"
+            + "    import yaml\nModuleNotFoundError: No module named 'yaml'" },
+      ],
+      fix: ["Add the package to the image (requirements.txt) and rebuild.",
+            "Check that the image tag deployed is the one built with it."],
+    }, { namespace: "shop", workload: "Deployment/shop/web", labels: { container: "app" },
+         subject: { kind: "Pod", namespace: "shop", name: "web-1" } }));
+  },
+});
+"""
+
 
 @pytest.fixture
 async def host(tmp_path: Path) -> AsyncIterator[Host]:
     custom = tmp_path / "custom"
     custom.mkdir()
     (custom / "flame.ts").write_text(textwrap.dedent(FLAME))
+    (custom / "explained.ts").write_text(textwrap.dedent(EXPLAINED))
     (tmp_path / "builtin").mkdir()
     config = make_config(
         tmp_path, api={"host": "127.0.0.1", "port": 0, "token": "t"},
@@ -143,3 +178,49 @@ async def test_the_page_filtered_by_a_label_lists_only_the_findings_carrying_it(
         profile=tmp_path / "p4")
     assert "No findings with these labels." in dom.stdout
     assert "Older finding for web-2" not in dom.stdout
+
+
+async def test_an_explainer_finding_reads_well_its_table_a_table_its_log_preformatted(
+    host: Host, tmp_path: Path
+) -> None:
+    import asyncio
+    import html as htmllib
+
+    from host.model.events import Event, Target
+
+    _, fut = host.dispatcher.trigger(
+        "explained-crash", Event(kind="manual", target=Target(namespace="shop", pod="web-1")), {}, wait=True)
+    assert fut is not None
+    result = await fut
+    assert result.outcome == "ok", result.error
+    [finding] = result.findings
+    assert finding.body.startswith(finding.title + "\n\n")  # the summary is the first line
+    assert "| run | state | exit code | reason / message |" in finding.body  # the body carries the table
+    dom = await asyncio.to_thread(_chromium, "--dump-dom", f"{host.api.url}/#{finding.id}", profile=tmp_path / "p5")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    page = dom.stdout
+    body = page.split('<div class="body">', 1)[1].split("</div>", 1)[0]
+    # the title as the heading, the summary as the body's first paragraph (inline code rendered)
+    assert f"{htmllib.escape(finding.title, quote=False)}</h2>" in page  # the opened finding's heading
+    assert body.startswith("<p>shop/web-1 (container app) is crash-looping: <code>yaml</code> is missing"), body[:300]
+    # the Markdown table is a table, not raw pipes
+    assert "<th>run</th><th>state</th><th>exit code</th><th>reason / message</th>" in body, body
+    assert "<td>waiting: CrashLoopBackOff</td>" in body and "<td>#3 (previous)</td>" in body
+    assert "<td>back-off 40s | restarting failed container=app</td>" in body  # an escaped pipe stays in its cell
+    assert "| run |" not in body and "|---|" not in body
+    # the fenced log is preformatted, its markup escaped
+    pre = body.split("<pre><code>", 1)[1].split("</code></pre>", 1)[0]
+    assert pre == ("Traceback (most recent call last):\n  File \"/app/main.py\", line 1, in &lt;module&gt;\n"
+                   "    import yaml\nModuleNotFoundError: No module named 'yaml'")
+    assert "```" not in body
+    # bold titles and the fix as a list
+    assert "<strong>Last termination:</strong> exit code 1" in body
+    assert "<strong>Likely fix</strong>" in body
+    assert "<li>Add the package to the image (requirements.txt) and rebuild.</li>" in body
+    # the labels as chips, in the list and on the opened finding
+    for key, value in (("cause", "MissingPackage"), ("workload", "Deployment/shop/web"), ("namespace", "shop"),
+                       ("container", "app")):
+        assert page.count(f'<span class="chip-key">{key}:</span> {value}</a>') == 2, (key, value)
+    # the table the body already shows is not repeated from the finding's `tables`
+    detail = page.split('<div class="body">', 1)[1]
+    assert detail.count("<th>run</th><th>state</th>") == 1, detail

@@ -32,7 +32,9 @@ function markdown(src) {
       const level = Math.min(3, line.indexOf(" "));
       out.push(`<h${level}>${inline(line.slice(line.indexOf(" ") + 1))}</h${level}>`);
     } else if (line.trim().startsWith("|") && i + 1 < lines.length && /^\s*\|?\s*:?-{2,}/.test(lines[i + 1])) {
-      const cells = (l) => l.trim().replace(/^\||\|$/g, "").split("|").map((c) => c.trim());
+      // Cells split on unescaped pipes only; `\|` is a pipe inside a cell.
+      const cells = (l) =>
+        l.trim().replace(/^\||\|$/g, "").split(/(?<!\\)\|/).map((c) => c.trim().replaceAll("\\|", "|"));
       const head = cells(line);
       const rows = [];
       for (i += 2; i < lines.length && lines[i].trim().startsWith("|"); i++) rows.push(cells(lines[i]));
@@ -54,6 +56,13 @@ function table(columns, rows, cell = esc) {
   const head = columns.map((c) => `<th>${cell(c)}</th>`).join("");
   const body = rows.map((r) => `<tr>${r.map((c) => `<td>${cell(c ?? "")}</td>`).join("")}</tr>`).join("");
   return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+// A table the body already shows as Markdown (explainers put their evidence tables in both: the
+// body for reading, `tables` for machines) is not shown twice.
+function inBody(body, t) {
+  const header = `| ${t.columns.map((c) => String(c).replaceAll("|", "\\|")).join(" | ")} |`;
+  return String(body ?? "").includes(header);
 }
 
 function subjectOf(f) {
@@ -121,7 +130,7 @@ function renderDetail(f) {
     <p class="meta">${esc(f.workflow)} · ${esc(subjectOf(f))} · ${esc(new Date(f.time).toLocaleString())} · <code>${esc(f.id)}</code></p>
     ${chips(f)}
     <div class="body">${markdown(f.body)}</div>
-    ${f.tables.map((t) => `${t.title ? `<h3>${esc(t.title)}</h3>` : ""}${table(t.columns, t.rows)}`).join("")}
+    ${f.tables.filter((t) => !inBody(f.body, t)).map((t) => `${t.title ? `<h3>${esc(t.title)}</h3>` : ""}${table(t.columns, t.rows)}`).join("")}
     <div class="attachments">
       ${images.map((a) => `<figure><img src="${esc(a.url)}" alt="${esc(a.name)}"><figcaption class="meta"><a href="${esc(a.url)}" target="_blank" rel="noopener">${esc(a.name)}</a> (${a.size} bytes)</figcaption></figure>`).join("")}
       ${others.length ? `<h3>Attachments</h3><ul>${others.map((a) => `<li><a href="${esc(a.url)}" target="_blank" rel="noopener">${esc(a.name)}</a> <span class="meta">${esc(a.mediaType)}, ${a.size} bytes</span></li>`).join("")}</ul>` : ""}
