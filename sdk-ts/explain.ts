@@ -868,6 +868,62 @@ export function siblingPods(pod: V1Pod, pods: readonly V1Pod[]): V1Pod[] {
 }
 
 /**
+ * The pods of `pod`'s controller (listed by its selector, at most 500), `pod`
+ * itself among them, and, when the list could not be read in full, a note
+ * saying why: what an explainer needs to name every replica failing alike.
+ *
+ * @param k8s `ctx.k8s`.
+ * @param pod The pod the event is about.
+ * @param owners Its owners, nearest first, as `ctx.k8s.owners` returns them.
+ * @param options The call's options (e.g. a timeout signal).
+ * @returns The pods, sorted by name, and the notes for the finding.
+ *
+ * @example
+ * ```ts
+ * import { controllerPods } from "./explain.ts";
+ * import type { K8sClient } from "./k8s.ts";
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * const pod = { apiVersion: "v1" as const, kind: "Pod" as const, metadata: { namespace: "shop", name: "web-1" } };
+ * const { pods } = await controllerPods({} as K8sClient, pod, []);
+ * strictEqual(pods.length, 1); // owned by nothing: just itself, no call made
+ * ```
+ */
+export async function controllerPods(
+  k8s: K8sClient,
+  pod: V1Pod,
+  owners: readonly KubeObject[],
+  options: { readonly signal?: AbortSignal } = {},
+): Promise<{ readonly pods: V1Pod[]; readonly notes: string[] }> {
+  const controller = controllerRef(pod);
+  const namespace = pod.metadata?.namespace;
+  if (controller === undefined || namespace === undefined) return { pods: [pod], notes: [] };
+  const direct = owners.find((owner) => owner.metadata.uid === controller.uid);
+  const spec = direct?.["spec"] as { readonly selector?: V1LabelSelector } | undefined;
+  const selector = selectorString(spec?.selector);
+  try {
+    const listed = await k8s.list({
+      apiVersion: "v1",
+      kind: "Pod",
+      namespace,
+      limit: 500,
+      ...(selector === "" ? {} : { labelSelector: selector }),
+      ...options,
+    });
+    const notes = listed.truncated
+      ? ["the workload has more than 500 pods: only the first 500 were compared"]
+      : [];
+    return { pods: siblingPods(pod, listed.items), notes };
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return {
+      pods: [pod],
+      notes: [`the other pods of ${controller.kind} ${controller.name}: ${why}`],
+    };
+  }
+}
+
+/**
  * Kubernetes events as an evidence table, the most recent last: type,
  * reason, count, last seen, message.
  *

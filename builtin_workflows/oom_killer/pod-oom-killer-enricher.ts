@@ -22,15 +22,12 @@ import {
   type KubeObject,
   NotFoundError,
   podRefOf,
-  type V1LabelSelector,
   type V1Node,
   type V1Pod,
 } from "@wfhost/sdk";
 import {
-  controllerRef,
+  controllerPods,
   explanationFinding,
-  selectorString,
-  siblingPods,
   WORKLOAD_KINDS,
   workloadOf,
 } from "@wfhost/sdk/explain.ts";
@@ -72,26 +69,9 @@ async function siblingsOf(
   container: string,
   notes: string[],
 ): Promise<V1Pod[]> {
-  const controller = controllerRef(pod);
-  const namespace = pod.metadata?.namespace;
-  if (controller === undefined || namespace === undefined) return [pod];
-  const direct = owners.find((owner) => owner.metadata.uid === controller.uid);
-  const spec = direct?.["spec"] as { readonly selector?: V1LabelSelector } | undefined;
-  const selector = selectorString(spec?.selector);
-  const listed = await optional(
-    `the other pods of ${controller.kind} ${controller.name}`,
-    notes,
-    () =>
-      ctx.k8s.list({
-        apiVersion: "v1",
-        kind: "Pod",
-        namespace,
-        limit: 500,
-        ...(selector === "" ? {} : { labelSelector: selector }),
-        ...timeout(),
-      }),
-  );
-  return siblingPods(pod, listed?.items ?? []).filter((other) =>
+  const found = await controllerPods(ctx.k8s, pod, owners, timeout());
+  notes.push(...found.notes);
+  return found.pods.filter((other) =>
     other.metadata?.name === pod.metadata?.name ||
     (other.metadata?.deletionTimestamp === undefined && oomRecord(other, container) !== undefined)
   );

@@ -24,16 +24,13 @@ import {
   type KubeObject,
   NotFoundError,
   podRefOf,
-  type V1LabelSelector,
   type V1Pod,
   type WorkflowEvent,
 } from "@wfhost/sdk";
 import {
-  controllerRef,
+  controllerPods,
   explanationFinding,
   lastTermination,
-  selectorString,
-  siblingPods,
   WORKLOAD_KINDS,
   workloadOf,
 } from "@wfhost/sdk/explain.ts";
@@ -99,31 +96,11 @@ async function siblingsOf(
   container: string,
   notes: string[],
 ): Promise<V1Pod[]> {
-  const controller = controllerRef(pod);
-  const namespace = pod.metadata?.namespace;
-  if (controller === undefined || namespace === undefined) return [pod];
-  const direct = owners.find((owner) => owner.metadata.uid === controller.uid);
-  const spec = direct?.["spec"] as { readonly selector?: V1LabelSelector } | undefined;
-  const selector = selectorString(spec?.selector);
-  try {
-    const listed = await ctx.k8s.list({
-      apiVersion: "v1",
-      kind: "Pod",
-      namespace,
-      limit: 500,
-      ...(selector === "" ? {} : { labelSelector: selector }),
-      ...timeout(),
-    });
-    if (listed.truncated) {
-      notes.push("the workload has more than 500 pods: only the first 500 were compared");
-    }
-    return siblingPods(pod, listed.items).filter((other) =>
-      other.metadata?.name === pod.metadata?.name || crashesLike(pod, other, container)
-    );
-  } catch (error) {
-    notes.push(`the other pods of ${controller.kind} ${controller.name}: ${why(error)}`);
-    return [pod];
-  }
+  const found = await controllerPods(ctx.k8s, pod, owners, timeout());
+  notes.push(...found.notes);
+  return found.pods.filter((other) =>
+    other.metadata?.name === pod.metadata?.name || crashesLike(pod, other, container)
+  );
 }
 
 async function readLog(
