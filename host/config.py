@@ -286,7 +286,7 @@ class SandboxConfig(Model):
         "invocation starts one (~30-50 ms).",
     )
     max_warm_workers: int = Field(
-        default=32, ge=0,
+        default=16, ge=0,
         description="At most this many workers alive across all workflows (0: no bound); past it the least "
         "recently used idle one is stopped first.",
     )

@@ -49,6 +49,7 @@ class _Slot:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     watcher: asyncio.Task[None] | None = None
     last_used: float = field(default_factory=time.monotonic)
+    idle_stopped: bool = False  # its last worker was stopped for being idle, not lost
 
     def stop_if_idle(self) -> bool:
         """Stop this slot's worker unless an invocation holds it (`host.sandbox.warm`)."""
@@ -110,8 +111,9 @@ class WorkerPool:
         began = time.perf_counter()
         await worker.start()
         self.stats.cold_start_seconds = time.perf_counter() - began
-        if self.stats.starts:
-            self.stats.restarts += 1
+        if self.stats.starts and not slot.idle_stopped:
+            self.stats.restarts += 1  # a start after an idle stop is not a restart
+        slot.idle_stopped = False
         self.stats.starts += 1
         slot.worker = worker
         slot.last_used = time.monotonic()
@@ -125,6 +127,7 @@ class WorkerPool:
         if worker is None or slot.lock.locked() or self._closed:
             return False
         slot.worker = None
+        slot.idle_stopped = True
         self.env.warm.gone(slot)
         self.stats.idle_stops += 1
         log.debug("sandbox.worker_idle_stopped", workflow=self.label, slot=slot.index, pid=worker.pid)

@@ -49,6 +49,7 @@ async def test_an_idle_worker_is_stopped_and_the_next_invocation_starts_one(tmp_
         result = await invoke(wf, Event(kind="manual"))
         assert result.outcome == "ok" and [f.title for f in result.findings] == ["W0"]
         assert wf.pool.stats.cold_invocations == 1
+        assert wf.pool.stats.restarts == 0  # stopped for being idle and started again: not a crash
         assert len(wf.pool.worker_pids()) == 1
     finally:
         await registry.stop()
