@@ -23,6 +23,15 @@ class Metrics:
                                ["workflow", "reason"], registry=self.registry)
         self.worker_restarts = Gauge("wfhost_worker_restarts", "Worker restarts of the loaded version, by workflow",
                                      ["workflow"], registry=self.registry)
+        self.cold_invocations = Gauge(
+            "wfhost_worker_cold_invocations", "Invocations of the loaded version that had to start their worker, by workflow",
+            ["workflow"], registry=self.registry,
+        )
+        self.idle_stops = Gauge(
+            "wfhost_worker_idle_stops", "Workers of the loaded version stopped for being idle (or by the warm bound), by workflow",
+            ["workflow"], registry=self.registry,
+        )
+        self.workers_warm = Gauge("wfhost_workers_warm", "Workers alive across all workflows", registry=self.registry)
         self.findings = Counter("wfhost_findings_total", "Findings reported, by workflow and severity",
                                 ["workflow", "severity"], registry=self.registry)
         self.sink_failures = Gauge("wfhost_sink_failures", "Failed deliveries, by sink", ["sink"], registry=self.registry)

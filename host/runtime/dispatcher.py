@@ -189,7 +189,11 @@ class Dispatcher:
                               invocation_id=item.invocation_id)
         self.metrics.invocations.labels(name, result.outcome).inc()
         self.metrics.duration.labels(name).observe(result.duration_seconds)
-        self.metrics.worker_restarts.labels(name).set(wf.pool.stats.restarts)
+        stats = wf.pool.stats
+        self.metrics.worker_restarts.labels(name).set(stats.restarts)
+        self.metrics.cold_invocations.labels(name).set(stats.cold_invocations)
+        self.metrics.idle_stops.labels(name).set(stats.idle_stops)
+        self.metrics.workers_warm.set(len(wf.pool.env.warm))
         self.results.append(result)
         del self.results[:-1000]
         return result

@@ -77,3 +77,37 @@ async def test_the_host_wide_bound_holds_under_a_burst_touching_every_workflow(t
         assert live() <= 3
     finally:
         await registry.stop()
+
+
+async def test_cold_starts_and_idle_stops_are_exported_as_metrics(tmp_path: Path) -> None:
+    from host.runtime.app import Host
+
+    directory = tmp_path / "wfs"
+    directory.mkdir()
+    (directory / "w0.ts").write_text(simple_workflow("w0", "await ctx.report({ title: 'W0' });"))
+    config = parse_config({
+        "sandbox": {"stateDir": str(tmp_path / "state"), "idleStopSeconds": 1},
+        "customWorkflows": {"typescript": {"enabled": True, "volume": {"mountPath": str(directory)}}},
+        "workflows": {"builtinDirectory": str(tmp_path / "no-builtins")},
+        "api": {"enabled": False}, "sinks": {"log": {"enabled": False}},
+    })
+    (tmp_path / "no-builtins").mkdir()
+    host = Host(config, with_cluster=False)
+    await host.start(watch=False)
+    try:
+        wf = host.registry.get("w0")
+        assert wf is not None
+        for _ in range(100):
+            if not wf.pool.worker_pids():
+                break
+            await asyncio.sleep(0.1)
+        assert wf.pool.worker_pids() == []
+        _, fut = host.dispatcher.trigger("w0", Event(kind="manual"), {}, wait=True)
+        assert fut is not None and (await fut).outcome == "ok"
+        text = host.metrics.render().decode()
+        assert 'wfhost_worker_cold_invocations{workflow="w0"} 1.0' in text, text
+        assert 'wfhost_worker_idle_stops{workflow="w0"} 1.0' in text
+        assert "wfhost_workers_warm 1.0" in text
+        assert 'wfhost_worker_restarts{workflow="w0"} 0.0' in text
+    finally:
+        await host.stop()
