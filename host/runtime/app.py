@@ -162,7 +162,13 @@ class Host:
 
     @property
     def ready(self) -> bool:
-        return self.started and (self.leading or self.kube is None)
+        """Started, and (with a cluster) leading with every wanted watch past its baseline, so an
+        object created from now on is seen as created (as informers wait for their cache sync)."""
+        if not self.started:
+            return False
+        if self.kube is None:
+            return True
+        return self.leading and self.sources is not None and self.sources.synced
 
     async def stop(self) -> None:
         log.info("host.stopping", identity=self.identity)

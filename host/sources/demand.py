@@ -131,6 +131,7 @@ class SourceManager:
         self.sources: dict[str, ResourceSource] = {}
         self.pod_tracker: PodTracker | None = None
         self.started_total = 0
+        self._reconciled = False
 
     def want(self, wants: Wants) -> None:
         """Set what the loaded workflows want; the running manager reconciles at once."""
@@ -140,6 +141,12 @@ class SourceManager:
     @property
     def current(self) -> Wants:
         return self._wants
+
+    @property
+    def synced(self) -> bool:
+        """Every wanted feed that could start has listed its baseline (a feed the server cannot
+        serve, e.g. an unknown CRD, is retried and logged, and does not hold readiness back)."""
+        return self._reconciled and all(source.synced for source in self.sources.values())
 
     async def run(self) -> None:
         """Reconcile on every change of wants (and every `RESTART_SECONDS` to retry failures)."""
@@ -174,6 +181,7 @@ class SourceManager:
             self.tasks[feed] = asyncio.create_task(self._supervise(feed, source), name=f"source-{feed}")
             self.started_total += 1
             log.info("sources.started", feed=feed)
+        self._reconciled = True
 
     async def _stop(self, feeds: list[str]) -> None:
         tasks = [self.tasks.pop(feed) for feed in feeds if feed in self.tasks]

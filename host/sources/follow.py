@@ -23,7 +23,7 @@ from host.kube.client import KubeClient
 from host.kube.resources import Resource
 from host.kube.watch import RELISTED, Watcher
 from host.model.events import Event
-from host.sources.scopes import Emit, EventCounts, run_scopes
+from host.sources.scopes import Emit, EventCounts, run_scopes, scopes
 
 log = structlog.get_logger(__name__)
 
@@ -70,7 +70,14 @@ class ResourceSource:
         self.label_selector = label_selector
         self.field_selector = field_selector
         self.watchers: dict[str | None, Watcher] = {}
+        self.baselined: set[str | None] = set()  # scopes whose first list has been digested
+        self._scopes: list[str | None] = scopes(config.namespaces if resource.namespaced else [])
         self._clock = clock
+
+    @property
+    def synced(self) -> bool:
+        """Every scope has its baseline: a change from now on is seen as a change."""
+        return set(self._scopes) <= self.baselined
 
     async def run(self, emit: Emit) -> None:
         """Follow every scope until cancelled; an exception from `emit` ends the source."""
@@ -113,6 +120,7 @@ class ResourceSource:
                             namespace=namespace or "*",
                             objects=len(items),
                         )
+                        self.baselined.add(namespace)
                     baseline = False
                 else:
                     produced = self.digest.apply(kind, obj)
