@@ -13,6 +13,7 @@ import {
   explainContainerConfig,
 } from "./_container_config.ts";
 import workflow from "./pod-investigator-enricher.ts";
+import { evidenceText as text } from "./_evidence_text_test_support.ts";
 
 function pod(
   container: Partial<V1Container> = {},
@@ -55,16 +56,6 @@ const ENV: Partial<V1Container> = {
   ],
   envFrom: [{ configMapRef: { name: "feature-flags", optional: true } }],
 };
-
-function text(explanation: ReturnType<typeof explainContainerConfig>): string {
-  return explanation.evidence.map((e) =>
-    e.kind === "table"
-      ? [e.table.title, e.table.columns.join("|"), ...e.table.rows.map((r) => r.join("|"))].join(
-        "\n",
-      )
-      : `${e.title}: ${e.text}`
-  ).join("\n");
-}
 
 Deno.test("every pattern's real message classifies as its own cause", () => {
   for (const row of CONFIG_PATTERNS) {

@@ -11,6 +11,7 @@ import {
   parseEvictionMessage,
 } from "./_eviction.ts";
 import workflow from "./pod-evicted-enrichments.ts";
+import { evidenceText as text } from "./_evidence_text_test_support.ts";
 
 const MEMORY =
   "The node was low on resource: memory. Threshold quantity: 100Mi, available: 96412Ki. Container app was using 1234Mi, request is 100Mi, has larger consumption of memory. ";
@@ -57,16 +58,6 @@ function node(pressure: "MemoryPressure" | "DiskPressure" | undefined): V1Node {
       ],
     },
   });
-}
-
-function text(explanation: ReturnType<typeof explainEviction>): string {
-  return explanation.evidence.map((e) =>
-    e.kind === "table"
-      ? [e.table.title, e.table.columns.join("|"), ...e.table.rows.map((r) => r.join("|"))].join(
-        "\n",
-      )
-      : `${e.title}: ${e.text}`
-  ).join("\n");
 }
 
 Deno.test("every message form's real message parses as that form", () => {

@@ -18,6 +18,7 @@ import {
   PULL_PATTERNS,
 } from "./_image_pull.ts";
 import workflow from "./image-pull-backoff-enricher.ts";
+import { evidenceText as text } from "./_evidence_text_test_support.ts";
 
 function pod(
   image: string,
@@ -62,16 +63,6 @@ function failed(message: string, at = "2026-12-03T10:00:05Z"): K8sEvent {
     lastTimestamp: at,
     involvedObject: { kind: "Pod", namespace: "shop", name: "web-1" },
   };
-}
-
-function text(explanation: ReturnType<typeof explainImagePull>): string {
-  return explanation.evidence.map((e) =>
-    e.kind === "table"
-      ? [e.table.title, e.table.columns.join("|"), ...e.table.rows.map((r) => r.join("|"))].join(
-        "\n",
-      )
-      : `${e.title}: ${e.text}`
-  ).join("\n");
 }
 
 Deno.test("every pattern's real message classifies as its own cause", () => {

@@ -17,6 +17,7 @@ import {
   tolerates,
 } from "./_pending.ts";
 import workflow from "./pod-investigator-enricher.ts";
+import { evidenceText as text } from "./_evidence_text_test_support.ts";
 
 function pod(
   spec: Partial<NonNullable<V1Pod["spec"]>> = {},
@@ -65,16 +66,6 @@ function node(
       },
     },
   };
-}
-
-function text(explanation: ReturnType<typeof explainPending>): string {
-  return explanation.evidence.map((e) =>
-    e.kind === "table"
-      ? [e.table.title, e.table.columns.join("|"), ...e.table.rows.map((r) => r.join("|"))].join(
-        "\n",
-      )
-      : `${e.title}: ${e.text}`
-  ).join("\n");
 }
 
 Deno.test("every pattern's real message yields a reason of its cause", () => {

@@ -13,6 +13,7 @@ import {
   probeTypeOf,
 } from "./_probes.ts";
 import workflow from "./pod-investigator-enricher.ts";
+import { evidenceText as text } from "./_evidence_text_test_support.ts";
 
 function pod(container: Partial<V1Container> = {}, name = "web-1", restarts = 0): V1Pod {
   return {
@@ -54,16 +55,6 @@ function unhealthy(message: string, name = "web-1"): K8sEvent {
     lastTimestamp: "2026-12-03T10:01:10Z",
     involvedObject: { kind: "Pod", namespace: "shop", name },
   };
-}
-
-function text(explanation: ReturnType<typeof explainProbe>): string {
-  return explanation.evidence.map((e) =>
-    e.kind === "table"
-      ? [e.table.title, e.table.columns.join("|"), ...e.table.rows.map((r) => r.join("|"))].join(
-        "\n",
-      )
-      : `${e.title}: ${e.text}`
-  ).join("\n");
 }
 
 Deno.test("every outcome's real message classifies as itself", () => {
