@@ -171,6 +171,3 @@ class WarningEventSource(ResourceSource):
     @property
     def tracker(self) -> WarningTracker:
         return self.warnings.tracker
-
-    def to_event(self, raw: Obj) -> Event:
-        return self.warnings.to_events(raw)[0]
