@@ -179,7 +179,9 @@ async def test_the_leader_steps_down_when_it_cannot_renew_within_the_deadline(
     finally:
         cluster.throttle_next(0)
 
-    # is_leader drops first; on_stopped_leading is awaited right after.
-    await eventually(lambda: leader.history == ["started", "stopped"], what="on_stopped_leading")
+    # is_leader drops first; on_stopped_leading is awaited right after. Once the API answers
+    # again the leader may win the lease back within one poll of ours (its first try is
+    # immediate), so only the order is asserted here, not that we caught the moment between.
+    await eventually(lambda: leader.history[:2] == ["started", "stopped"], what="on_stopped_leading")
     await eventually(lambda: leader.elector.is_leader, timeout=30, what="leading again once the API answers")
     await eventually(lambda: leader.history == ["started", "stopped", "started"], what="on_started_leading")
