@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 
 from host.errors import ConfigError
-from host.kube.resources import BadKind, parse_kind
+from host.model.resources import BadKind, parse_kind
 from host.model.vocabulary import Capability as Capability  # re-exported; defined once there
 from host.model.vocabulary import EventKind as EventKind
 from host.validation import dotted_path

@@ -20,7 +20,7 @@ from host.capabilities.router import CapabilityRouter
 from host.errors import KubeError, NotFound
 from host.kube.client import KubeClient
 from host.kube.discovery import KindResolver, UnknownKind
-from host.kube.resources import BadKind, Resource, kind_of
+from host.model.resources import BadKind, Resource, kind_of
 from host.rpc import ErrorCode, RpcError
 from host.sources.normalize import normalize_k8s_event, normalize_pod
 from host.sources.objects import without_managed_fields

@@ -29,7 +29,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from host.errors import ConfigError, KubeError
 from host.kube.podexec import ExecResult, run_exec
-from host.kube.resources import EVENTS, PODS, Resource
+from host.model.resources import EVENTS, PODS, Resource
 from host.kube.translate import translate
 
 __all__ = ["ExecResult", "KubeClient"]

@@ -1,6 +1,6 @@
 """`KindResolver`: `apps/v1/Deployment` -> its `Resource` (plural, namespaced), for any kind.
 
-Well-known kinds resolve from `host.kube.resources.WELL_KNOWN` without a request; any other kind
+Well-known kinds resolve from `host.model.resources.WELL_KNOWN` without a request; any other kind
 (a CRD, an aggregated API) from the API server's discovery document of its group version
 (`/api/v1`, `/apis/{group}/{version}`), fetched once per group version and cached. A group
 version the server does not serve, or a kind it does not list, is `UnknownKind`; a failed
@@ -13,7 +13,7 @@ import asyncio
 
 from host.errors import NotFound
 from host.kube.client import KubeClient
-from host.kube.resources import WELL_KNOWN, KindRef, Resource
+from host.model.resources import WELL_KNOWN, KindRef, Resource
 
 
 class UnknownKind(LookupError):

@@ -29,7 +29,7 @@ import urllib3
 
 from host.errors import KubeError
 from host.kube.client import CLIENT_ERRORS, KubeClient
-from host.kube.resources import Resource
+from host.model.resources import Resource
 from host.kube.translate import error_from_status_object
 
 log = structlog.get_logger(__name__)

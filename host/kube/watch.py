@@ -29,7 +29,7 @@ from host.config import ClusterConfig
 from host.errors import Gone, KubeError, Throttled
 from host.kube.backoff import Backoff
 from host.kube.client import KubeClient
-from host.kube.resources import Resource
+from host.model.resources import Resource
 from host.kube.stream import WatchPair, WatchStream
 
 log = structlog.get_logger(__name__)

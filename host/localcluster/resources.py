@@ -1,6 +1,6 @@
 """The resource types the local cluster serves, with what discovery, selectors and patches need to know.
 
-Each `ResourceType` is built on the host's one resource model, `host.kube.resources.Resource`
+Each `ResourceType` is built on the host's one resource model, `host.model.resources.Resource`
 (group, version, kind, plural, scope and the REST paths), taken from its `WELL_KNOWN` table, so
 the client and the stand-in cannot disagree about a kind. What only a server needs rides along:
 the singular name, short names and categories discovery shows, the registry strategy, the
@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from host.kube import resources as kube
-from host.kube.resources import Resource
+from host.model import resources as kube
+from host.model.resources import Resource
 from host.localcluster import kinds, schemas
 from host.localcluster.patch import MergeSchema
 from host.localcluster.pods import POD_FIELDS, PodStrategy

@@ -1,4 +1,3 @@
-"""The host's data at its boundaries: events, workflow manifests, invocations and findings.
-
-The lowest layer: imports nothing else from `host` but `host.config` types and errors.
+"""The host's data at its boundaries: events, workflow manifests, invocations, findings, and the
+Kubernetes resource model (kinds, paths). The lowest layer: imports nothing else from `host`.
 """

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from host.kube.resources import BadKind, parse_kind
+from host.model.resources import BadKind, parse_kind
 from host.model.base import WireModel
 from host.model.vocabulary import Capability, EventKind
 

@@ -20,7 +20,7 @@ import structlog
 
 from host.config import ClusterConfig
 from host.kube.client import KubeClient
-from host.kube.resources import Resource
+from host.model.resources import Resource
 from host.kube.watch import RELISTED, Watcher
 from host.model.events import Event
 from host.sources.scopes import Emit, EventCounts, run_scopes, scopes

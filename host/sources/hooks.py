@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from host.config import HostConfig
-from host.kube.resources import Resource
+from host.model.resources import Resource
 from host.sources.classify import Derived
 from host.sources.semantic import container_config, job_failed, node_conditions, rollout_stuck
 from host.sources.semantic.pod_pending import PendingTracker

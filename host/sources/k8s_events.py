@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from host.config import ClusterConfig
 from host.kube.client import KubeClient
-from host.kube.resources import EVENTS, PODS
+from host.model.resources import EVENTS, PODS
 from host.model.events import Event, Subject
 from host.sources.classify import Derived
 from host.sources.follow import ResourceSource

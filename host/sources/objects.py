@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from host.kube.resources import Resource
+from host.model.resources import Resource
 from host.model.events import Event, Subject
 from host.sources.classify import Derived
 from host.sources.tracker import Change, Classifier, ObjectTracker

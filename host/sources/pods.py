@@ -15,7 +15,7 @@ from typing import Any
 
 from host.config import ClusterConfig
 from host.kube.client import KubeClient
-from host.kube.resources import PODS
+from host.model.resources import PODS
 from host.model.events import Event
 from host.sources.classify import Derived
 from host.sources.follow import ResourceSource

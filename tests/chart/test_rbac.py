@@ -17,7 +17,7 @@ from pydantic.alias_generators import to_snake
 from host.capabilities.policy import declared_grant
 from host.capabilities.routes import build_router
 from host.config import DEFAULT_READS, BuiltinWorkflow, HostConfig, parse_config
-from host.kube.resources import WELL_KNOWN
+from host.model.resources import WELL_KNOWN
 from host.sandbox.prepare import SandboxEnv
 from host.sources.demand import FEED_OF_KIND
 from host.workflows.builtins import BUILTINS, DEBUG_BUILTINS, builtin_settings, config_key

@@ -17,7 +17,7 @@ from host.config import Backoff as BackoffSettings
 from host.config import ClusterConfig
 from host.kube.backoff import Backoff
 from host.kube.client import KubeClient
-from host.kube.resources import PODS
+from host.model.resources import PODS
 from host.kube.watch import RELISTED, Watcher
 from host.localcluster import LocalCluster
 from tests.kube.fake_api import Answer, FakeApi, pod, status

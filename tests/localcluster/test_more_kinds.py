@@ -19,7 +19,7 @@ import pytest
 from kubernetes.client.rest import ApiException
 from kubernetes.dynamic import DynamicClient
 
-from host.kube import resources as kube
+from host.model import resources as kube
 from host.localcluster import LocalCluster, resources
 from host.localcluster.testing import WatchRecorder
 from tests.clusters import raw_request
