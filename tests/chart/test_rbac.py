@@ -885,7 +885,7 @@ def test_the_charts_reads_of_each_explainer_are_what_its_manifest_declares(
         )
     declared = _declared_reads(path)
     assert sorted(declared) == sorted(chart_table[key]), (
-        f"{path.relative_to(REPO)} declares reads {declared}; charts/wfhost/templates/_helpers.tpl "
+        f"{path.relative_to(REPO)} declares reads {declared}; charts/wfhost/templates/_rbac.tpl "
         f"(wfhost.explainerReads) grants workflows.{key} {chart_table[key]}"
     )
 
