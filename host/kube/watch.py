@@ -25,12 +25,12 @@ from typing import Any
 
 import structlog
 
+from host.backoff import EQUAL, Backoff
 from host.config import ClusterConfig
 from host.errors import Gone, KubeError, Throttled
-from host.kube.backoff import Backoff
 from host.kube.client import KubeClient
-from host.model.resources import Resource
 from host.kube.stream import WatchPair, WatchStream
+from host.model.resources import Resource
 
 log = structlog.get_logger(__name__)
 
@@ -80,7 +80,7 @@ class Watcher:
         self.page_size = page_size
         self.resource_version: str | None = None
         self.stats = WatchStats()
-        self._backoff = Backoff(self.config.backoff)
+        self._backoff = Backoff(self.config.backoff, jitter=EQUAL)
         self._pass_healthy = False
         self._log = log.bind(resource=resource.plural, namespace=namespace or "*")
 

@@ -2,8 +2,10 @@
 
 A pool has `size` slots, each holding at most one worker that serves one invocation at a time.
 A worker that crashes, times out, breaks framing or is killed from outside is replaced; the
-replacement waits `initial * 2**(failures-1)` seconds (capped) before it starts, and a
-successful invocation resets the count. Other workflows' pools never notice.
+replacement waits `initial * 2**(failures-1)` seconds (capped at `max`) plus up to half that again
+as jitter (`host.backoff`, `ABOVE`), so the workers of one workflow that crash on the same input
+do not restart in lockstep. A successful invocation resets the count. Other workflows' pools
+never notice.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 import psutil
 import structlog
 
+from host.backoff import ABOVE, Backoff
 from host.capabilities.context import CallContext
 from host.capabilities.router import CapabilityRouter
 from host.errors import SandboxError, WfhostError
@@ -64,7 +67,9 @@ class PoolStats:
     cold_start_seconds: float = 0.0
     cold_invocations: int = 0  # invocations that had to start their worker first
     idle_stops: int = 0  # workers stopped for being idle (or evicted by the host-wide bound)
-    backoffs: list[float] = field(default_factory=list)  # the most recent restart delays, oldest first
+    # The most recent restart delays, oldest first: each one's step before jitter, and the wait taken.
+    backoffs: list[float] = field(default_factory=list)
+    backoff_waits: list[float] = field(default_factory=list)
 
 
 class WorkerPool:
@@ -77,6 +82,7 @@ class WorkerPool:
         self.label = label
         self.size = size
         self.stats = PoolStats()
+        self._backoff = Backoff(env.limits.restart_backoff, jitter=ABOVE)
         self._slots = [_Slot(i, self) for i in range(size)]
         self._free: asyncio.Queue[_Slot] = asyncio.Queue()
         for slot in self._slots:
@@ -99,10 +105,12 @@ class WorkerPool:
 
     async def _spawn(self, slot: _Slot, *, backoff: bool) -> Worker:
         if backoff and slot.failures:
-            lim = self.env.limits.restart_backoff
-            delay = min(lim.max_seconds, lim.initial_seconds * 2 ** (slot.failures - 1))
-            log.info("sandbox.restart_backoff", workflow=self.label, slot=slot.index, delay=delay, failures=slot.failures)
-            self.stats.backoffs = [*self.stats.backoffs[-19:], delay]
+            step = self._backoff.step(slot.failures)
+            delay = self._backoff.delay(slot.failures)
+            log.info("sandbox.restart_backoff", workflow=self.label, slot=slot.index, delay=round(delay, 3),
+                     step=step, failures=slot.failures)
+            self.stats.backoffs = [*self.stats.backoffs[-19:], step]
+            self.stats.backoff_waits = [*self.stats.backoff_waits[-19:], delay]
             await asyncio.sleep(delay)
         if self._closed:
             raise SandboxError(f"{self.label}: pool is closed")

@@ -172,6 +172,20 @@ async def test_restarts_back_off_exponentially(raw_loaded: Any, write_workflow: 
     assert (await invoke(ok, Event(kind="manual"))).outcome == "ok"
 
 
+async def test_restart_waits_have_jitter_above_each_step_and_stay_under_the_capped_bound(
+    raw_loaded: Any, write_workflow: Any
+) -> None:
+    wf = await raw_loaded(write_workflow("crasher.ts", simple_workflow("crasher", "Deno.exit(1);")))
+    for _ in range(6):
+        assert (await invoke(wf, Event(kind="manual"))).outcome == "crashed"
+    steps, waits = wf.pool.stats.backoffs[:5], wf.pool.stats.backoff_waits[:5]
+    assert steps == [0.05, 0.1, 0.2, 0.4, 0.4]  # initialSeconds 0.05, maxSeconds 0.4
+    for step, wait in zip(steps, waits, strict=True):
+        assert step <= wait <= 1.5 * step
+    assert max(waits) <= 1.5 * 0.4
+    assert len(set(waits)) == len(waits)  # jittered: no two waits alike, not even the two capped ones
+
+
 async def test_no_deno_process_survives_closing_the_pools(loaded: Any, write_workflow: Any, env: Any) -> None:
     wf = await _ok(loaded, write_workflow)
     pids = wf.pool.worker_pids()
