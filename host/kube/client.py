@@ -29,8 +29,8 @@ from kubernetes.config.config_exception import ConfigException
 
 from host.errors import ConfigError, KubeError
 from host.kube.podexec import ExecResult, run_exec
-from host.model.resources import EVENTS, PODS, Resource
 from host.kube.translate import translate
+from host.model.resources import EVENTS, PODS, Resource
 
 __all__ = ["ExecResult", "KubeClient"]
 

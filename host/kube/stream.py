@@ -29,8 +29,8 @@ import urllib3
 
 from host.errors import KubeError
 from host.kube.client import CLIENT_ERRORS, KubeClient
-from host.model.resources import Resource
 from host.kube.translate import error_from_status_object
+from host.model.resources import Resource
 
 log = structlog.get_logger(__name__)
 

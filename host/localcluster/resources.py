@@ -17,8 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from host.model import resources as kube
-from host.model.resources import Resource
 from host.localcluster import kinds, schemas
 from host.localcluster.patch import MergeSchema
 from host.localcluster.pods import POD_FIELDS, PodStrategy
@@ -30,6 +28,8 @@ from host.localcluster.strategies import (
     NodeStrategy,
     Strategy,
 )
+from host.model import resources as kube
+from host.model.resources import Resource
 
 _ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 

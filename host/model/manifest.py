@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from host.model.resources import BadKind, parse_kind
 from host.model.base import WireModel
+from host.model.resources import BadKind, parse_kind
 from host.model.vocabulary import Capability, EventKind
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")

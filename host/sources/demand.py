@@ -29,8 +29,8 @@ from host.config import ClusterConfig
 from host.errors import KubeError
 from host.kube.client import KubeClient
 from host.kube.discovery import KindResolver, UnknownKind
-from host.model.resources import EVENTS, PODS, BadKind, Resource, parse_kind
 from host.model.events import Event
+from host.model.resources import EVENTS, PODS, BadKind, Resource, parse_kind
 from host.model.vocabulary import POD_KINDS
 from host.sources.changes import ChangeClassifier
 from host.sources.follow import ResourceSource

@@ -20,9 +20,9 @@ import structlog
 
 from host.config import ClusterConfig
 from host.kube.client import KubeClient
-from host.model.resources import Resource
 from host.kube.watch import RELISTED, Watcher
 from host.model.events import Event
+from host.model.resources import Resource
 from host.sources.scopes import Emit, EventCounts, run_scopes, scopes
 
 log = structlog.get_logger(__name__)

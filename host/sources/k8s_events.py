@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 from host.config import ClusterConfig
 from host.kube.client import KubeClient
-from host.model.resources import EVENTS, PODS
 from host.model.events import Event, Subject
+from host.model.resources import EVENTS, PODS
 from host.sources.classify import Derived
 from host.sources.follow import ResourceSource
 from host.sources.normalize import event_count, involved_subject, normalize_k8s_event, normalize_pod

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from host.model.resources import Resource
 from host.model.events import Event, Subject
+from host.model.resources import Resource
 from host.sources.classify import Derived
 from host.sources.tracker import Change, Classifier, ObjectTracker
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from host.config import ClusterConfig
 from host.kube.client import KubeClient
-from host.model.resources import PODS
 from host.model.events import Event
+from host.model.resources import PODS
 from host.sources.classify import Derived
 from host.sources.follow import ResourceSource
 from host.sources.normalize import normalize_pod

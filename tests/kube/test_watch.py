@@ -17,9 +17,9 @@ from host.config import Backoff as BackoffSettings
 from host.config import ClusterConfig
 from host.kube.backoff import Backoff
 from host.kube.client import KubeClient
-from host.model.resources import PODS
 from host.kube.watch import RELISTED, Watcher
 from host.localcluster import LocalCluster
+from host.model.resources import PODS
 from tests.kube.fake_api import Answer, FakeApi, pod, status
 from tests.kube.support import eventually, pod_manifest
 

@@ -19,9 +19,9 @@ import pytest
 from kubernetes.client.rest import ApiException
 from kubernetes.dynamic import DynamicClient
 
-from host.model import resources as kube
 from host.localcluster import LocalCluster, resources
 from host.localcluster.testing import WatchRecorder
+from host.model import resources as kube
 from tests.clusters import raw_request
 
 
