@@ -8,7 +8,7 @@
 
 import { type Capability, type HostMethod, METHOD_CAPABILITY } from "./capability.ts";
 import type { Context, Logger } from "./context.ts";
-import type { DebugTarget } from "./debug.ts";
+import type { DebugTarget } from "./debug/mod.ts";
 import {
   CapabilityDeniedError,
   HostError,

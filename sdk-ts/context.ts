@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { DebugClient } from "./debug.ts";
+import type { DebugClient } from "./debug/mod.ts";
 import type { ReportOptions, ReportResult } from "./finding.ts";
 import type { CallOptions, K8sClient } from "./k8s.ts";
 

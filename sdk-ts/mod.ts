@@ -23,7 +23,7 @@
 
 export * from "./capability.ts";
 export * from "./context.ts";
-export * from "./debug.ts";
+export * from "./debug/mod.ts";
 export * from "./errors.ts";
 export * from "./event.ts";
 export * from "./finding.ts";

@@ -13,7 +13,7 @@ import type {
   PythonMemoryResult,
   PythonProfileResult,
   PythonStackTraceResult,
-} from "./debug.ts";
+} from "./debug/mod.ts";
 import type { K8sEvent, Pod } from "./event.ts";
 import type { KubeObject } from "./k8s_types.ts";
 import type { ReportResult, Severity } from "./finding.ts";

@@ -8,12 +8,12 @@ import type {
   PythonMemoryResult,
   PythonProfileResult,
   PythonStackTraceResult,
-} from "./debug.ts";
-import { InvalidParamsError, UpstreamError } from "./errors.ts";
-import { isArtifactRef } from "./finding.ts";
-import type { HostMethods } from "./protocol.ts";
-import { createTestContext } from "./testing.ts";
-import { assertType, type IsExact } from "./_type_assert.ts";
+} from "./mod.ts";
+import { InvalidParamsError, UpstreamError } from "../errors.ts";
+import { isArtifactRef } from "../finding.ts";
+import type { HostMethods } from "../protocol.ts";
+import { createTestContext } from "../testing.ts";
+import { assertType, type IsExact } from "../_type_assert.ts";
 
 const TARGET = { namespace: "shop", name: "web-1", container: "app" };
 

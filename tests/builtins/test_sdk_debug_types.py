@@ -1,4 +1,4 @@
-"""The SDK's debug result types (sdk-ts/debug.ts) match the agent's reply models (host/agent/models.py).
+"""The SDK's debug result types (sdk-ts/debug/) match the agent's reply models (host/agent/models.py).
 
 For each action, sample results are generated from the pydantic model itself (every field set,
 and again with every nullable field null), validated by the model, turned into what a workflow
@@ -86,7 +86,7 @@ def _check(source: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _module(samples: dict[str, dict[str, Any]]) -> str:
-    debug_ts = (REPO / "sdk-ts" / "debug.ts").as_uri()
+    debug_ts = (REPO / "sdk-ts" / "debug" / "mod.ts").as_uri()
     names = sorted(set(TS_TYPES.values()))
     lines = [f'import type {{ {", ".join(names)} }} from "{debug_ts}";']
     for label, sample in samples.items():

@@ -1,0 +1,53 @@
+/**
+ * `ctx.debug`, the client of the six debug actions.
+ *
+ * @module
+ */
+
+import type { CallOptions } from "../k8s.ts";
+import type { ProcessListResult } from "./process_list.ts";
+import type { PythonDebuggerOptions, PythonDebuggerResult } from "./python_debugger.ts";
+import type { PythonInspectResult } from "./python_inspect.ts";
+import type { PythonMemoryOptions, PythonMemoryResult } from "./python_memory.ts";
+import type { PythonProfileOptions, PythonProfileResult } from "./python_profile.ts";
+import type { PythonStackTraceOptions, PythonStackTraceResult } from "./python_stack_trace.ts";
+import type { DebugTarget, PidOptions } from "./target.ts";
+
+/**
+ * `ctx.debug`: run the debug agent against a container.
+ *
+ * @example
+ * ```ts
+ * import type { DebugClient, PythonProfileResult } from "./mod.ts";
+ * import type { PodRef } from "../event.ts";
+ *
+ * async function profileFirstPython(
+ *   debug: DebugClient,
+ *   pod: PodRef,
+ * ): Promise<PythonProfileResult | undefined> {
+ *   const { processes } = await debug.processList(pod);
+ *   const python = processes.find((process) => process.python);
+ *   return python && await debug.pythonProfile(pod, { pid: python.pid, duration: 5 });
+ * }
+ * ```
+ */
+export interface DebugClient {
+  /** Lists the processes in the target container, Python ones flagged. */
+  processList(target: DebugTarget, options?: CallOptions): Promise<ProcessListResult>;
+  /** Samples a Python process with py-spy and renders a flamegraph. */
+  pythonProfile(target: DebugTarget, options: PythonProfileOptions): Promise<PythonProfileResult>;
+  /** Dumps the stacks of a Python process's threads. */
+  pythonStackTrace(
+    target: DebugTarget,
+    options: PythonStackTraceOptions,
+  ): Promise<PythonStackTraceResult>;
+  /** Traces a Python process's allocations. */
+  pythonMemory(target: DebugTarget, options: PythonMemoryOptions): Promise<PythonMemoryResult>;
+  /** Reports a Python process's interpreter, modules, threads, files and sockets. */
+  pythonInspect(target: DebugTarget, options: PidOptions): Promise<PythonInspectResult>;
+  /** Makes a Python process listen for a debugger (debugpy) on a port. */
+  pythonDebugger(
+    target: DebugTarget,
+    options: PythonDebuggerOptions,
+  ): Promise<PythonDebuggerResult>;
+}

@@ -1,0 +1,27 @@
+/**
+ * The debug actions a workflow reaches through `ctx.debug`. Each runs the
+ * debug agent next to the target container (in an ephemeral container) and
+ * needs the capability of the same name, e.g. `debug.pythonProfile`.
+ *
+ * Results are the agent's JSON replies (`host/agent/models.py`, keys in
+ * camelCase) with every embedded file replaced by an `ArtifactRef`
+ * handle in `artifacts`: attach it to a finding as is. Every key the agent
+ * sends is always present; "no value" is `null`, never a missing key. The
+ * six results are object type aliases rather than interfaces, so each is
+ * also a `Record<string, unknown>`.
+ *
+ * The host requires `pid` for every action but `processList`: list the
+ * processes first and pick the Python ones (`python: true`).
+ *
+ * @module
+ */
+
+export * from "./client.ts";
+export * from "./injection.ts";
+export * from "./process_list.ts";
+export * from "./python_debugger.ts";
+export * from "./python_inspect.ts";
+export * from "./python_memory.ts";
+export * from "./python_profile.ts";
+export * from "./python_stack_trace.ts";
+export * from "./target.ts";
