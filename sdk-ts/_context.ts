@@ -8,7 +8,14 @@
 
 import { type Capability, type HostMethod, METHOD_CAPABILITY } from "./capability.ts";
 import type { Context, Logger } from "./context.ts";
-import type { DebugTarget } from "./debug/mod.ts";
+import type {
+  DebugTarget,
+  PidOptions,
+  PythonDebuggerOptions,
+  PythonMemoryOptions,
+  PythonProfileOptions,
+  PythonStackTraceOptions,
+} from "./debug/mod.ts";
 import {
   CapabilityDeniedError,
   HostError,
@@ -433,7 +440,7 @@ export function createContext<P>(init: ContextInit<P>): Context<P> {
     debug: Object.freeze({
       processList: (value: DebugTarget, options?: CallOptions) =>
         debugCall("debug.processList", value, options, []),
-      pythonProfile: (value: DebugTarget, options: CallOptions & { readonly duration: number }) =>
+      pythonProfile: (value: DebugTarget, options: PythonProfileOptions) =>
         debugCall("debug.pythonProfile", value, options, [
           "pid",
           "duration",
@@ -442,13 +449,13 @@ export function createContext<P>(init: ContextInit<P>): Context<P> {
           "subprocesses",
           "native",
         ]),
-      pythonStackTrace: (value: DebugTarget, options?: CallOptions) =>
+      pythonStackTrace: (value: DebugTarget, options: PythonStackTraceOptions) =>
         debugCall("debug.pythonStackTrace", value, options, ["pid", "count", "interval", "locals"]),
-      pythonMemory: (value: DebugTarget, options: CallOptions & { readonly duration: number }) =>
+      pythonMemory: (value: DebugTarget, options: PythonMemoryOptions) =>
         debugCall("debug.pythonMemory", value, options, ["pid", "duration"]),
-      pythonInspect: (value: DebugTarget, options?: CallOptions) =>
+      pythonInspect: (value: DebugTarget, options: PidOptions) =>
         debugCall("debug.pythonInspect", value, options, ["pid"]),
-      pythonDebugger: (value: DebugTarget, options: CallOptions & { readonly port: number }) =>
+      pythonDebugger: (value: DebugTarget, options: PythonDebuggerOptions) =>
         debugCall("debug.pythonDebugger", value, options, ["pid", "port"]),
     }),
   };

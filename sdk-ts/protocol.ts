@@ -178,7 +178,7 @@ export interface HostMethods {
   "debug.pythonProfile": {
     params: {
       readonly target: WireTarget;
-      readonly pid?: number;
+      readonly pid: number;
       readonly duration: number;
       readonly rate?: number;
       readonly idle?: boolean;
@@ -191,7 +191,7 @@ export interface HostMethods {
   "debug.pythonStackTrace": {
     params: {
       readonly target: WireTarget;
-      readonly pid?: number;
+      readonly pid: number;
       readonly count?: number;
       readonly interval?: number;
       readonly locals?: boolean;
@@ -200,17 +200,17 @@ export interface HostMethods {
   };
   /** Trace a Python process's allocations. */
   "debug.pythonMemory": {
-    params: { readonly target: WireTarget; readonly pid?: number; readonly duration: number };
+    params: { readonly target: WireTarget; readonly pid: number; readonly duration: number };
     result: PythonMemoryResult;
   };
   /** Inspect a Python process. */
   "debug.pythonInspect": {
-    params: { readonly target: WireTarget; readonly pid?: number };
+    params: { readonly target: WireTarget; readonly pid: number };
     result: PythonInspectResult;
   };
   /** Make a Python process listen for a debugger. */
   "debug.pythonDebugger": {
-    params: { readonly target: WireTarget; readonly pid?: number; readonly port: number };
+    params: { readonly target: WireTarget; readonly pid: number; readonly port: number };
     result: PythonDebuggerResult;
   };
 }

@@ -72,6 +72,20 @@ Deno.test("types each debug method's wire result as its own result type", () => 
   >(true);
 });
 
+Deno.test("requires pid on the wire for every action but processList, as the options do", () => {
+  type Pid<M extends keyof HostMethods> = HostMethods[M]["params"] extends { readonly pid: infer P }
+    ? P
+    : never;
+  assertType<IsExact<Pid<"debug.pythonProfile">, number>>(true);
+  assertType<IsExact<Pid<"debug.pythonStackTrace">, number>>(true);
+  assertType<IsExact<Pid<"debug.pythonMemory">, number>>(true);
+  assertType<IsExact<Pid<"debug.pythonInspect">, number>>(true);
+  assertType<IsExact<Pid<"debug.pythonDebugger">, number>>(true);
+  // @ts-expect-error the host refuses a debug action without a pid
+  const missing: HostMethods["debug.pythonInspect"]["params"] = { target: TARGET };
+  strictEqual(missing.target, TARGET);
+});
+
 Deno.test("keeps nullable agent fields present and nullable rather than optional", () => {
   assertType<IsExact<ProcessInfo["pythonVersion"], string | null>>(true);
   assertType<IsExact<ProcessInfo["user"], string | null>>(true);
