@@ -2,7 +2,8 @@
 
 Mutating endpoints need `Authorization: Bearer <api.token>`; with no token configured they are
 refused, never open. Every error is JSON `{"error": reason}` with a 4xx/5xx status; no request
-can crash the host.
+can crash the host. What the API asks of the host is `ApiBackend` (`host/api/backend.py`); it
+never imports the runtime.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from host import __version__
+from host.api.backend import ApiBackend
 from host.api.models import AlertmanagerPayload, TriggerRequest
+from host.config import ApiConfig
 from host.errors import ConfigError, KubeError, NotFound
 from host.findings.service import FindingsService
 from host.model.events import Event, Subject
@@ -28,9 +31,6 @@ from host.model.findings import LABEL_KEY, MAX_LABEL_VALUE, Finding
 from host.runtime.dispatcher import QueueFull, UnknownWorkflow
 from host.text import dumps_json
 from host.validation import first_error
-
-if TYPE_CHECKING:
-    from host.runtime.app import Host
 
 log = structlog.get_logger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -43,8 +43,7 @@ def error(status: int, reason: str, **extra: Any) -> web.Response:
     return web.json_response({"error": reason, **extra}, status=status)
 
 
-def read_token(host: Host) -> str | None:
-    api = host.config.api
+def read_token(api: ApiConfig) -> str | None:
     if api.token:
         return api.token
     if api.token_file is not None:
@@ -92,9 +91,13 @@ def render_page(service: FindingsService, items: list[Finding], *, offset: int, 
 
 
 class ApiServer:
-    def __init__(self, host: Host) -> None:
-        self.host = host
-        self.token = read_token(host)
+    """The API over `backend`; `wait_seconds` bounds a `wait: true` trigger without its own timeout."""
+
+    def __init__(self, backend: ApiBackend, config: ApiConfig, *, wait_seconds: float) -> None:
+        self.host = backend
+        self.config = config
+        self.wait_seconds = wait_seconds
+        self.token = read_token(config)
         self.app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors])
         r = self.app.router
         r.add_post("/api/v1/trigger", self._auth(self.trigger))
@@ -112,7 +115,7 @@ class ApiServer:
         self.url = ""
 
     async def start(self) -> None:
-        api = self.host.config.api
+        api = self.config
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, api.host, api.port)
@@ -177,26 +180,17 @@ class ApiServer:
         if isinstance(body, web.Response):
             return body
         assert isinstance(body, TriggerRequest)
-        wf = self.host.registry.get(body.workflow)
-        if wf is None:
-            known = sorted(w.name for w in self.host.registry.workflows())
-            return error(404, f"no loaded workflow named {body.workflow!r}", known=known)
-        event = Event(kind="manual", target=body.target, requested_by="api",
-                      subject=Subject(kind="Pod", namespace=body.target.namespace, name=body.target.pod))
-        if self.host.kube is not None:
-            try:
-                from host.sources.normalize import normalize_pod
-
-                raw = await self.host.kube.get_pod(body.target.namespace, body.target.pod)
-                event.pod = normalize_pod(raw)
-                event.subject = Subject(kind="Pod", namespace=body.target.namespace, name=body.target.pod,
-                                        uid=event.pod.get("uid"))
-            except NotFound:
-                return error(404, f"pod {body.target.namespace}/{body.target.pod} not found")
-            except KubeError as exc:
-                return error(502, f"Kubernetes API: {exc}")
+        known = self.host.workflow_names()
+        if body.workflow not in known:
+            return error(404, f"no loaded workflow named {body.workflow!r}", known=sorted(known))
         try:
-            inv_id, fut = self.host.dispatcher.trigger(body.workflow, event, body.params, wait=body.wait)
+            event = await self.host.manual_event(body.target, requested_by="api")
+        except NotFound:
+            return error(404, f"pod {body.target.namespace}/{body.target.pod} not found")
+        except KubeError as exc:
+            return error(502, f"Kubernetes API: {exc}")
+        try:
+            inv_id, fut = self.host.trigger(body.workflow, event, body.params, wait=body.wait)
         except UnknownWorkflow as exc:
             return error(404, str(exc))
         except QueueFull as exc:
@@ -205,7 +199,7 @@ class ApiServer:
                  target=f"{body.target.namespace}/{body.target.pod}", wait=body.wait)
         if fut is None:
             return web.json_response({"invocationId": inv_id, "status": "queued"}, status=202)
-        timeout = body.timeout or self.host.config.sandbox.invocation_timeout_seconds + 30
+        timeout = body.timeout or self.wait_seconds
         try:
             result = await asyncio.wait_for(asyncio.shield(fut), timeout)
         except TimeoutError:
@@ -232,7 +226,7 @@ class ApiServer:
             if labels.get("pod") and labels.get("namespace"):
                 subject = Subject(kind="Pod", namespace=labels["namespace"], name=labels["pod"])
             event = Event(kind="alert", subject=subject, alert=alert.model_dump(exclude_none=True))
-            names = await self.host.dispatcher.submit(event)
+            names = await self.host.submit(event)
             queued.append({"alertname": labels.get("alertname"), "eventId": event.id, "workflows": names})
             await asyncio.sleep(0)  # one batch is up to 1000 events: let the loop serve others between them
         return web.json_response({"accepted": len(body.alerts), "events": queued}, status=202)
@@ -240,7 +234,7 @@ class ApiServer:
     # -- reading ----------------------------------------------------------------------------
     async def workflows(self, request: web.Request) -> web.StreamResponse:
         items = []
-        for st in self.host.registry.statuses():
+        for st in self.host.workflow_statuses():
             wf = st.workflow
             items.append({
                 "file": str(st.path), "origin": st.origin, "state": st.state, "error": st.error,
@@ -253,7 +247,7 @@ class ApiServer:
                 "declaredCapabilities": sorted(wf.policy.declared) if wf else [],
                 "namespaces": sorted(wf.policy.granted.namespaces) if wf else [],
                 "params": {k: v.wire() for k, v in wf.manifest.params.items()} if wf else {},
-                "queueDepth": self.host.dispatcher.depth(wf.name) if wf else 0,
+                "queueDepth": self.host.queue_depth(wf.name) if wf else 0,
                 "workerRestarts": wf.pool.stats.restarts if wf else 0,
             })
         return web.json_response({"items": items})
@@ -320,10 +314,7 @@ class ApiServer:
         return web.json_response({"status": "not ready", "reason": reason}, status=503)
 
     async def metrics(self, request: web.Request) -> web.StreamResponse:
-        m = self.host.metrics
-        for sink, count in self.host.findings.failed.items():
-            m.sink_failures.labels(sink).set(count)
-        return web.Response(body=m.render(), content_type="text/plain", charset="utf-8",
+        return web.Response(body=self.host.render_metrics(), content_type="text/plain", charset="utf-8",
                             headers={"X-Content-Type-Options": "nosniff"})
 
     async def page(self, request: web.Request) -> web.StreamResponse:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from host.cli.common import EXIT_OK, add_config_arg, fail, setup
 from host.errors import WfhostError
-from host.runtime.app import Host, run_until_signalled
+from host.runtime.app import Host
+from host.service import Service, run_until_signalled
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,5 +28,5 @@ def run(args: argparse.Namespace) -> int:
         host = Host(config)
     except WfhostError as exc:
         return fail(str(exc))
-    asyncio.run(run_until_signalled(host))
+    asyncio.run(run_until_signalled(Service(host)))
     return EXIT_OK

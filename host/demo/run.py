@@ -23,6 +23,7 @@ from host.localcluster import LocalCluster, LocalClusterSettings
 from host.model.events import Event, Subject, Target
 from host.model.invocation import InvocationResult
 from host.runtime.app import Host
+from host.service import Service
 from host.sources.normalize import normalize_pod
 
 log = structlog.get_logger(__name__)
@@ -214,8 +215,9 @@ async def run_demo(out: Path, *, serve: bool, port: int = 0, stream: TextIO = sy
     async with LocalCluster(settings) as lc:
         config = demo_config(out, state, lc.kubeconfig_path, port=port if serve else 0)
         host = Host(config)
+        service = Service(host, api=serve)
         try:
-            await host.start(api=serve)
+            await service.start()
             assert host.kube is not None
             await asyncio.to_thread(lc.core_v1().create_namespace, {"metadata": {"name": NAMESPACE}})
             await asyncio.to_thread(lc.core_v1().create_namespaced_pod, NAMESPACE, _pod_manifest())
@@ -224,14 +226,13 @@ async def run_demo(out: Path, *, serve: bool, port: int = 0, stream: TextIO = sy
             print(f"  host ready with {len(loaded)} workflows: {', '.join(loaded)}", file=stream, flush=True)
             rows = await _run_plan(host, out, pod, stream)
             rows += await _explain_broken(host, lc, out, stream)
-            url = host.api.url if host.api is not None else None
-            _summary(rows, out, url, stream)
+            _summary(rows, out, service.url, stream)
             print(f"Done in {time.monotonic() - began:.1f}s.", file=stream, flush=True)
             if serve:
                 print("Serving the findings page; press Ctrl-C to stop.", file=stream, flush=True)
                 await asyncio.Event().wait()
         finally:
-            await host.stop()
+            await service.stop()
     failed = [r for r in rows if r.outcome != "ok"]
     # A kernel that refuses gdb's register writes makes the code-injecting built-ins impossible
     # here (they refuse rather than kill the app): say so, and count only real failures.

@@ -1,8 +1,10 @@
-"""`Host`: the whole service assembled from config — registry, dispatcher, sinks, sources, API, election.
+"""`Host`: the runtime assembled from config — registry, dispatcher, sinks, sources, election.
 
-Standbys (leader election on, not leading) load every workflow and serve the API, so they can
-take over warm, but run no event sources and report not-ready, so the Service sends them no
-traffic. Stopping goes in reverse order of starting and leaves no child process behind.
+Standbys (leader election on, not leading) load every workflow (and, through `host.service`,
+serve the API), so they can take over warm, but run no event sources and report not-ready, so
+the Service sends them no traffic. Stopping goes in reverse order of starting and leaves no
+child process behind. `Host` is the API's `ApiBackend` without knowing the API: the methods
+under "for the API" are all the API may ask of it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -20,13 +23,15 @@ from host.findings.service import FindingsService
 from host.findings.sinks import build_sinks
 from host.kube.client import KubeClient
 from host.metrics import Metrics
-from host.model.events import Event
+from host.model.events import Event, Subject, Target
+from host.model.invocation import InvocationResult
 from host.paths import builtin_workflows_root
 from host.runtime.dispatcher import Dispatcher
 from host.sandbox.prepare import SandboxEnv
 from host.sources.hooks import semantic_hooks
+from host.sources.normalize import normalize_pod
 from host.triggers.index import RateLimiter, TriggerIndex
-from host.workflows.registry import Registry, WorkflowDir
+from host.workflows.registry import FileStatus, Registry, WorkflowDir
 
 log = structlog.get_logger(__name__)
 
@@ -81,19 +86,13 @@ class Host:
         self._schedule_task: asyncio.Task[None] | None = None
         self.schedule_source: Any = None
         self.sources: Any = None
-        self.api: Any = None
 
     # -- lifecycle --------------------------------------------------------------------------
-    async def start(self, *, watch: bool = True, api: bool | None = None) -> None:
+    async def start(self, *, watch: bool = True) -> None:
         self.findings.start()
         self.registry.on_change(self._on_registry_change)
         await self.registry.start(watch=watch)
         self.dispatcher.refresh()
-        if api if api is not None else self.config.api.enabled:
-            from host.api.server import ApiServer
-
-            self.api = ApiServer(self)
-            await self.api.start()
         if self.kube is not None:
             if self.config.leader_election.enabled:
                 from host.leader import LeaderElector
@@ -107,7 +106,7 @@ class Host:
             self._start_schedules()  # no cluster, no election: this host is the one that fires them
         self.started = True
         log.info("host.started", identity=self.identity, workflows=[w.name for w in self.registry.workflows()],
-                 api=self.api.url if self.api else None, election=self.config.leader_election.enabled)
+                 election=self.config.leader_election.enabled)
 
     async def _start_leading(self) -> None:
         self.leading = True
@@ -143,7 +142,7 @@ class Host:
         from host.sources.demand import SourceManager
 
         assert self.kube is not None
-        self.sources = SourceManager(self.kube, self.config.cluster, self.submit, **semantic_hooks(self.config))
+        self.sources = SourceManager(self.kube, self.config.cluster, self._emit, **semantic_hooks(self.config))
         self.sources.want(self._wants())
         await self.sources.run()
 
@@ -157,8 +156,41 @@ class Host:
         if self.sources is not None:
             self.sources.want(self._wants())
 
-    async def submit(self, event: Event) -> None:
+    async def _emit(self, event: Event) -> None:
         await self.dispatcher.submit(event)
+
+    async def submit(self, event: Event) -> list[str]:
+        """An event for every matching workflow; returns the names of those queued."""
+        return await self.dispatcher.submit(event)
+
+    # -- for the API (`host.api.backend.ApiBackend`) ----------------------------------------
+    def workflow_statuses(self) -> Sequence[FileStatus]:
+        return self.registry.statuses()
+
+    def workflow_names(self) -> list[str]:
+        return [w.name for w in self.registry.workflows()]
+
+    def queue_depth(self, workflow: str) -> int:
+        return self.dispatcher.depth(workflow)
+
+    async def manual_event(self, target: Target, *, requested_by: str) -> Event:
+        subject = Subject(kind="Pod", namespace=target.namespace, name=target.pod)
+        event = Event(kind="manual", target=target, requested_by=requested_by, subject=subject)
+        if self.kube is not None:
+            event.pod = normalize_pod(await self.kube.get_pod(target.namespace, target.pod))
+            event.subject = Subject(kind="Pod", namespace=target.namespace, name=target.pod,
+                                    uid=event.pod.get("uid"))
+        return event
+
+    def trigger(
+        self, workflow: str, event: Event, params: dict[str, Any], *, wait: bool
+    ) -> tuple[str, asyncio.Future[InvocationResult] | None]:
+        return self.dispatcher.trigger(workflow, event, params, wait=wait)
+
+    def render_metrics(self) -> bytes:
+        for sink, count in self.findings.failed.items():
+            self.metrics.sink_failures.labels(sink).set(count)
+        return self.metrics.render()
 
     @property
     def ready(self) -> bool:
@@ -178,8 +210,6 @@ class Host:
         if self._sources_task is not None:
             await self._stop_leading()
         await self._stop_schedules()
-        if self.api is not None:
-            await self.api.stop()
         await self.dispatcher.close(grace=self.config.sandbox.shutdown_grace_seconds)
         await self.registry.stop()
         try:
@@ -192,19 +222,4 @@ class Host:
         if self.kube is not None:
             self.kube.close()
         log.info("host.stopped", identity=self.identity)
-
-
-async def run_until_signalled(host: Host) -> None:
-    """`wfhost run`: start, then wait for SIGINT/SIGTERM, then stop cleanly."""
-    import signal
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await host.start()
-    try:
-        await stop.wait()
-    finally:
-        await host.stop()
 

@@ -16,6 +16,7 @@ from host.api.server import ApiServer
 from host.findings.service import FindingsService
 from host.model.findings import Finding
 from host.runtime.app import Host
+from host.service import Service
 from tests.conftest import make_config
 
 pytestmark = pytest.mark.timeout(120)
@@ -59,11 +60,13 @@ async def api(tmp_path: Path) -> AsyncIterator[tuple[str, Host]]:
         customWorkflows={"typescript": {"enabled": True, "volume": {"mountPath": str(custom)}}},
     )
     host = Host(config, with_cluster=False)
-    await host.start(watch=False)
+    service = Service(host)
     try:
-        yield host.api.url, host
+        await service.start(watch=False)
+        assert service.url is not None
+        yield service.url, host
     finally:
-        await host.stop()
+        await service.stop()
 
 
 async def _post(url: str, body: Any, *, token: str | None = TOKEN, raw: bytes | None = None,
@@ -258,7 +261,7 @@ async def test_findings_can_be_filtered_by_labels_all_of_them(tmp_path: Path) ->
     ):
         await service.publish(f)
     host: Any = SimpleNamespace(config=make_config(tmp_path), findings=service)
-    async with TestClient(TestServer(ApiServer(host).app)) as client:
+    async with TestClient(TestServer(ApiServer(host, host.config.api, wait_seconds=30).app)) as client:
 
         async def titles(query: str) -> list[str]:
             resp = await client.get(f"/api/v1/findings{query}")

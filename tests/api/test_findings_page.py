@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from host.runtime.app import Host
+from host.service import Service
 from tests.conftest import make_config
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -82,7 +83,7 @@ export default defineWorkflow({
 
 
 @pytest.fixture
-async def host(tmp_path: Path) -> AsyncIterator[Host]:
+async def host(tmp_path: Path) -> AsyncIterator[Service]:
     custom = tmp_path / "custom"
     custom.mkdir()
     (custom / "flame.ts").write_text(textwrap.dedent(FLAME))
@@ -93,12 +94,12 @@ async def host(tmp_path: Path) -> AsyncIterator[Host]:
         workflows={"builtinDirectory": str(tmp_path / "builtin")},
         customWorkflows={"typescript": {"enabled": True, "volume": {"mountPath": str(custom)}}},
     )
-    h = Host(config, with_cluster=False)
-    await h.start(watch=False)
+    service = Service(Host(config, with_cluster=False))
     try:
-        yield h
+        await service.start(watch=False)
+        yield service
     finally:
-        await h.stop()
+        await service.stop()
 
 
 def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
@@ -111,18 +112,18 @@ def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def test_the_page_lists_findings_and_opens_one_with_its_table_and_flamegraph(host: Host, tmp_path: Path) -> None:
+async def test_the_page_lists_findings_and_opens_one_with_its_table_and_flamegraph(host: Service, tmp_path: Path) -> None:
     import asyncio
 
     from host.model.events import Event, Target
 
-    _, fut = host.dispatcher.trigger(
+    _, fut = host.host.dispatcher.trigger(
         "python-profiler", Event(kind="manual", target=Target(namespace="shop", pod="web-1")), {}, wait=True)
     assert fut is not None
     result = await fut
     assert result.outcome == "ok", result.error
     newest = result.findings[0]  # reported first, but the second is newer
-    url = f"{host.api.url}/#{newest.id}"
+    url = f"{host.url}/#{newest.id}"
     dom = await asyncio.to_thread(_chromium, "--dump-dom", url, profile=tmp_path / "p1")
     assert dom.returncode == 0, dom.stderr[-2000:]
     html = dom.stdout
@@ -151,17 +152,17 @@ async def test_the_page_lists_findings_and_opens_one_with_its_table_and_flamegra
     assert len(data) > 20_000  # a rendered page, not a blank one
 
 
-async def test_the_page_filtered_by_a_label_lists_only_the_findings_carrying_it(host: Host, tmp_path: Path) -> None:
+async def test_the_page_filtered_by_a_label_lists_only_the_findings_carrying_it(host: Service, tmp_path: Path) -> None:
     import asyncio
 
     from host.model.events import Event, Target
 
-    _, fut = host.dispatcher.trigger(
+    _, fut = host.host.dispatcher.trigger(
         "python-profiler", Event(kind="manual", target=Target(namespace="shop", pod="web-2")), {}, wait=True)
     assert fut is not None
     assert (await fut).outcome == "ok"
     # What clicking the cause chip leads to: the page with ?label=cause=OOMKilled.
-    dom = await asyncio.to_thread(_chromium, "--dump-dom", f"{host.api.url}/?label=cause%3DOOMKilled",
+    dom = await asyncio.to_thread(_chromium, "--dump-dom", f"{host.url}/?label=cause%3DOOMKilled",
                                   profile=tmp_path / "p3")
     assert dom.returncode == 0, dom.stderr[-2000:]
     html = dom.stdout
@@ -174,21 +175,21 @@ async def test_the_page_filtered_by_a_label_lists_only_the_findings_carrying_it(
     assert 'href="/"' in filters
     # both labels: AND
     dom = await asyncio.to_thread(
-        _chromium, "--dump-dom", f"{host.api.url}/?label=cause%3DOOMKilled&label=cause%3DApplicationError",
+        _chromium, "--dump-dom", f"{host.url}/?label=cause%3DOOMKilled&label=cause%3DApplicationError",
         profile=tmp_path / "p4")
     assert "No findings with these labels." in dom.stdout
     assert "Older finding for web-2" not in dom.stdout
 
 
 async def test_an_explainer_finding_reads_well_its_table_a_table_its_log_preformatted(
-    host: Host, tmp_path: Path
+    host: Service, tmp_path: Path
 ) -> None:
     import asyncio
     import html as htmllib
 
     from host.model.events import Event, Target
 
-    _, fut = host.dispatcher.trigger(
+    _, fut = host.host.dispatcher.trigger(
         "explained-crash", Event(kind="manual", target=Target(namespace="shop", pod="web-1")), {}, wait=True)
     assert fut is not None
     result = await fut
@@ -196,7 +197,7 @@ async def test_an_explainer_finding_reads_well_its_table_a_table_its_log_preform
     [finding] = result.findings
     assert finding.body.startswith(finding.title + "\n\n")  # the summary is the first line
     assert "| run | state | exit code | reason / message |" in finding.body  # the body carries the table
-    dom = await asyncio.to_thread(_chromium, "--dump-dom", f"{host.api.url}/#{finding.id}", profile=tmp_path / "p5")
+    dom = await asyncio.to_thread(_chromium, "--dump-dom", f"{host.url}/#{finding.id}", profile=tmp_path / "p5")
     assert dom.returncode == 0, dom.stderr[-2000:]
     page = dom.stdout
     body = page.split('<div class="body">', 1)[1].split("</div>", 1)[0]

@@ -51,7 +51,7 @@ async def test_the_findings_listing_is_paged(tmp_path: Path) -> None:
     for i in range(30):
         await service.publish(Finding(workflow="w", title=f"f{i}"))
     host: Any = SimpleNamespace(config=make_config(tmp_path), findings=service)
-    api = ApiServer(host)
+    api = ApiServer(host, host.config.api, wait_seconds=30)
     async with TestClient(TestServer(api.app)) as client:
         first = await (await client.get("/api/v1/findings?limit=20")).json()
         second = await (await client.get(f"/api/v1/findings?limit=20&offset={first['next']}")).json()

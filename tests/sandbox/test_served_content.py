@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 
 from host.runtime.app import Host
+from host.service import Service
 from tests.conftest import make_config
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.timeout(120)]
@@ -53,11 +54,13 @@ async def host(tmp_path: Path) -> AsyncIterator[tuple[str, Host]]:
         sandbox={"invocationTimeoutSeconds": 10},
     )
     running = Host(config, with_cluster=False)
-    await running.start(watch=False)
+    service = Service(running)
     try:
-        yield running.api.url, running
+        await service.start(watch=False)
+        assert service.url is not None
+        yield service.url, running
     finally:
-        await running.stop()
+        await service.stop()
 
 
 async def _trigger(url: str, params: dict[str, Any]) -> dict[str, Any]:
