@@ -1,7 +1,8 @@
 """One sandboxed child process: start it locked down, drain its stderr, stop it in steps.
 
-Stopping goes close stdin -> wait -> SIGTERM the process group -> wait -> SIGKILL, each step
-bounded and logged, so no `deno` process outlives the host: the child also gets
+Stopping goes close stdin -> wait -> SIGTERM the process group -> wait -> SIGKILL (the shared
+`host.stopping`), each step bounded and logged, and it runs to the end even when the task that
+asked for it is cancelled, so no `deno` process outlives the host: the child also gets
 PR_SET_PDEATHSIG, so even a host killed with SIGKILL takes its children along.
 """
 
@@ -17,10 +18,19 @@ import structlog
 
 from host.errors import SandboxError
 from host.sandbox.deno import limit_child
+from host.stopping import stop_in_steps, to_the_end
 
 log = structlog.get_logger(__name__)
 
 STDERR_LOG_LIMIT = 64 << 10  # bytes of a child's stderr we log before dropping the rest
+
+# How long a stopping child may take at each step. The guest runtime's read loop ends when its
+# stdin closes and the child exits within milliseconds, so a second is ample. A guest stuck in a
+# synchronous loop never sees the close; SIGTERM ends it (Deno's default action is to exit) unless
+# the guest installed a handler, and SIGKILL follows a second later. Each wait holds up the
+# worker's pool slot (a restart, a pool close), so both stay short.
+CLOSE_WAIT_SECONDS = 1.0  # after closing stdin, before SIGTERM
+TERM_WAIT_SECONDS = 1.0  # after SIGTERM, before SIGKILL
 
 
 class ChildProcess:
@@ -100,25 +110,23 @@ class ChildProcess:
         """SIGKILL the whole group at once (the guest cannot be trusted to cooperate)."""
         self._signal_group(signal.SIGKILL)
 
-    async def stop(self, *, close_wait: float = 1.0, term_wait: float = 1.0) -> int:
+    async def stop(self, *, close_wait: float = CLOSE_WAIT_SECONDS, term_wait: float = TERM_WAIT_SECONDS) -> int:
         """Stop in steps; returns the exit code (negative for a signal).
 
-        Call it after whoever parsed stdout has stopped reading: what is left there is discarded.
+        Runs to the end even if the calling task is cancelled meanwhile (the cancellation is raised
+        after it). Call it after whoever parsed stdout has stopped reading: what is left there is
+        discarded.
         """
+        return await to_the_end(self._stop(close_wait, term_wait), name=self.name)
+
+    async def _stop(self, close_wait: float, term_wait: float) -> int:
         # asyncio's `wait()` only returns once every pipe reached EOF. A guest that flooded stdout
         # (or whose reader paused for backpressure) leaves unread bytes and a paused pipe, so
-        # without this the wait below could never end and the transport leaked past the loop.
+        # without this the waits of the steps could never end and the transport leaked past the loop.
         discard = asyncio.create_task(self._discard_stdout(), name=f"discard-stdout:{self.name}")
-        if self.proc.returncode is None:
-            if self.proc.stdin is not None and not self.proc.stdin.is_closing():
-                self.proc.stdin.close()
-            if not await self._wait(close_wait):
-                log.debug("sandbox.child_sigterm", worker=self.name, pid=self.pid)
-                self._signal_group(signal.SIGTERM)
-                if not await self._wait(term_wait):
-                    log.warning("sandbox.child_sigkill", worker=self.name, pid=self.pid)
-                    self._signal_group(signal.SIGKILL)
-                    await self.proc.wait()
+        await stop_in_steps(
+            self.proc, name=self.name, send=self._signal_group, close_wait=close_wait, term_wait=term_wait
+        )
         # Anything else left in the group (a guest cannot fork, but be thorough) goes too.
         self._signal_group(signal.SIGKILL)
         await asyncio.gather(self._stderr_task, discard, return_exceptions=True)
@@ -132,10 +140,3 @@ class ChildProcess:
             return
         while await stream.read(65536):
             pass
-
-    async def _wait(self, seconds: float) -> bool:
-        try:
-            await asyncio.wait_for(self.proc.wait(), seconds)
-        except TimeoutError:
-            return False
-        return True
