@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from host.rpc.codes import ErrorCode
 from host.rpc.connection import RpcConnection, RpcHandler
-from host.rpc.errors import RpcError
+from host.rpc.errors import ConnectionClosed, RpcError
 from host.rpc.framing import decode_line, encode_message
 from host.rpc.messages import ErrorObject, Message, Notification, Request, Response
 
 __all__ = [
+    "ConnectionClosed",
     "ErrorCode",
     "ErrorObject",
     "Message",

@@ -1,7 +1,8 @@
 """`RpcConnection`: requests in both directions over one reader/writer pair, correlated by id.
 
 Pending requests live in a map keyed by id and are always removed in `finally`, so a late
-reply is dropped, not leaked; when the connection closes every pending request fails.
+reply is dropped, not leaked; when the connection closes every pending request fails with
+`ConnectionClosed`.
 Incoming requests run as tasks, at most `max_concurrent_incoming` at once; past that the
 peer gets `LIMIT_EXCEEDED` instead of unbounded work. Those refusals are tasks too (each
 writes a reply); when even they pile up, because the peer sends requests without reading the
@@ -19,9 +20,9 @@ from typing import Any, Protocol
 
 import structlog
 
-from host.errors import ProtocolFault, WorkerCrashed
+from host.errors import ProtocolFault
 from host.rpc.codes import ErrorCode
-from host.rpc.errors import RpcError
+from host.rpc.errors import ConnectionClosed, RpcError
 from host.rpc.framing import decode_line, encode_message, encode_request
 from host.rpc.messages import ErrorObject, Message, Notification, Request, Response
 
@@ -104,14 +105,14 @@ class RpcConnection:
         self._closed.set()
         for fut in self._pending.values():
             if not fut.done():
-                fut.set_exception(WorkerCrashed(f"{self._name}: connection {reason}"))
+                fut.set_exception(ConnectionClosed(f"{self._name}: connection {reason}"))
         self._pending.clear()
 
     # -- outgoing --------------------------------------------------------------------------
     async def request(self, method: str, params: Any = None, *, timeout: float | None = None) -> Any:
         """Send a request and wait for its result; raises `RpcError` on an error reply."""
         if self.closed:
-            raise WorkerCrashed(f"{self._name}: connection {self.close_reason}")
+            raise ConnectionClosed(f"{self._name}: connection {self.close_reason}")
         req_id = next(self._ids)
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[req_id] = fut
@@ -135,13 +136,13 @@ class RpcConnection:
     async def _write(self, data: bytes) -> None:
         async with self._write_lock:
             if self.closed:
-                raise WorkerCrashed(f"{self._name}: connection {self.close_reason}")
+                raise ConnectionClosed(f"{self._name}: connection {self.close_reason}")
             try:
                 self._writer.write(data)
                 await self._writer.drain()
             except (ConnectionError, RuntimeError) as exc:
                 self._shutdown("lost while writing")
-                raise WorkerCrashed(f"{self._name}: cannot write: {exc}") from exc
+                raise ConnectionClosed(f"{self._name}: cannot write: {exc}") from exc
 
     # -- incoming --------------------------------------------------------------------------
     async def _read_loop(self) -> None:
@@ -267,11 +268,11 @@ class RpcConnection:
             return
         try:
             await self._send(Response(id=msg.id, result=result))
-        except WorkerCrashed:
+        except ConnectionClosed:
             log.debug("rpc.reply_after_close_dropped", peer=self._name, id=msg.id)
 
     async def _reply_error(self, req_id: int | str, err: RpcError) -> None:
         try:
             await self._send(Response(id=req_id, error=ErrorObject(code=err.code, message=err.message, data=err.data)))
-        except WorkerCrashed:
+        except ConnectionClosed:
             log.debug("rpc.reply_after_close_dropped", peer=self._name, id=req_id)

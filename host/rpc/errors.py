@@ -1,4 +1,5 @@
-"""`RpcError`: an error answer to a request, in either direction."""
+"""The errors of `host.rpc`: `RpcError`, an error answer to a request in either direction, and
+`ConnectionClosed`, the connection itself gone."""
 
 from __future__ import annotations
 
@@ -26,3 +27,11 @@ class RpcError(WfhostError):
 
     def __repr__(self) -> str:
         return f"RpcError({self.name}, {self.message!r})"
+
+
+class ConnectionClosed(WfhostError):
+    """The connection is closed: a request could not be sent, or was still unanswered when it closed.
+
+    The peer went away, broke the framing (`RpcConnection.fault` says how) or `close` was called.
+    What that means is the caller's to say: the sandbox reads it as its child's death (`WorkerCrashed`).
+    """

@@ -25,7 +25,7 @@ from host.errors import (
     WorkflowRefused,
 )
 from host.model.manifest import Manifest
-from host.rpc import ErrorCode, RpcConnection, RpcError
+from host.rpc import ConnectionClosed, ErrorCode, RpcConnection, RpcError
 from host.sandbox.deno import run_args, scrubbed_env
 from host.sandbox.prepare import PreparedWorkflow, SandboxEnv
 from host.sandbox.process import ChildProcess
@@ -99,7 +99,7 @@ class Worker:
                 raise WorkflowRefused(str(self.prepared.source),
                                       f"did not answer initialize within {limits.start_timeout_seconds:g}s") from err
             raise WorkflowRefused(str(self.prepared.source), err.message) from err
-        except WorkerCrashed as exc:
+        except ConnectionClosed as exc:
             await self.stop()
             raise WorkflowRefused(str(self.prepared.source), self._death_reason("exited while starting")) from exc
         except asyncio.CancelledError:
@@ -170,7 +170,7 @@ class Worker:
             return await self.conn.request(
                 "run", {"invocationId": ctx.invocation_id, "event": ctx.event.wire(), "params": ctx.params}
             )
-        except WorkerCrashed as exc:
+        except ConnectionClosed as exc:  # the child died (or was killed): the sandbox's WorkerCrashed
             if timed_out:
                 raise InvocationTimeout(
                     f"{ctx.workflow} did not finish within {timeout:g}s; its worker was killed") from exc

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from host.errors import WorkerCrashed
-from host.rpc import ErrorCode, RpcConnection, RpcError
+from host.rpc import ConnectionClosed, ErrorCode, RpcConnection, RpcError
 
 
 class Echo:
@@ -109,7 +108,7 @@ async def test_a_malformed_line_is_a_protocol_fault_that_closes_the_connection()
     # `right` side writes garbage towards `left`.
     raw.write(b"this is not json\n")
     await raw.drain()
-    with pytest.raises(WorkerCrashed):
+    with pytest.raises(ConnectionClosed):
         await asyncio.wait_for(pending, 5)
     assert left.closed
     assert faults and "not JSON" in faults[0]
@@ -134,7 +133,7 @@ async def test_pending_requests_fail_when_the_peer_goes_away(pair: Any) -> None:
     await asyncio.sleep(0.05)
     right._writer.close()
     right._reader_task.cancel()
-    with pytest.raises(WorkerCrashed):
+    with pytest.raises(ConnectionClosed):
         await asyncio.wait_for(pending, 5)
     assert left._pending == {}
 
