@@ -99,7 +99,7 @@ function errorData(thrown: unknown): ErrorData {
  */
 function loadFailure(error: unknown): WorkflowDefinitionError {
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : inspect(error);
-  return new WorkflowDefinitionError([`the workflow module failed to load: ${detail}`], {
+  return new WorkflowDefinitionError([`The workflow module failed to load: ${detail}`], {
     cause: error,
   });
 }

@@ -307,7 +307,7 @@ Deno.test("answers initialize and run with the definition's problems when it is 
   strictEqual(reply.error?.data?.["name"], "WorkflowDefinitionError");
   strictEqual(
     reply.error?.message,
-    "Invalid workflow definition: the default export is a plain object, not the result of defineWorkflow(): " +
+    "Invalid workflow definition: The default export is a plain object, not the result of defineWorkflow(): " +
       "write `export default defineWorkflow({ name, triggers, capabilities, run })`",
   );
   await peer.close();

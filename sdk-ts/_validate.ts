@@ -66,7 +66,7 @@ function checkKeys(
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) {
       problems.push(
-        `${path}${path === "" ? "" : ": "}unknown key "${key}"${didYouMean(key, allowed)}`,
+        `${path === "" ? "Unknown" : `${path}: unknown`} key "${key}"${didYouMean(key, allowed)}`,
       );
     }
   }

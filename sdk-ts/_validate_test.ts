@@ -18,9 +18,9 @@ Deno.test("accepts a minimal definition, with empty params", () => {
 
 Deno.test("names an unknown key and suggests the one meant", () => {
   deepStrictEqual(problemsOf({ trigger: [] }), [
-    'unknown key "trigger" (did you mean "triggers"?)',
+    'Unknown key "trigger" (did you mean "triggers"?)',
   ]);
-  deepStrictEqual(problemsOf({ zzz: 1 }), ['unknown key "zzz"']);
+  deepStrictEqual(problemsOf({ zzz: 1 }), ['Unknown key "zzz"']);
 });
 
 Deno.test("checks the name's characters and length", () => {

@@ -125,7 +125,7 @@ export function serve(workflow: unknown, options: ServeOptions = {}): Promise<vo
  * const reply = JSON.parse(new TextDecoder().decode(chunks[0]));
  * strictEqual(
  *   reply.error.message,
- *   "Invalid workflow definition: the workflow module failed to load: SyntaxError: Unexpected token",
+ *   "Invalid workflow definition: The workflow module failed to load: SyntaxError: Unexpected token",
  * );
  * ```
  */

@@ -314,7 +314,7 @@ spawnTest("says so when the default export is not a defineWorkflow result", asyn
     strictEqual(reply.error?.code, -32000);
     ok(
       String(reply.error?.message).includes(
-        "the default export is a plain object, not the result of defineWorkflow()",
+        "The default export is a plain object, not the result of defineWorkflow()",
       ),
     );
   });
@@ -324,7 +324,7 @@ spawnTest("says so when the workflow module has no default export", async () => 
   await withGuest("no_default_entry.ts", async ({ peer }) => {
     const reply = await initialize(peer);
     strictEqual(reply.error?.code, -32000);
-    ok(String(reply.error?.message).includes("the workflow module has no default export"));
+    ok(String(reply.error?.message).includes("The workflow module has no default export"));
   });
 });
 
@@ -344,7 +344,7 @@ spawnTest(
       strictEqual(reply.error?.code, -32000);
       const message = String(reply.error?.message);
       ok(
-        message.startsWith("Invalid workflow definition: the workflow module failed to load: "),
+        message.startsWith("Invalid workflow definition: The workflow module failed to load: "),
         message,
       );
       ok(message.includes("broken_syntax_workflow.ts:5"), message);

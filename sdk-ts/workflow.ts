@@ -225,7 +225,7 @@ export function toManifest(value: unknown): Manifest {
   let candidate = value;
   if (isModuleNamespace(candidate)) {
     if (!("default" in candidate)) {
-      throw new WorkflowDefinitionError([`the workflow module has no default export: ${HOW_TO}`]);
+      throw new WorkflowDefinitionError([`The workflow module has no default export: ${HOW_TO}`]);
     }
     candidate = candidate["default"];
   }
@@ -234,7 +234,7 @@ export function toManifest(value: unknown): Manifest {
       ? "a plain object"
       : describe(candidate);
     throw new WorkflowDefinitionError([
-      `the default export is ${what}, not the result of defineWorkflow(): ${HOW_TO}`,
+      `The default export is ${what}, not the result of defineWorkflow(): ${HOW_TO}`,
     ]);
   }
   const result = validateDefinition(candidate as unknown as Record<string, unknown>);

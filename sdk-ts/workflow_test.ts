@@ -61,16 +61,16 @@ Deno.test("takes the default export out of a module namespace", async () => {
 
 Deno.test("says what the default export is when it is not a workflow", async () => {
   const cases: [unknown, string][] = [
-    [undefined, "the default export is undefined, not the result of defineWorkflow()"],
-    [() => {}, "the default export is a function, not the result of defineWorkflow()"],
+    [undefined, "The default export is undefined, not the result of defineWorkflow()"],
+    [() => {}, "The default export is a function, not the result of defineWorkflow()"],
     [
       { name: "x", run },
-      "the default export is a plain object, not the result of defineWorkflow()",
+      "The default export is a plain object, not the result of defineWorkflow()",
     ],
-    [[1], "the default export is an array, not the result of defineWorkflow()"],
+    [[1], "The default export is an array, not the result of defineWorkflow()"],
     [
       await import("./testdata/no_default_workflow.ts"),
-      "the workflow module has no default export",
+      "The workflow module has no default export",
     ],
   ];
   for (const [value, expected] of cases) {
