@@ -2,7 +2,9 @@
 
 A container's main process is the stand-in for its PID 1: when it exits, the rest of its process
 group is killed, as the runtime tears down a container's PID namespace. Stopping sends SIGTERM to
-the group (and any descendants psutil still sees), waits up to the grace period, then SIGKILL.
+the group (and any descendants psutil still sees), waits up to the grace period, then SIGKILL:
+the host's staged stop (`host.stopping`, without the stdin step: a container's stdin is not a
+pipe), which runs to the end even when the task that asked for it is cancelled.
 A process that leaves its process group with `setsid` and is reparented escapes this.
 """
 
@@ -13,13 +15,12 @@ import contextlib
 import os
 import signal
 from collections.abc import Sequence
+from functools import partial
 
 import psutil
-import structlog
 
 from host.localcluster.kubelet.logs import ContainerLog
-
-log = structlog.get_logger(__name__)
+from host.stopping import stop_in_steps, to_the_end
 
 _READ_CHUNK = 64 * 1024
 _MAX_PENDING_LINE = 16 * 1024
@@ -127,16 +128,21 @@ class ContainerProcess:
         return exit_code(code)
 
     async def stop(self, grace: float) -> int:
-        """SIGTERM, wait up to `grace` seconds, then SIGKILL; returns the exit code."""
-        if self._process.returncode is None:
-            log.debug("container.sigterm", pid=self.pid, grace=grace)
-            signal_tree(self.pid, signal.SIGTERM)
-            try:
-                async with asyncio.timeout(grace):
-                    await self._process.wait()
-            except TimeoutError:
-                log.debug("container.sigkill", pid=self.pid)
-                signal_tree(self.pid, signal.SIGKILL)
+        """SIGTERM, wait up to `grace` seconds, then SIGKILL; returns the exit code.
+
+        Runs to the end even if the calling task is cancelled meanwhile (the cancellation is raised
+        after it), so a cancelled stop never leaves the container's processes running.
+        """
+        return await to_the_end(self._stop(grace), name=f"container:{self.pid}")
+
+    async def _stop(self, grace: float) -> int:
+        await stop_in_steps(
+            self._process,
+            name=f"container:{self.pid}",
+            send=partial(signal_tree, self.pid),
+            close_wait=None,
+            term_wait=grace,
+        )
         return await self.wait()
 
     def kill(self) -> None:
