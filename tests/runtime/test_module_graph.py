@@ -32,6 +32,18 @@ async def test_relative_helpers_and_the_sdk_are_allowed(loaded: Any, write_workf
     assert [f.title for f in result.findings] == ["42deep"]
 
 
+async def test_the_sdk_debug_types_import_by_their_old_and_their_new_path(loaded: Any, write_workflow: Any) -> None:
+    # sdk-ts/debug.ts re-exports sdk-ts/debug/mod.ts; both resolve through "@wfhost/sdk/".
+    imports = (
+        'import type { DebugTarget } from "@wfhost/sdk/debug.ts";\n'
+        'import type { ProcessInfo } from "@wfhost/sdk/debug/mod.ts";\n'
+        'const x: DebugTarget["name"] & ProcessInfo["user"] = "web-1";'
+    )
+    wf = await loaded(write_workflow("importer.ts", _wf(imports)))
+    result = await invoke(wf, Event(kind="manual"))
+    assert [f.title for f in result.findings] == ["web-1"]
+
+
 @pytest.mark.parametrize(
     ("imports", "reason"),
     [
