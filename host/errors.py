@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class WfhostError(Exception):
     """Base of every error the host raises on purpose."""
@@ -59,7 +61,12 @@ class WorkflowFailed(WfhostError):
 
 
 class CapabilityDenied(WfhostError):
-    """A capability call was refused by the host's policy."""
+    """A capability call was refused by the host's policy; `data` says which capability and why
+    (`{"capability", "reason", ...}`, as the guest receives it)."""
+
+    def __init__(self, message: str, data: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.data = data
 
 
 class KubeError(WfhostError):
@@ -93,3 +100,12 @@ class Throttled(KubeError):
 
 class Forbidden(KubeError):
     """403 from the API server."""
+
+
+class DebugError(WfhostError):
+    """A debug action could not run or failed; `code` is a short machine-readable cause."""
+
+    def __init__(self, message: str, *, code: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.details = details or {}

@@ -2,7 +2,8 @@
 
 Artifacts the agent embeds (flamegraphs, memray reports) are kept host-side for the invocation
 and replaced by handles (`artifactId`, name, media type, size), so large files never cross the
-sandbox boundary; `findings.report` attaches them by id.
+sandbox boundary; `findings.report` attaches them by id. A failed action raises `DebugError`,
+which the router turns into the guest's error code (`host.rpc.guest_error`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pydantic import Field
 from host.capabilities.context import CallContext
 from host.capabilities.params import CallParams, PodRef
 from host.capabilities.router import CapabilityRouter
-from host.debug.backend import DebugBackend, DebugError
+from host.debug.backend import DebugBackend
 from host.model.findings import Attachment
 from host.rpc import ErrorCode, RpcError
 
@@ -126,11 +127,7 @@ def register(router: CapabilityRouter, backend: DebugBackend) -> None:
     def handler(model: type[_Target]) -> Any:
         async def handle(ctx: CallContext, p: _Target) -> dict[str, Any]:
             t = p.target
-            try:
-                result = await backend.run(t.namespace, t.name, t.container, p.agent_args(), timeout=p.timeout())
-            except DebugError as exc:
-                code = ErrorCode.NOT_FOUND if exc.code == "pod_gone" else ErrorCode.UPSTREAM_ERROR
-                raise RpcError(code, str(exc), {"reason": exc.code, "details": exc.details}) from exc
+            result = await backend.run(t.namespace, t.name, t.container, p.agent_args(), timeout=p.timeout())
             return _handles(ctx, result)
 
         return handle

@@ -5,6 +5,8 @@ for every kind the workflow may read (`host.capabilities.reads`: declared and gr
 Secrets; ConfigMap data only by name). `k8s.owners` walks the controller `ownerReferences` up
 from an object (Pod -> ReplicaSet -> Deployment, Pod -> Job -> CronJob), checking the read policy
 at every hop. Namespaces are scoped by the grant as for every call (`host.capabilities.router`).
+Kubernetes API errors and policy refusals propagate as they are; the router turns them into the
+guest's error codes (`host.rpc.guest_error`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pydantic import Field, model_validator
 from host.capabilities.context import CallContext
 from host.capabilities.params import K8S_NAME, CallParams, PodRef
 from host.capabilities.router import CapabilityRouter
-from host.errors import KubeError, NotFound
+from host.errors import CapabilityDenied, NotFound
 from host.kube.client import KubeClient
 from host.kube.discovery import KindResolver, UnknownKind
 from host.model.resources import BadKind, Resource, kind_of
@@ -130,13 +132,6 @@ class Events(CallParams):
         return self.subject.kind
 
 
-def upstream(exc: KubeError) -> RpcError:
-    """Translate a Kubernetes API error into the error the guest sees."""
-    if isinstance(exc, NotFound):
-        return RpcError(ErrorCode.NOT_FOUND, str(exc))
-    return RpcError(ErrorCode.UPSTREAM_ERROR, f"Kubernetes API: {exc}", {"reason": exc.reason, "status": exc.status})
-
-
 def controller_of(obj: dict[str, Any]) -> dict[str, Any] | None:
     """The ownerReference with `controller: true`, if any."""
     refs = (obj.get("metadata") or {}).get("ownerReferences") or []
@@ -164,11 +159,8 @@ class ObjectReader:
             resource = await self.resolver.resolve(ref)
         except UnknownKind as exc:
             raise RpcError(ErrorCode.NOT_FOUND, f"{method}: {exc}") from exc
-        except KubeError as exc:
-            raise upstream(exc) from exc
         if not resource.namespaced and ctx.policy.granted.namespaces:
-            raise RpcError(
-                ErrorCode.CAPABILITY_DENIED,
+            raise CapabilityDenied(
                 f"{ctx.workflow} may act only in namespaces {sorted(ctx.policy.granted.namespaces)}; "
                 f"a {ref.key} is cluster-scoped",
                 {"capability": "k8s.read", "reason": "namespace", "kind": ref.key},
@@ -179,10 +171,7 @@ class ObjectReader:
                   name: str) -> dict[str, Any]:
         if resource.namespaced and not namespace:
             raise RpcError(ErrorCode.INVALID_PARAMS, f"{method}: {resource.key} is namespaced: give a namespace")
-        try:
-            obj = await self.kube.get_object(resource, namespace if resource.namespaced else None, name)
-        except KubeError as exc:
-            raise upstream(exc) from exc
+        obj = await self.kube.get_object(resource, namespace if resource.namespaced else None, name)
         return ctx.policy.reads.visible(resource.key, without_managed_fields(obj))
 
 
@@ -195,13 +184,10 @@ def register(router: CapabilityRouter, kube: KubeClient, resolver: KindResolver 
 
     async def list_objects(ctx: CallContext, p: ListObjects) -> dict[str, Any]:
         resource = await reader.resource(ctx, "k8s.list", p.api_version, p.kind, p.namespace)
-        try:
-            page = await kube.list_page(
-                resource, p.namespace if resource.namespaced else None, limit=p.limit,
-                label_selector=p.label_selector, field_selector=p.field_selector,
-            )
-        except KubeError as exc:
-            raise upstream(exc) from exc
+        page = await kube.list_page(
+            resource, p.namespace if resource.namespaced else None, limit=p.limit,
+            label_selector=p.label_selector, field_selector=p.field_selector,
+        )
         items: list[dict[str, Any]] = []
         budget = LIST_REPLY_BUDGET
         truncated = bool((page.get("metadata") or {}).get("continue"))
@@ -232,10 +218,8 @@ def register(router: CapabilityRouter, kube: KubeClient, resolver: KindResolver 
             )
             try:
                 owner = await reader.get(ctx, "k8s.owners", owner_resource, namespace, str(ref.get("name") or ""))
-            except RpcError as err:
-                if err.code == ErrorCode.NOT_FOUND:
-                    break  # the owner is gone (being garbage collected): the chain ends here
-                raise
+            except NotFound:
+                break  # the owner is gone (being garbage collected): the chain ends here
             if ref.get("uid") and (owner.get("metadata") or {}).get("uid") != ref.get("uid"):
                 break  # a different object now has the owner's name
             chain.append(owner)
@@ -243,34 +227,22 @@ def register(router: CapabilityRouter, kube: KubeClient, resolver: KindResolver 
         return {"items": chain}
 
     async def get_pod(ctx: CallContext, p: GetPod) -> dict[str, Any]:
-        try:
-            return normalize_pod(await kube.get_pod(p.pod.namespace, p.pod.name))
-        except KubeError as exc:
-            raise upstream(exc) from exc
+        return normalize_pod(await kube.get_pod(p.pod.namespace, p.pod.name))
 
     async def list_pods(ctx: CallContext, p: ListPods) -> dict[str, Any]:
-        try:
-            pods = await kube.list_pods(p.namespace, label_selector=p.label_selector)
-        except KubeError as exc:
-            raise upstream(exc) from exc
+        pods = await kube.list_pods(p.namespace, label_selector=p.label_selector)
         return {"items": [normalize_pod(x) for x in pods]}
 
     async def pod_logs(ctx: CallContext, p: PodLogs) -> dict[str, Any]:
-        try:
-            text = await kube.pod_logs(
-                p.pod.namespace, p.pod.name, container=p.container or p.pod.container, previous=p.previous,
-                tail_lines=p.tail_lines, limit_bytes=p.limit_bytes or MAX_LOG_BYTES,
-            )
-        except KubeError as exc:
-            raise upstream(exc) from exc
+        text = await kube.pod_logs(
+            p.pod.namespace, p.pod.name, container=p.container or p.pod.container, previous=p.previous,
+            tail_lines=p.tail_lines, limit_bytes=p.limit_bytes or MAX_LOG_BYTES,
+        )
         return {"text": text}
 
     async def events(ctx: CallContext, p: Events) -> dict[str, Any]:
         selector = f"involvedObject.name={p.subject.name},involvedObject.kind={p.subject.kind}"
-        try:
-            items = await kube.list_events(p.subject.namespace, field_selector=selector)
-        except KubeError as exc:
-            raise upstream(exc) from exc
+        items = await kube.list_events(p.subject.namespace, field_selector=selector)
         return {"items": [normalize_k8s_event(e) for e in items]}
 
     router.register("k8s.get", ObjectRef, get)

@@ -11,6 +11,7 @@ from typing import Any
 
 from host.capabilities.reads import ReadGrant, ReadPolicy, read_grant
 from host.config import Capability, HostConfig
+from host.errors import CapabilityDenied
 from host.model import vocabulary
 from host.model.manifest import Manifest
 from host.rpc import ErrorCode, RpcError
@@ -61,25 +62,22 @@ class Policy:
         return not self.granted.namespaces or namespace in self.granted.namespaces
 
     def check(self, method: str, *, namespace: str | None) -> Capability:
-        """Return the capability `method` needs, or raise CAPABILITY_DENIED saying why."""
+        """Return the capability `method` needs, or raise `CapabilityDenied` saying why."""
         cap = METHOD_CAPABILITY.get(method)
         if cap is None:
             raise RpcError(ErrorCode.METHOD_NOT_FOUND, f"no such capability method: {method}")
         if cap not in self.declared:
-            raise RpcError(
-                ErrorCode.CAPABILITY_DENIED,
+            raise CapabilityDenied(
                 f"{method} needs capability {cap}, which {self.workflow} does not declare",
                 {"capability": cap, "reason": "not_declared"},
             )
         if cap not in self.granted.capabilities:
-            raise RpcError(
-                ErrorCode.CAPABILITY_DENIED,
+            raise CapabilityDenied(
                 f"{method} needs capability {cap}, which the operator has not granted to {self.workflow}",
                 {"capability": cap, "reason": "not_granted"},
             )
         if namespace is not None and not self.allows_namespace(namespace):
-            raise RpcError(
-                ErrorCode.CAPABILITY_DENIED,
+            raise CapabilityDenied(
                 f"{self.workflow} may not act in namespace {namespace!r}",
                 {"capability": cap, "reason": "namespace", "namespace": namespace},
             )
@@ -92,15 +90,13 @@ class Policy:
             return
         cap = METHOD_CAPABILITY.get(method, method)
         if kind is not None and kind.lower() in CLUSTER_SCOPED_KINDS:
-            raise RpcError(
-                ErrorCode.CAPABILITY_DENIED,
+            raise CapabilityDenied(
                 f"{self.workflow} may act only in namespaces {sorted(self.granted.namespaces)}; "
                 f"a {kind} is cluster-scoped",
                 {"capability": cap, "reason": "namespace", "namespace": namespace, "kind": kind},
             )
         if not namespace:
-            raise RpcError(
-                ErrorCode.CAPABILITY_DENIED,
+            raise CapabilityDenied(
                 f"{self.workflow} may act only in namespaces {sorted(self.granted.namespaces)}; "
                 f"{method} names no namespace",
                 {"capability": cap, "reason": "namespace", "namespace": namespace},

@@ -14,7 +14,8 @@ Checked in the host on every `k8s.get`, `k8s.list` and every hop of `k8s.owners`
    only when the grant's `configMapData` names the ConfigMap (`namespace/name`, globs allowed);
    otherwise they are removed and `redacted_config_map` says so in an annotation.
 
-A refusal is `CAPABILITY_DENIED` naming the kind and the missing declaration or grant.
+A refusal is `CapabilityDenied` (the guest gets `CAPABILITY_DENIED`) naming the kind and the
+missing declaration or grant.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from host.rpc import ErrorCode, RpcError
+from host.errors import CapabilityDenied
 
 SECRET = "v1/Secret"
 CONFIG_MAP = "v1/ConfigMap"
@@ -51,25 +52,22 @@ class ReadPolicy:
     granted: ReadGrant
 
     def check(self, key: str, *, method: str) -> None:
-        """Raise CAPABILITY_DENIED unless this workflow may read objects of kind `key`."""
+        """Raise `CapabilityDenied` unless this workflow may read objects of kind `key`."""
         data = {"capability": "k8s.read", "kind": key}
         if key == SECRET:
-            raise RpcError(
-                ErrorCode.CAPABILITY_DENIED,
+            raise CapabilityDenied(
                 f"{method}: Secrets are never readable by workflows",
                 {**data, "reason": "secret"},
             )
         if key in IMPLICIT:
             return
         if key not in self.declared:
-            raise RpcError(
-                ErrorCode.CAPABILITY_DENIED,
+            raise CapabilityDenied(
                 f"{method}: {self.workflow} does not declare reads of {key}; add {key!r} to its manifest's reads",
                 {**data, "reason": "not_declared"},
             )
         if not self.granted.covers(key):
-            raise RpcError(
-                ErrorCode.CAPABILITY_DENIED,
+            raise CapabilityDenied(
                 f"{method}: the operator has not granted {self.workflow} reads of {key} "
                 f"(grant: {self.granted.source}; add it to the grant's reads)",
                 {**data, "reason": "not_granted"},
@@ -78,7 +76,7 @@ class ReadPolicy:
     def readable(self, key: str) -> bool:
         try:
             self.check(key, method="read")
-        except RpcError:
+        except CapabilityDenied:
             return False
         return True
 

@@ -2,6 +2,8 @@
 
 Order of checks for every call: the invocation is active -> the call budget -> the method's
 capability is declared and granted -> the params validate -> the subject's namespace is in scope.
+Policy and handlers raise host errors (`CapabilityDenied`, `KubeError`, `DebugError`, ...); the
+router is where they become the guest's error answers, through `host.rpc.guest_error`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from pydantic import BaseModel, ValidationError
 
 from host.capabilities.context import CallContext
 from host.capabilities.policy import PRIVILEGED
-from host.rpc import ErrorCode, RpcError
+from host.errors import CapabilityDenied, WfhostError
+from host.rpc import ErrorCode, RpcError, guest_error
 from host.validation import first_error
 
 log = structlog.get_logger(__name__)
@@ -48,12 +51,22 @@ class CapabilityRouter:
         return frozenset(self._routes)
 
     async def call(self, ctx: CallContext, method: str, raw: Any) -> Any:
+        """Serve one guest call; a host error it meets is raised as the `RpcError` the guest gets."""
+        try:
+            return await self._call(ctx, method, raw)
+        except WfhostError as exc:
+            err = guest_error(exc)
+            if err is None or err is exc:
+                raise
+            raise err from exc
+
+    async def _call(self, ctx: CallContext, method: str, raw: Any) -> Any:
         if not ctx.active:
             raise RpcError(ErrorCode.INVOCATION_NOT_ACTIVE, f"invocation {ctx.invocation_id} is not running")
         ctx.count_call(method)
         try:
             cap = ctx.policy.check(method, namespace=None)
-        except RpcError as err:
+        except CapabilityDenied as err:
             self._denied(ctx, method, err)
             raise
         route = self._routes.get(method)
@@ -72,25 +85,25 @@ class CapabilityRouter:
         kind = params.subject_kind(ctx) if hasattr(params, "subject_kind") else None
         try:
             ctx.policy.check_target(method, namespace=namespace, kind=kind)
-        except RpcError as err:
+        except CapabilityDenied as err:
             self._denied(ctx, method, err, namespace=namespace)
             raise
         if cap not in PRIVILEGED:
             return await route.handler(ctx, params)
         try:
             result = await route.handler(ctx, params)
-        except RpcError as err:
+        except WfhostError as exc:
             audit.warning("audit.privileged_call", workflow=ctx.workflow, invocation=ctx.invocation_id,
-                          action=method, target=_target(params), result="error", error=err.message)
+                          action=method, target=_target(params), result="error", error=str(exc))
             raise
         audit.info("audit.privileged_call", workflow=ctx.workflow, invocation=ctx.invocation_id,
                    action=method, target=_target(params), result="ok")
         return result
 
     @staticmethod
-    def _denied(ctx: CallContext, method: str, err: RpcError, *, namespace: str | None = None) -> None:
+    def _denied(ctx: CallContext, method: str, err: CapabilityDenied, *, namespace: str | None = None) -> None:
         log.warning("capability.denied", workflow=ctx.workflow, invocation=ctx.invocation_id,
-                    method=method, namespace=namespace, reason=err.message)
+                    method=method, namespace=namespace, reason=str(err))
 
 
 def _target(params: BaseModel) -> str:

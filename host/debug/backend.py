@@ -17,22 +17,13 @@ from typing import Any
 import structlog
 
 from host.config import DebugConfig
-from host.errors import Forbidden, KubeError, NotFound, WfhostError
+from host.errors import DebugError, Forbidden, KubeError, NotFound
 from host.kube.client import KubeClient
 
 log = structlog.get_logger(__name__)
 
 PREFIX = "wfhost-debug"
 MANAGED_BY = "wfhost"
-
-
-class DebugError(WfhostError):
-    """A debug action could not run or failed; `code` is a short machine-readable cause."""
-
-    def __init__(self, message: str, *, code: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.details = details or {}
 
 
 def _ours(pod: dict[str, Any]) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from host.rpc.codes import ErrorCode
 from host.rpc.connection import RpcConnection, RpcHandler
-from host.rpc.errors import ConnectionClosed, RpcError
+from host.rpc.errors import ConnectionClosed, RpcError, guest_error
 from host.rpc.framing import decode_line, encode_message
 from host.rpc.messages import ErrorObject, Message, Notification, Request, Response
 
@@ -24,4 +24,5 @@ __all__ = [
     "RpcHandler",
     "decode_line",
     "encode_message",
+    "guest_error",
 ]

@@ -7,9 +7,8 @@ from pathlib import Path
 
 from host.capabilities.policy import Grant, Policy
 from host.capabilities.router import CapabilityRouter
-from host.errors import WorkflowRefused
+from host.errors import CapabilityDenied, WorkflowRefused
 from host.model.manifest import Manifest, TriggerSpec, resolve_params
-from host.rpc import RpcError
 from host.sandbox.prepare import SandboxEnv, prepare
 from host.sandbox.snapshot import DirScan
 from host.sandbox.supervisor import WorkerPool
@@ -62,9 +61,9 @@ async def load_workflow(
     )
     try:
         check_trigger_reads(loaded.triggers, policy)
-    except RpcError as err:
+    except CapabilityDenied as err:
         await pool.close(drain=False)
-        raise WorkflowRefused(str(path), f"invalid manifest: {err.message}") from err
+        raise WorkflowRefused(str(path), f"invalid manifest: {err}") from err
     return loaded
 
 
@@ -72,7 +71,7 @@ def check_trigger_reads(triggers: list[TriggerSpec], policy: Policy) -> None:
     """A trigger hands the workflow the objects of a kind: a change trigger those of its
     `resource`, a semantic one those its feed watches (`job.failed` Jobs, `node.*` Nodes,
     `deployment.rolloutStuck` Deployments). Each needs reads of that kind, as `k8s.get` would
-    (pods and events come with every workflow). Raises the RpcError the read would."""
+    (pods and events come with every workflow). Raises the `CapabilityDenied` the read would."""
     for i, spec in enumerate(triggers):
         kind = spec.resource if spec.resource is not None else FEED_OF_KIND.get(spec.on)
         if kind is None:
