@@ -1,16 +1,70 @@
-"""The host's exception tree, in one place.
+"""The host's exception tree, in one place: every exception class the host defines is drawn here.
 
-    WfhostError
+Catch `WfhostError` for anything the host raises on purpose. A class defined in another module
+names it first (relative to `host`); one with a second base says so ("also ValueError").
+tests/test_errors.py walks the package and checks this drawing against the classes.
+
+    WfhostError                     base of every error the host raises on purpose
     ├── ConfigError                 a config file or value is wrong (names the key path)
     ├── WorkflowRefused             a workflow file failed validation (module graph, manifest)
+    ├── _Refused                    sandbox.snapshot: a cap broke while reading a workflow directory
+    ├── WorkflowFailed              the workflow's own code threw
     ├── SandboxError                a child process could not be started or misbehaved
     │   ├── ProtocolFault           the child broke JSON-RPC framing or limits
     │   ├── WorkerCrashed           the child exited while work was in flight
     │   └── InvocationTimeout       an invocation ran past its deadline
-    ├── WorkflowFailed              the workflow's own code threw
-    ├── CapabilityDenied            a capability call was refused by policy
-    └── KubeError                   the Kubernetes API answered with an error
-        ├── NotFound / Conflict / Gone / Throttled / Forbidden
+    ├── RpcError                    rpc.errors: an error answer to a request, either way (code, message, data)
+    ├── ConnectionClosed            rpc.errors: the connection closed before a request was answered
+    ├── CapabilityDenied            a capability call was refused by policy (data: capability, reason)
+    ├── DebugError                  a debug-agent action could not run or failed (code: the cause)
+    ├── KubeError                   the Kubernetes API answered with an error
+    │   ├── NotFound                404
+    │   ├── Conflict                409
+    │   ├── Gone                    410: the resource version expired
+    │   ├── Throttled               429; retry_after when the server said
+    │   └── Forbidden               403
+    ├── UnknownKind                 kube.discovery: the API server serves no such kind (also LookupError)
+    ├── BadKind                     model.resources: not a kind as apiVersion/Kind (also ValueError)
+    ├── TriggerError                triggers.index: a trigger past a cap or with a bad selector (also ValueError)
+    ├── BadSchedule                 triggers.schedule: not an interval or a cron expression (also ValueError)
+    ├── QueueFull                   runtime.dispatcher: a workflow's queue is full; the invocation is dropped
+    ├── UnknownWorkflow             runtime.dispatcher: no loaded workflow has that name
+    ├── DeliveryError               findings.http_sink: a sink's receiver did not accept a finding
+    ├── SchemaError                 codegen.k8s_types: a schema shape the generator does not translate
+    ├── GenerationError             codegen.vocabulary: a target file lost the shape the generator rewrites
+    ├── ApiError                    localcluster.status: the stand-in API server's answer with a Status
+    ├── InvalidQuantity             localcluster.quantity: not a Kubernetes quantity (also ValueError)
+    ├── _DecodeError                localcluster.decoding: a body that does not decode into its kind
+    └── ControlPlaneUnavailable     localcluster.controlplane.build: no real control plane here (also RuntimeError)
+
+The debug agent has a tree of its own: it ships alone in the debug image and imports nothing
+else from `host` (the import-linter contract in pyproject.toml), so its base is `Exception`.
+Each class carries the `code` of the agent's JSON error reply; `DebugError` is how the host sees one.
+
+    AgentError                      agent.errors: an expected failure of an agent action
+    ├── BadArgument                 agent.errors: an option is missing or out of range
+    ├── NoSuchProcess               agent.errors: the pid does not exist
+    ├── OutOfScope                  agent.errors: the pid is outside the agent's scope
+    ├── NotPython                   agent.errors: the process is not a CPython interpreter
+    ├── ProcessExited               agent.errors: the process ended while the action ran
+    ├── PtraceDenied                agent.errors: the kernel refused to let the agent trace it
+    ├── TargetBusy                  agent.errors: another tracer or agent action holds it
+    ├── PortInUse                   agent.errors: `debugger` was asked for a taken port
+    ├── AlreadyDebugging            agent.errors: debugpy already listens in that process
+    ├── ToolMissing                 agent.errors: py-spy, gdb or memray is not installed
+    ├── ToolFailed                  agent.errors: a tool exited non-zero for another reason
+    ├── ToolTimeout                 agent.errors: a tool or the target did not finish in time
+    ├── InjectionFailed             agent.errors: code injected through gdb did not run
+    └── InjectionUnsupported        agent.errors: the kernel would break the target (not tried)
+
+Not yet under `WfhostError`: the stand-in kubelet's own errors, in files being reworked as this
+is written; each moves into the first tree when its module next changes.
+
+    Exception
+    ├── ApiRefused                  localcluster.kubelet.remote_api: a write refused for good
+    ├── _Transient                  localcluster.kubelet.remote_api: a failure worth retrying
+    ├── ContainerStartError         localcluster.kubelet.process: the container's process did not start
+    └── ContainerConfigError        localcluster.kubelet.env: the container's config cannot be resolved
 """
 
 from __future__ import annotations

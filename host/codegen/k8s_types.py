@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from host.errors import WfhostError
 from host.sandbox.deno import find_deno
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -86,7 +87,7 @@ _REF_PREFIX = "#/definitions/"
 Schema = Mapping[str, Any]
 
 
-class SchemaError(Exception):
+class SchemaError(WfhostError):
     """The schema has a shape this generator does not translate (it fails rather than guess)."""
 
 

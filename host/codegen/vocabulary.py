@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from host.errors import WfhostError
 from host.model.vocabulary import (
     CAPABILITIES,
     ERROR_CODE_DESCRIPTIONS,
@@ -42,7 +43,7 @@ COMMAND = "python -m host.codegen.vocabulary"
 SCHEMA_ENUMS: dict[str, Sequence[str]] = {"capability": CAPABILITIES, "eventKind": EVENT_KINDS}
 
 
-class GenerationError(Exception):
+class GenerationError(WfhostError):
     """A target file no longer has the shape the generator rewrites."""
 
 

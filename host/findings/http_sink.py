@@ -20,6 +20,7 @@ import aiohttp
 import structlog
 
 from host.config import WebhookSink
+from host.errors import WfhostError
 from host.model.findings import Finding
 
 log = structlog.get_logger(__name__)
@@ -29,7 +30,7 @@ SEVERITY_EMOJI = {"info": ":information_source:", "low": ":large_blue_circle:", 
                   "high": ":large_orange_circle:", "critical": ":red_circle:"}
 
 
-class DeliveryError(Exception):
+class DeliveryError(WfhostError):
     """The receiver did not accept the finding."""
 
 

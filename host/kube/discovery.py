@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 
-from host.errors import NotFound
+from host.errors import NotFound, WfhostError
 from host.kube.client import KubeClient
 from host.model.resources import WELL_KNOWN, KindRef, Resource
 
 
-class UnknownKind(LookupError):
+class UnknownKind(WfhostError, LookupError):
     """The API server serves no such kind."""
 
 

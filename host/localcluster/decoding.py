@@ -20,6 +20,7 @@ from typing import Any
 
 import kubernetes.client.models as models
 
+from host.errors import WfhostError
 from host.localcluster import status
 from host.localcluster.quantity import InvalidQuantity, parse_quantity
 from host.localcluster.resources import ResourceType
@@ -178,7 +179,7 @@ def _check_quantity(quantity: Any) -> None:
         raise _DecodeError(str(exc)) from None
 
 
-class _DecodeError(Exception):
+class _DecodeError(WfhostError):
     """The body does not decode into the kind's typed form (a 400, like the real server's)."""
 
 

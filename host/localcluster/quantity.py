@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from host.errors import WfhostError
+
 _QUANTITY = re.compile(
     r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))((?:[KMGTPE]i)|[numkMGTPE]?|[eE][+-]?[0-9]+)$"
 )
@@ -27,7 +29,7 @@ _DECIMAL = {
 }
 
 
-class InvalidQuantity(ValueError):
+class InvalidQuantity(WfhostError, ValueError):
     """Not a Kubernetes quantity; the message is the API server's."""
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from host.errors import WfhostError
 
-class ApiError(Exception):
+
+class ApiError(WfhostError):
     """A request failed in a way the Kubernetes API reports with a `Status` object."""
 
     def __init__(

@@ -15,13 +15,15 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from host.errors import WfhostError
+
 _KIND_KEY = re.compile(
     r"^(?:(?P<group>[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)/)?"
     r"(?P<version>v[0-9]+(?:(?:alpha|beta)[0-9]+)?)/(?P<kind>[A-Z][A-Za-z0-9]{0,62})$"
 )
 
 
-class BadKind(ValueError):
+class BadKind(WfhostError, ValueError):
     """Not a kind in the form `apiVersion/Kind` (e.g. `apps/v1/Deployment`, `v1/Node`)."""
 
 

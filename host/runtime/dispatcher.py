@@ -13,6 +13,7 @@ from typing import Any
 
 import structlog
 
+from host.errors import WfhostError
 from host.findings.service import FindingsService
 from host.metrics import Metrics
 from host.model.events import Event, new_id
@@ -33,11 +34,11 @@ class _Item:
     done: asyncio.Future[InvocationResult] | None = None
 
 
-class QueueFull(Exception):
+class QueueFull(WfhostError):
     """The workflow's queue is full; the invocation was not accepted."""
 
 
-class UnknownWorkflow(Exception):
+class UnknownWorkflow(WfhostError):
     """No loaded workflow has that name."""
 
 

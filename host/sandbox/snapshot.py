@@ -43,7 +43,7 @@ from pathlib import Path
 
 import structlog
 
-from host.errors import WorkflowRefused
+from host.errors import WfhostError, WorkflowRefused
 
 log = structlog.get_logger(__name__)
 
@@ -95,7 +95,7 @@ def _is_code(name: str) -> bool:
     return name.endswith(CODE_SUFFIXES)
 
 
-class _Refused(Exception):
+class _Refused(WfhostError):
     """A cap or a read failed: the whole directory is refused with this reason."""
 
 

@@ -17,6 +17,7 @@ from typing import Protocol
 import structlog
 
 from host.config import LimitsConfig
+from host.errors import WfhostError
 from host.model.events import Event
 from host.model.manifest import TriggerSpec
 from host.triggers.glob import Glob
@@ -27,7 +28,7 @@ log = structlog.get_logger(__name__)
 MAX_NAMESPACES_PER_TRIGGER = 256
 
 
-class TriggerError(ValueError):
+class TriggerError(WfhostError, ValueError):
     """A trigger past a cap or with a bad selector; the workflow declaring it is refused."""
 
 

@@ -18,13 +18,15 @@ from datetime import UTC, datetime
 
 from cronsim import CronSim, CronSimError
 
+from host.errors import WfhostError
+
 _PART = re.compile(r"([0-9]+)(ms|s|m|h|d)")
 _WHOLE = re.compile(r"^(?:[0-9]+(?:ms|s|m|h|d))+$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 CRON_FIELDS = 5
 
 
-class BadSchedule(ValueError):
+class BadSchedule(WfhostError, ValueError):
     """Not a schedule the host accepts: the message names the schedule and what is wrong."""
 
 

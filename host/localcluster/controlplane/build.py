@@ -19,6 +19,8 @@ from pathlib import Path
 
 import structlog
 
+from host.errors import WfhostError
+
 log = structlog.get_logger(__name__)
 
 KUBERNETES_VERSION = "v1.37.2"
@@ -39,7 +41,7 @@ LDFLAGS = " ".join(
 BUILD_TIMEOUT_SECONDS = 3600.0
 
 
-class ControlPlaneUnavailable(RuntimeError):
+class ControlPlaneUnavailable(WfhostError, RuntimeError):
     """The real control plane cannot be built or started here; the message says what is missing."""
 
 
