@@ -15,7 +15,7 @@ import structlog.testing
 
 from host.config import Backoff as BackoffSettings
 from host.config import ClusterConfig
-from host.kube.backoff import Backoff
+from host.backoff import Backoff
 from host.kube.client import KubeClient
 from host.kube.watch import RELISTED, Watcher
 from host.localcluster import LocalCluster
