@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -23,7 +22,7 @@ import structlog
 from host.errors import ProtocolFault
 from host.rpc.codes import ErrorCode
 from host.rpc.errors import ConnectionClosed, RpcError
-from host.rpc.framing import decode_line, encode_message, encode_request
+from host.rpc.framing import encode_message, encode_request, parse_line, plain_reply_id, to_message
 from host.rpc.messages import ErrorObject, Message, Notification, Request, Response
 
 log = structlog.get_logger(__name__)
@@ -165,10 +164,13 @@ class RpcConnection:
                 if len(line) - 1 > self._max:
                     await self._fault(ProtocolFault(f"message of {len(line) - 1} bytes exceeds the limit of {self._max}"))
                     return
-                if self._fast_reply(line):
-                    continue
                 try:
-                    msg = decode_line(line[:-1], max_bytes=self._max)
+                    data = parse_line(line[:-1], max_bytes=self._max)
+                    req_id = plain_reply_id(data)
+                    if req_id is not None:  # the hot path: no model built, see host.rpc.framing
+                        self._settle(req_id, data["result"])
+                        continue
+                    msg = to_message(data, line[:-1])
                 except ProtocolFault as fault:
                     await self._fault(fault)
                     return
@@ -192,37 +194,20 @@ class RpcConnection:
             if result is not None:
                 await result
 
-    def _fast_reply(self, line: bytes) -> bool:
-        """The hot path: a success reply to a pending request, resolved without building a model.
-
-        Anything else (or anything odd about this line) returns False and takes the strict path,
-        which decides validity exactly as before.
-        """
-        if not line.startswith(b'{"jsonrpc":"2.0","id":'):
-            return False
-        try:
-            data = json.loads(line)
-        except ValueError:
-            return False
-        if type(data) is not dict or len(data) != 3 or data.get("jsonrpc") != "2.0" or "result" not in data:
-            return False
-        req_id = data.get("id")
+    def _settle(self, req_id: int | str | None, result: Any, error: ErrorObject | None = None) -> None:
+        """Resolve the pending request a reply answers; a late or unknown reply is dropped."""
         fut = self._pending.get(req_id) if type(req_id) is int else None
         if fut is None or fut.done():
-            return False
-        fut.set_result(data["result"])
-        return True
+            log.debug("rpc.late_or_unknown_reply_dropped", peer=self._name, id=req_id)
+            return
+        if error is not None:
+            fut.set_exception(RpcError(error.code, error.message, error.data))
+        else:
+            fut.set_result(result)
 
     def _dispatch(self, msg: Message) -> None:
         if isinstance(msg, Response):
-            fut = self._pending.get(msg.id) if isinstance(msg.id, int) else None
-            if fut is None or fut.done():
-                log.debug("rpc.late_or_unknown_reply_dropped", peer=self._name, id=msg.id)
-                return
-            if msg.error is not None:
-                fut.set_exception(RpcError(msg.error.code, msg.error.message, msg.error.data))
-            else:
-                fut.set_result(msg.result)
+            self._settle(msg.id, msg.result, msg.error)
             return
         if len(self._incoming) >= self._max_incoming:
             if isinstance(msg, Request):

@@ -156,3 +156,26 @@ async def test_too_many_concurrent_incoming_requests_get_limit_exceeded() -> Non
     await server.close()
     wa.close()
     await wa.wait_closed()
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        (b'{"jsonrpc":"2.0","id":1,"result":NaN}\n', "not JSON"),
+        (b'{"jsonrpc":"2.0","id":1,"result":"\xff"}\n', "not UTF-8"),
+    ],
+    ids=["nan", "not-utf-8"],
+)
+async def test_a_reply_to_a_pending_request_is_checked_as_strictly_as_any_line(line: bytes, words: str) -> None:
+    """One reader for every line: the fast path for replies skips validators, never the checks."""
+    left, right, _, raw = await _pair()
+    right._reader_task.cancel()  # `raw` answers instead of `right`
+    pending = asyncio.create_task(left.request("echo", {}))
+    await asyncio.sleep(0.05)
+    raw.write(line)
+    await raw.drain()
+    with pytest.raises(ConnectionClosed):
+        await asyncio.wait_for(pending, 5)
+    assert left.fault is not None and words in str(left.fault)
+    await left.close()
+    await right.close()
