@@ -27,8 +27,8 @@ tests/test_errors.py walks the package and checks this drawing against the class
     ├── BadKind                     model.resources: not a kind as apiVersion/Kind (also ValueError)
     ├── TriggerError                triggers.index: a trigger past a cap or with a bad selector (also ValueError)
     ├── BadSchedule                 triggers.schedule: not an interval or a cron expression (also ValueError)
-    ├── QueueFull                   runtime.dispatcher: a workflow's queue is full; the invocation is dropped
-    ├── UnknownWorkflow             runtime.dispatcher: no loaded workflow has that name
+    ├── QueueFull                   a workflow's queue is full; the invocation is dropped
+    ├── UnknownWorkflow             no loaded workflow has that name
     ├── DeliveryError               findings.http_sink: a sink's receiver did not accept a finding
     ├── SchemaError                 codegen.k8s_types: a schema shape the generator does not translate
     ├── GenerationError             codegen.vocabulary: a target file lost the shape the generator rewrites
@@ -163,3 +163,11 @@ class DebugError(WfhostError):
         super().__init__(message)
         self.code = code
         self.details = details or {}
+
+
+class QueueFull(WfhostError):
+    """A workflow's queue is full; the invocation was not accepted."""
+
+
+class UnknownWorkflow(WfhostError):
+    """No loaded workflow has that name."""

@@ -24,11 +24,10 @@ from host import __version__
 from host.api.backend import ApiBackend
 from host.api.models import AlertmanagerPayload, TriggerRequest
 from host.config import ApiConfig
-from host.errors import ConfigError, KubeError, NotFound
+from host.errors import ConfigError, KubeError, NotFound, QueueFull, UnknownWorkflow
 from host.findings.service import FindingsService
 from host.model.events import Event, Subject
 from host.model.findings import LABEL_KEY, MAX_LABEL_VALUE, Finding
-from host.runtime.dispatcher import QueueFull, UnknownWorkflow
 from host.text import dumps_json
 from host.validation import first_error
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 
-from host.errors import WfhostError
+from host.errors import QueueFull, UnknownWorkflow
 from host.findings.service import FindingsService
 from host.metrics import Metrics
 from host.model.events import Event, new_id
@@ -32,14 +32,6 @@ class _Item:
     overrides: dict[str, Any]
     invocation_id: str = field(default_factory=lambda: new_id("inv"))
     done: asyncio.Future[InvocationResult] | None = None
-
-
-class QueueFull(WfhostError):
-    """The workflow's queue is full; the invocation was not accepted."""
-
-
-class UnknownWorkflow(WfhostError):
-    """No loaded workflow has that name."""
 
 
 class Dispatcher:

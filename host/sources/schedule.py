@@ -36,10 +36,10 @@ from typing import Any, Protocol
 
 import structlog
 
+from host.errors import QueueFull, UnknownWorkflow
 from host.metrics import Metrics
 from host.model.events import Event
 from host.model.manifest import TriggerSpec
-from host.runtime.dispatcher import QueueFull, UnknownWorkflow
 from host.triggers.schedule import BadSchedule, CronSchedule, Schedule, parse_schedule
 
 log = structlog.get_logger(__name__)

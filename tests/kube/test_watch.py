@@ -13,9 +13,9 @@ import kubernetes.client
 import pytest
 import structlog.testing
 
+from host.backoff import Backoff
 from host.config import Backoff as BackoffSettings
 from host.config import ClusterConfig
-from host.backoff import Backoff
 from host.kube.client import KubeClient
 from host.kube.watch import RELISTED, Watcher
 from host.localcluster import LocalCluster

@@ -11,10 +11,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from host.errors import QueueFull
 from host.model.events import Event, Subject, Target
 from host.model.manifest import TriggerSpec
 from host.runtime.app import Host
-from host.runtime.dispatcher import QueueFull
 from host.triggers.index import RateLimiter, TriggerIndex
 from host.triggers.selectors import parse_selector
 from tests.conftest import make_config

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import structlog.testing
 
+from host.errors import UnknownWorkflow
 from host.metrics import Metrics
 from host.model.events import Event
 from host.model.manifest import TriggerSpec
 from host.runtime.app import Host
-from host.runtime.dispatcher import UnknownWorkflow
 from host.sources.schedule import ScheduleSource
 from host.triggers.schedule import BadSchedule, CronSchedule, interval_seconds, parse_schedule
 from tests.conftest import make_config
