@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/runtime_latency.py [--rounds 2000] [--cold 15]
 
-Prints one line per number. Targets on a 2-core machine: warm p50 within 2x the floor, cold
-start under 100 ms (docs/performance.md records the results).
+Prints one line per number. Targets on a 2-core machine (issue #13): warm p50 within 1.5x the floor, cold
+start under 100 ms (docs/performance.md records the results). `python -m bench --only runtime`
+runs it as part of the suite.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 from host.capabilities.policy import Grant
 from host.capabilities.routes import build_router
@@ -109,10 +111,10 @@ async def warm_and_cold(rounds: int, cold_runs: int, work: Path) -> tuple[list[f
         warm = warm[rounds // 10:]
         cold = []
         for _ in range(cold_runs):
-            await wf.pool.close(drain=False)
-            from host.sandbox.supervisor import WorkerPool
-
-            wf.pool = WorkerPool(wf.pool.prepared, env, router, size=1, label="trivial")
+            # Stopped as an idle worker is (the version and its emitted code stay), then started again.
+            slot = wf.pool._slots[0]
+            assert slot.stop_if_idle()
+            await asyncio.gather(*wf.pool._background)
             t0 = time.perf_counter()
             await wf.pool.start_first()
             cold.append(time.perf_counter() - t0)
@@ -121,21 +123,54 @@ async def warm_and_cold(rounds: int, cold_runs: int, work: Path) -> tuple[list[f
     return warm, cold
 
 
+async def measure(rounds: int = 2000, cold_runs: int = 15) -> dict[str, float]:
+    """The floor and warm round trips (p50/p99, µs), their ratio, and cold start (p50/max, ms)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        fl = await floor(rounds, work)
+        warm, cold = await warm_and_cold(rounds, cold_runs, work)
+    f50, w50 = statistics.median(fl), statistics.median(warm)
+    return {
+        "floor_p50_us": f50 * 1e6, "floor_p99_us": pct(fl, 0.99) * 1e6,
+        "warm_p50_us": w50 * 1e6, "warm_p99_us": pct(warm, 0.99) * 1e6,
+        "ratio": w50 / f50,
+        "cold_p50_ms": statistics.median(cold) * 1e3, "cold_max_ms": max(cold) * 1e3,
+        "rounds": rounds, "cold_runs": len(cold),
+    }
+
+
+def run(quick: bool) -> list[Any]:
+    """The suite's rows: warm vs floor (same run, median of the repeats) and cold start."""
+    from bench.report import Row
+
+    rounds, cold_runs, repeats = (1000, 10, 1) if quick else (3000, 15, 3)
+    runs = [asyncio.run(measure(rounds, cold_runs)) for _ in range(repeats)]
+    by_ratio = sorted(runs, key=lambda r: r["ratio"])[len(runs) // 2]  # the median run, kept whole
+    cold = sorted(runs, key=lambda r: r["cold_p50_ms"])[len(runs) // 2]
+    detail = {"repeats": repeats, "rounds": rounds, "ratios": [round(r["ratio"], 3) for r in runs]}
+    return [
+        Row("floor: raw JSON-RPC round trip to a Deno echo child, p50", "", round(by_ratio["floor_p50_us"], 1), "µs",
+            detail={**detail, "p99_us": round(by_ratio["floor_p99_us"], 1)}),
+        Row("warm invocation of a trivial workflow, p50", "", round(by_ratio["warm_p50_us"], 1), "µs",
+            ratio=round(by_ratio["ratio"], 3), ratio_of="floor", target="≤ 1.5x floor",
+            met=by_ratio["ratio"] <= 1.5, detail={**detail, "p99_us": round(by_ratio["warm_p99_us"], 1)}),
+        Row("worker cold start (spawn + initialize), p50", "", round(cold["cold_p50_ms"], 1), "ms",
+            target="< 100 ms", met=cold["cold_p50_ms"] < 100,
+            detail={"runs": cold["cold_runs"], "max_ms": round(cold["cold_max_ms"], 1)}),
+    ]
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2000)
     parser.add_argument("--cold", type=int, default=15)
     args = parser.parse_args()
     configure_logging(format="console", level="error")
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        fl = await floor(args.rounds, work)
-        warm, cold = await warm_and_cold(args.rounds, args.cold, work)
-    f50, w50 = statistics.median(fl), statistics.median(warm)
-    print(f"floor: raw JSON-RPC round trip to a bare Deno echo child  p50={f50 * 1e3:.3f} ms  p99={pct(fl, 0.99) * 1e3:.3f} ms")
-    print(f"warm invocation of a trivial workflow via the host        p50={w50 * 1e3:.3f} ms  p99={pct(warm, 0.99) * 1e3:.3f} ms")
-    print(f"ratio warm p50 / floor p50                                 {w50 / f50:.2f}x  (target <= 2x)")
-    print(f"worker cold start (spawn + initialize), {len(cold)} runs         p50={statistics.median(cold) * 1e3:.1f} ms  max={max(cold) * 1e3:.1f} ms  (target < 100 ms)")
+    r = await measure(args.rounds, args.cold)
+    print(f"floor: raw JSON-RPC round trip to a bare Deno echo child  p50={r['floor_p50_us'] / 1e3:.3f} ms  p99={r['floor_p99_us'] / 1e3:.3f} ms")
+    print(f"warm invocation of a trivial workflow via the host        p50={r['warm_p50_us'] / 1e3:.3f} ms  p99={r['warm_p99_us'] / 1e3:.3f} ms")
+    print(f"ratio warm p50 / floor p50                                 {r['ratio']:.2f}x  (target <= 1.5x)")
+    print(f"worker cold start (spawn + initialize), {r['cold_runs']} runs         p50={r['cold_p50_ms']:.1f} ms  max={r['cold_max_ms']:.1f} ms  (target < 100 ms)")
 
 
 if __name__ == "__main__":
