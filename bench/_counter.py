@@ -1,0 +1,70 @@
+"""The event counter both end-to-end consumers carry (bench/e2e_host.py and bench/kopf_operator.py).
+
+The consumer calls `note()` once per event it finished handling (on its event loop). The bench
+drives it over the consumer's stdin, one command a line, and reads its replies, one JSON object
+a line, from the file descriptor named by `BENCH_REPORT_FD`:
+
+- `arm N`: start counting from zero; `{"reply": "done", ...}` is sent when the N-th event is noted;
+- `stat`: `{"reply": "stat", ...}` now.
+
+Every reply carries `count`, `failed`, `first` and `last` (time.monotonic() of the first and the
+latest event noted since `arm`; CLOCK_MONOTONIC, so comparable with the bench's own clock).
+`{"reply": "ready"}` is sent once by the consumer when it is up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from typing import Any, TextIO
+
+
+class Counter:
+    def __init__(self, report_fd: int | None = None) -> None:
+        fd = report_fd if report_fd is not None else int(os.environ["BENCH_REPORT_FD"])
+        self._out = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+        self._lock = threading.Lock()
+        self.count = 0
+        self.failed = 0
+        self.target = 0
+        self.first = 0.0
+        self.last = 0.0
+
+    def note(self, ok: bool = True) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self.count += 1
+            if not ok:
+                self.failed += 1
+            if self.count == 1:
+                self.first = now
+            self.last = now
+            if self.count == self.target:
+                self._send("done")
+
+    def send(self, reply: str, **extra: Any) -> None:
+        with self._lock:
+            self._send(reply, **extra)
+
+    def _send(self, reply: str, **extra: Any) -> None:
+        doc = {"reply": reply, "count": self.count, "failed": self.failed, "first": self.first,
+               "last": self.last, **extra}
+        self._out.write(json.dumps(doc) + "\n")
+
+    def _serve(self, commands: TextIO) -> None:
+        for line in commands:
+            verb, _, arg = line.strip().partition(" ")
+            if verb == "arm":
+                with self._lock:
+                    self.count, self.failed, self.first, self.last = 0, 0, 0.0, 0.0
+                    self.target = int(arg)
+                    self._send("armed")
+            elif verb == "stat":
+                self.send("stat")
+
+    def serve_stdin(self) -> None:
+        """Answer commands from stdin in a daemon thread."""
+        threading.Thread(target=self._serve, args=(sys.stdin,), name="bench-counter", daemon=True).start()

@@ -1,0 +1,69 @@
+"""`wfhost run`, counting the invocations of one workflow: the host process of bench/e2e_throughput.py.
+
+    python -m bench.e2e_host --config CONFIG.yaml --workflow NAME   (BENCH_REPORT_FD set, commands on stdin)
+
+The same assembly as `wfhost run --config` (host.cli.cmd_run: config, logging, `Host`, `Service`
+with its API, stopped by SIGTERM), plus one thing: each finished invocation of `--workflow` is
+noted by a `bench._counter.Counter` (one time read and a counter increment per invocation, as
+the kopf operator's handler does), wrapped around the dispatcher's `_run`. `{"reply": "ready"}`
+goes out once the host is ready (leading, every wanted watch past its baseline).
+
+The host has no public hook for "an invocation finished"; wrapping `Dispatcher._run` is the
+least intrusive stand-in (see docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from bench._counter import Counter
+from host.config import load_config
+from host.logs import configure_logging
+from host.runtime.app import Host
+from host.service import Service, run_until_signalled
+
+
+def count_invocations(host: Host, workflow: str, counter: Counter) -> None:
+    run = host.dispatcher._run
+
+    async def counted(name: str, item: Any) -> Any:
+        result = await run(name, item)
+        if name == workflow:
+            counter.note(result.outcome == "ok")
+        return result
+
+    host.dispatcher._run = counted  # type: ignore[method-assign]
+
+
+async def serve(host: Host, counter: Counter) -> None:
+    async def announce() -> None:
+        while not host.ready:  # noqa: ASYNC110 - a property, polled as the API's /readyz reads it
+            await asyncio.sleep(0.05)
+        counter.send("ready")
+
+    task = asyncio.create_task(announce())
+    try:
+        await run_until_signalled(Service(host))
+    finally:
+        task.cancel()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--workflow", required=True)
+    args = parser.parse_args()
+    config = load_config(args.config)
+    configure_logging(format=config.logging.format, level=config.logging.level)
+    host = Host(config)
+    counter = Counter()
+    count_invocations(host, args.workflow, counter)
+    counter.serve_stdin()
+    asyncio.run(serve(host, counter))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,414 @@
+"""End to end: a pod-update backlog through a real wfhost host running a workflow per event, and through kopf.
+
+    python -m bench.e2e_throughput [--updates 5000] [--pods 50] [--sizes 0,10,50] [--rounds 1]
+                                   [--no-kopf] [--py-spy DIR]
+
+One local cluster (`host.localcluster.LocalCluster`, in this process) with `--pods` pods. Each
+consumer runs alone, as its own process, against it, in turn:
+
+- wfhost: `wfhost run` as-is (bench/e2e_host.py: the same assembly plus an invocation counter)
+  with one no-op TypeScript workflow bound to every `pod.update`, so every event is a real
+  invocation in its Deno child, and `size` more workflows loaded, each bound to `pod.update`
+  of pods with its own label (which no bench pod carries), so every event is checked against
+  them and none fires. No built-ins. Its config differs from the defaults in only what lets it
+  see every event: no per-subject rate limit (`triggers.perSubjectIntervalSeconds: 0`; the
+  default, 60 s, would run the workflow once per pod) and a queue deep enough for the backlog
+  (`sandbox.queueSize`; the default 100 drops the rest, counted).
+- kopf (from PyPI): `kopf run --standalone --all-namespaces` on bench/kopf_operator.py, a no-op
+  `@kopf.on.event('pods')` handler that counts MODIFIED events; kopf's defaults otherwise.
+
+For each: wait until it watches, write a calibration batch live (it also warms the consumer),
+then the backlog: every open watch is dropped and answered 429 with Retry-After long enough for
+`--updates` label patches to be written meanwhile (the method of bench/watch_throughput.py);
+both wfhost and kopf resume from their last resourceVersion when the Retry-After has passed,
+and the server replays the whole backlog at once. Events/s is from the first to the last event
+handled (wfhost: invocation finished; kopf: handler returned). CPU per event is user+system
+time of the consumer's process and all its children (wfhost's Deno workers) from just before
+the release until the last event, divided by the events. Each consumer counts what it handled:
+fewer than `--updates` is reported as lost, more as duplicated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import queue
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+import yaml
+
+from bench.watch_throughput import write_updates
+from host.localcluster import LocalCluster, LocalClusterSettings
+from host.logs import configure_logging
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW = "bench-noop"
+
+NOOP = """import { defineWorkflow } from "@wfhost/sdk";
+export default defineWorkflow({
+  name: "bench-noop",
+  triggers: [{ on: "pod.update" }],
+  capabilities: [],
+  run() {},
+});
+"""
+
+
+def extra(i: int) -> str:
+    return (
+        'import { defineWorkflow } from "@wfhost/sdk";\n'
+        f'export default defineWorkflow({{ name: "extra-{i:03d}", '
+        f'triggers: [{{ on: "pod.update", labelSelector: "bench-extra={i}" }}], capabilities: [], run() {{}} }});\n'
+    )
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and every descendant alive (and those it reaped)."""
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    for proc in procs:
+        try:
+            t = proc.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+@dataclass
+class Consumer:
+    """A consumer process with a `bench._counter.Counter` inside, driven over its stdin."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+    replies: queue.Queue[dict[str, Any]] = field(default_factory=queue.Queue)
+
+    @classmethod
+    def start(cls, name: str, args: list[str], *, log: Path, env: dict[str, str] | None = None) -> Consumer:
+        read_fd, write_fd = os.pipe()
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                args, cwd=REPO, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, pass_fds=(write_fd,),
+                env={**os.environ, **(env or {}), "BENCH_REPORT_FD": str(write_fd)},
+            )
+        os.close(write_fd)
+        consumer = cls(name, proc, log)
+        threading.Thread(target=consumer._read, args=(read_fd,), daemon=True).start()
+        return consumer
+
+    def _read(self, fd: int) -> None:
+        with os.fdopen(fd, encoding="utf-8") as replies:
+            for line in replies:
+                self.replies.put(json.loads(line))
+
+    def command(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line.encode() + b"\n")
+        self.proc.stdin.flush()
+
+    def wait(self, reply: str, timeout: float) -> dict[str, Any] | None:
+        """The next reply of that kind (earlier ones of other kinds are skipped), or None on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or (self.proc.poll() is not None and self.replies.empty()):
+                return None
+            try:
+                doc = self.replies.get(timeout=min(left, 0.5))
+            except queue.Empty:
+                continue
+            if doc["reply"] == reply:
+                return doc
+
+    def arm(self, count: int) -> None:
+        self.command(f"arm {count}")
+        if self.wait("armed", 10) is None:
+            raise RuntimeError(f"{self.name} did not answer 'arm': {self.tail()}")
+
+    def stat(self) -> dict[str, Any]:
+        self.command("stat")
+        doc = self.wait("stat", 10)
+        if doc is None:
+            raise RuntimeError(f"{self.name} did not answer 'stat': {self.tail()}")
+        return doc
+
+    def tail(self, chars: int = 3000) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+
+
+def start_wfhost(cluster: LocalCluster, root: Path, *, extras: int, queue_size: int) -> Consumer:
+    workflows = root / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / f"{WORKFLOW}.ts").write_text(NOOP)
+    for i in range(extras):
+        (workflows / f"extra-{i:03d}.ts").write_text(extra(i))
+    no_builtins = root / "no-builtins"
+    no_builtins.mkdir()
+    config = {
+        "workflows": {"builtinDirectory": str(no_builtins)},
+        "customWorkflows": {"typescript": {"enabled": True, "volume": {"mountPath": str(workflows)}}},
+        "sandbox": {"stateDir": str(root / "state"), "queueSize": queue_size},
+        "api": {"host": "127.0.0.1", "port": 0},
+        "cluster": {"kubeconfig": str(cluster.kubeconfig_path)},
+        "triggers": {"perSubjectIntervalSeconds": 0},
+    }
+    path = root / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    args = [sys.executable, "-m", "bench.e2e_host", "--config", str(path), "--workflow", WORKFLOW]
+    return Consumer.start(f"wfhost+{extras}", args, log=root / "host.log")
+
+
+def start_kopf(cluster: LocalCluster, root: Path) -> Consumer:
+    args = [sys.executable, "-m", "kopf", "run", "--standalone", "--all-namespaces", str(REPO / "bench" / "kopf_operator.py")]
+    return Consumer.start("kopf", args, log=root / "kopf.log", env={"KUBECONFIG": str(cluster.kubeconfig_path)})
+
+
+def _until(check: Any, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+class Writer:
+    """Label patches on the bench pods, numbered on from one batch to the next."""
+
+    def __init__(self, cluster: LocalCluster, *, pods: int, writers: int) -> None:
+        self.cluster, self.pods, self.writers = cluster, pods, writers
+        self.offset = 0
+
+    def write(self, count: int) -> float:
+        seconds = write_updates(self.cluster, updates=count, pods=self.pods, writers=self.writers, offset=self.offset)
+        self.offset += count
+        return seconds
+
+
+def consume_backlog(cluster: LocalCluster, consumer: Consumer, writer: Writer, *, updates: int,
+                    py_spy: Path | None = None) -> dict[str, Any]:
+    """Warm the consumer live, then time it through a backlog of `updates`; see the module's doc."""
+    ready = consumer.wait("ready", 120)
+    if ready is None:
+        raise RuntimeError(f"{consumer.name} did not come up: {consumer.tail()}")
+    _until(lambda: cluster.open_watches() >= 1, timeout=60, what=f"{consumer.name}'s watch")
+    time.sleep(0.5)  # any other watch it opens at start is open by now
+
+    # Calibrate the write rate, live (this also warms the consumer: connections, its worker).
+    calibration = min(500, updates)
+    consumer.arm(calibration)
+    seconds = writer.write(calibration)
+    if consumer.wait("done", 60) is None:
+        raise RuntimeError(f"{consumer.name} handled {consumer.stat()['count']} of {calibration} live updates")
+    retry_after = math.ceil(updates * seconds / calibration * 1.5) + 1
+
+    # The backlog.
+    watches = cluster.open_watches()
+    consumer.arm(updates)
+    cluster.throttle_next(watches, retry_after=retry_after)
+    cluster.drop_watches()
+    _until(lambda: cluster.call(lambda server: server._throttle.remaining) == 0, timeout=30,
+           what=f"{consumer.name} to reconnect (and be told to retry later)")
+    release = time.monotonic() + retry_after  # the last 429 went out before now
+    write_seconds = writer.write(updates)
+    partly_live = time.monotonic() > release - 0.3
+    time.sleep(max(0.0, release - 0.3 - time.monotonic()))
+    spy = None
+    if py_spy is not None:
+        py_spy.mkdir(parents=True, exist_ok=True)
+        spy = subprocess.Popen(
+            [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(consumer.proc.pid), "--rate", "200", "--subprocesses", "--nonblocking",
+             "--format", "raw", "-o", str(py_spy / f"{consumer.name}.txt")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+    cpu_before = tree_cpu_seconds(consumer.proc.pid)
+    done = consumer.wait("done", 120 + retry_after)
+    cpu_after = tree_cpu_seconds(consumer.proc.pid)
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        try:
+            spy.wait(30)
+        except subprocess.TimeoutExpired:
+            spy.kill()
+    time.sleep(1.0)  # anything handled twice would arrive by now
+    final = consumer.stat()
+    handled = final["count"]
+    result: dict[str, Any] = {
+        "consumer": consumer.name,
+        "updates": updates,
+        "handled": handled,
+        "lost": max(0, updates - handled),
+        "duplicated": max(0, handled - updates),
+        "failed": final["failed"],
+        "retry_after_s": retry_after,
+        "write_seconds": round(write_seconds, 2),
+        "partly_live": partly_live,
+    }
+    if done is not None and handled >= 2:
+        span = done["last"] - done["first"]
+        result["events_per_s"] = round((updates - 1) / span) if span > 0 else None
+        result["seconds"] = round(span, 3)
+        result["cpu_us_per_event"] = round((cpu_after - cpu_before) / updates * 1e6, 1)
+        result["release_to_first_ms"] = round((done["first"] - release) * 1000, 1)
+    return result
+
+
+def measure(*, updates: int = 5000, pods: int = 50, writers: int = 4, sizes: tuple[int, ...] = (0, 10, 50),
+            rounds: int = 1, kopf: bool = True, py_spy: Path | None = None,
+            log: Any = None) -> list[dict[str, Any]]:
+    """One dict per consumer and round (see `consume_backlog`), in the order they ran."""
+    settings = LocalClusterSettings.for_tests(history_window=max(20_000, updates * 3))
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="wfhost-bench-e2e-") as tmp, LocalCluster(settings, kubelet=False) as cluster:
+        api = cluster.core_v1()
+        for i in range(pods):
+            api.create_namespaced_pod("default", {
+                "metadata": {"name": f"bench-{i}"}, "spec": {"containers": [{"name": "app", "image": "bench:1"}]}})
+        writer = Writer(cluster, pods=pods, writers=writers)
+        plan: list[tuple[str, int]] = []
+        for _ in range(rounds):
+            # kopf right after wfhost with nothing extra, so the ratio compares neighbours in time.
+            plan += [("wfhost", sizes[0])] + ([("kopf", 0)] if kopf else []) + [("wfhost", s) for s in sizes[1:]]
+        for n, (kind, size) in enumerate(plan):
+            root = Path(tmp) / f"{n}-{kind}-{size}"
+            root.mkdir()
+            consumer = (start_wfhost(cluster, root, extras=size, queue_size=updates * 2) if kind == "wfhost"
+                        else start_kopf(cluster, root))
+            try:
+                spy_dir = py_spy if py_spy is not None and size == sizes[0] else None
+                result = consume_backlog(cluster, consumer, writer, updates=updates, py_spy=spy_dir)
+            except Exception as exc:  # noqa: BLE001 - recorded in the results, the next consumer runs
+                result = {"consumer": consumer.name, "updates": updates, "error": f"{exc}"[-2000:]}
+            finally:
+                consumer.stop()
+            result.update({"kind": kind, "size": size, "round": n // max(1, len(plan) // rounds)})
+            if log is not None:
+                log(result)
+            results.append(result)
+            _until(lambda: cluster.open_watches() == 0, timeout=30, what="the consumer's watches to close")
+            if py_spy is not None:
+                py_spy.mkdir(parents=True, exist_ok=True)
+                for found in root.glob("*.log"):
+                    shutil.copy(found, py_spy / f"{n}-{consumer.name}.log")
+    return results
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per consumer (kind, size): the median round by events/s; and wfhost/kopf ratios of the same rounds."""
+    by: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for r in results:
+        by.setdefault((r["kind"], r["size"]), []).append(r)
+    kopf_by_round = {r["round"]: r for r in results if r["kind"] == "kopf" and r.get("events_per_s")}
+    out: dict[str, Any] = {}
+    for (kind, size), runs in by.items():
+        ok = [r for r in runs if r.get("events_per_s")]
+        entry: dict[str, Any] = {"runs": runs}
+        if ok:
+            median = sorted(ok, key=lambda r: r["events_per_s"])[len(ok) // 2]
+            entry.update(events_per_s=median["events_per_s"], cpu_us_per_event=median["cpu_us_per_event"])
+            if kind == "wfhost":
+                pairs = [(r, kopf_by_round[r["round"]]) for r in ok if r["round"] in kopf_by_round]
+                if pairs:
+                    entry["rate_ratio"] = statistics.median(w["events_per_s"] / k["events_per_s"] for w, k in pairs)
+                    entry["cpu_ratio"] = statistics.median(w["cpu_us_per_event"] / k["cpu_us_per_event"] for w, k in pairs)
+        out[f"{kind}:{size}"] = entry
+    return out
+
+
+def run(quick: bool) -> list[Any]:
+    """The suite's rows: events/s and CPU/event for wfhost with 0/10/50 more workflows and for kopf."""
+    from bench.report import Row
+
+    if shutil.which("kopf", path=str(Path(sys.executable).parent)) is None:
+        try:
+            import kopf  # noqa: F401
+        except ImportError as exc:
+            raise RuntimeError("kopf is not installed: pip install -e '.[dev]'") from exc
+    results = measure(updates=5000, rounds=1 if quick else 3,
+                      log=lambda r: print(f"  e2e {json.dumps(r)}", file=sys.stderr, flush=True))
+    summary = summarize(results)
+    rows: list[Any] = []
+    errors = [r for r in results if "error" in r]
+    for key, entry in summary.items():
+        kind, size = key.split(":")
+        if "events_per_s" not in entry:
+            continue
+        if kind == "kopf":
+            label, size_text = "kopf 1.45 standalone, no-op @kopf.on.event('pods')", "1 handler"
+        else:
+            label, size_text = "wfhost run, a no-op workflow per pod.update", f"+{size} loaded"
+        runs = entry["runs"]
+        detail = {"runs": [{k: v for k, v in r.items() if k not in ("kind",)} for r in runs]}
+        rate_ratio, cpu_ratio = entry.get("rate_ratio"), entry.get("cpu_ratio")
+        rows.append(Row(f"e2e events/s: {label}", size_text, entry["events_per_s"], "events/s",
+                        ratio=None if rate_ratio is None else round(rate_ratio, 3), ratio_of="kopf" if rate_ratio else None,
+                        target="≥ 2x kopf" if kind == "wfhost" else None,
+                        met=None if rate_ratio is None else rate_ratio >= 2, detail=detail))
+        rows.append(Row(f"e2e CPU per event: {label}", size_text, entry["cpu_us_per_event"], "µs",
+                        ratio=None if cpu_ratio is None else round(cpu_ratio, 3), ratio_of="kopf" if cpu_ratio else None,
+                        target="≤ 1x kopf" if kind == "wfhost" else None,
+                        met=None if cpu_ratio is None else cpu_ratio <= 1))
+        lost = sum(r.get("lost", 0) + r.get("duplicated", 0) for r in runs)
+        handled = min(r.get("handled", 0) for r in runs)
+        rows.append(Row(f"e2e events handled of 5000 (lowest round): {kind}", size_text, handled, "events",
+                        target="= 5000, none twice", met=lost == 0))
+    if errors:
+        raise RuntimeError(f"{len(errors)} e2e consumer(s) failed: " + "; ".join(f"{r['consumer']}: {r['error'][-300:]}" for r in errors)
+                           + f" (rows so far: {len(rows)})")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--updates", type=int, default=5000)
+    parser.add_argument("--pods", type=int, default=50)
+    parser.add_argument("--writers", type=int, default=4)
+    parser.add_argument("--sizes", default="0,10,50", help="comma-separated numbers of extra workflows")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--no-kopf", action="store_true")
+    parser.add_argument("--py-spy", type=Path, default=None,
+                        help="record each consumer of the first size with py-spy (raw collapsed stacks) into DIR")
+    args = parser.parse_args()
+    configure_logging(format="console", level="warning")
+    results = measure(updates=args.updates, pods=args.pods, writers=args.writers,
+                      sizes=tuple(int(s) for s in args.sizes.split(",")), rounds=args.rounds,
+                      kopf=not args.no_kopf, py_spy=args.py_spy, log=lambda r: print(json.dumps(r), flush=True))
+    summary = summarize(results)
+    for key, entry in summary.items():
+        shown = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in entry.items() if k != "runs"}
+        print(f"{key}: {json.dumps(shown)}")
+
+
+if __name__ == "__main__":
+    main()
