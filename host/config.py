@@ -273,6 +273,12 @@ class SandboxConfig(Model):
     state_dir: Path = Field(default=Path("/tmp/wfhost"), description="Snapshots, entry files, DENO_DIR.")
     max_heap_mb: int = Field(default=128, ge=16, le=8192)
     invocation_timeout_seconds: float = Field(default=120, gt=0, le=86400)
+    cancel_grace_seconds: float = Field(
+        default=1, ge=0, le=60,
+        description="When an invocation times out or is cancelled, the host sends the workflow `$/cancel` "
+        "and waits this long for its run to stop (its worker is then kept warm) before it kills the worker "
+        "(0: kill at once).",
+    )
     start_timeout_seconds: float = Field(default=15, gt=0)
     max_message_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
     max_calls_per_invocation: int = Field(default=500, ge=1)
@@ -314,9 +320,13 @@ class WebhookSink(Model):
     url_file: Path | None = Field(
         default=None, description="A file holding the URL (a mounted Secret), read at each delivery."
     )
-    timeout_seconds: float = Field(default=10, gt=0)
-    max_retries: int = Field(default=5, ge=0)
-    headers: dict[str, str] = Field(default_factory=dict)
+    timeout_seconds: float = Field(default=10, gt=0, description="Seconds one POST may take.")
+    max_retries: int = Field(
+        default=5, ge=0,
+        description="Quick retries of one POST (after 0.5 s, 1 s, 2 s ...) before the delivery counts as failed "
+        "and waits in the outbox for findings.delivery.retryBackoff.",
+    )
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP headers, name -> value.")
 
     @model_validator(mode="after")
     def _url_when_enabled(self) -> WebhookSink:
@@ -337,7 +347,10 @@ class SinksConfig(Model):
     webhook: WebhookSink = WebhookSink()
     slack: SlackSink = SlackSink()
     spool_directory: Path | None = Field(
-        default=None, description="Where undelivered findings wait for retry; default under sandbox.stateDir."
+        default=None,
+        description="Where an earlier wfhost spooled undelivered webhook and Slack findings (default under "
+        "sandbox.stateDir); files left there are moved into the findings store's outbox at start. Undelivered "
+        "findings now wait in the outbox.",
     )
 
     @model_validator(mode="before")
@@ -358,6 +371,51 @@ class SinksConfig(Model):
                 raise ValueError(f"[{index}].type: {kind!r} is not one of log, files, webhook, slack")
             mapping[kind] = {"enabled": True, **entry}
         return mapping
+
+
+class FindingsStoreConfig(Model):
+    """The durable findings store: one SQLite database (WAL mode) holding findings, their attachments
+    and each sink's pending deliveries (the outbox)."""
+
+    directory: Path | None = Field(
+        default=None,
+        description="Directory of the store's SQLite database (findings.db), on a local filesystem (not NFS); "
+        "default: <sandbox.stateDir>/findings. One host per directory: a second one is refused.",
+    )
+    max_findings: int = Field(
+        default=10000, ge=1, description="Findings kept; past it the oldest are deleted (retention by count)."
+    )
+    max_age_seconds: float = Field(
+        default=30 * 86400, gt=0,
+        description="Seconds a finding is kept after it was stored; older ones are deleted (retention by age).",
+    )
+    max_bytes: int = Field(
+        default=1 << 30, ge=1 << 20,
+        description="Bytes of findings kept (JSON, labels and attachments); past it the oldest are deleted "
+        "(retention by bytes). The database file takes somewhat more, plus its write-ahead log.",
+    )
+    max_attachment_bytes: int = Field(
+        default=8 << 20, ge=1024,
+        description="Largest attachment stored; a larger text attachment is cut to this size, any other is "
+        "not stored, and the finding's body says so.",
+    )
+
+
+class FindingsDeliveryConfig(Model):
+    """How the outbox hands stored findings to the sinks."""
+
+    retry_backoff: Backoff = Field(
+        default_factory=lambda: Backoff(initial_seconds=1, max_seconds=300),
+        description="Delay before retrying a delivery that failed: doubling from initialSeconds up to "
+        "maxSeconds (with jitter), per delivery; a success makes every delivery waiting for that sink due.",
+    )
+
+
+class FindingsConfig(Model):
+    """Where findings are kept and how they are delivered (at least once, the finding id as idempotency key)."""
+
+    store: FindingsStoreConfig = Field(default_factory=FindingsStoreConfig, description="The durable store.")
+    delivery: FindingsDeliveryConfig = Field(default_factory=FindingsDeliveryConfig, description="The outbox.")
 
 
 class ApiConfig(Model):
@@ -419,14 +477,18 @@ class LimitsConfig(Model):
     max_triggers_per_workflow: int = Field(default=64, ge=1, description="Triggers one manifest may declare.")
     max_selector_length: int = Field(default=1024, ge=16, description="Longest trigger label selector, in characters.")
     max_pattern_length: int = Field(default=253, ge=16, description="Longest trigger name pattern, in characters.")
-    recent_findings: int = Field(default=500, ge=1, description="Findings kept in memory for the API.")
+    recent_findings: int = Field(
+        default=500, ge=1,
+        description="Findings of this run kept in memory for in-process readers (the demo, tests); the API "
+        "reads the findings store.",
+    )
     finding_dedupe_seconds: float = Field(
         default=900, ge=0,
         description="A finding reported under a dedupeKey already used in this window is not published again "
         "(one finding per workload and episode).",
     )
     recent_findings_bytes: int = Field(
-        default=64 << 20, ge=1 << 20, description="Bytes of findings kept in memory for the API."
+        default=64 << 20, ge=1 << 20, description="Bytes of this run's findings kept in memory (recentFindings)."
     )
 
 
@@ -437,6 +499,7 @@ class HostConfig(Model):
     custom_workflows: CustomWorkflows = CustomWorkflows()
     sandbox: SandboxConfig = SandboxConfig()
     sinks: SinksConfig = SinksConfig()
+    findings: FindingsConfig = FindingsConfig()
     api: ApiConfig = ApiConfig()
     cluster: ClusterConfig = ClusterConfig()
     triggers: TriggersConfig = TriggersConfig()

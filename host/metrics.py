@@ -35,6 +35,48 @@ class Metrics:
         self.findings = Counter("wfhost_findings_total", "Findings reported, by workflow and severity",
                                 ["workflow", "severity"], registry=self.registry)
         self.sink_failures = Gauge("wfhost_sink_failures", "Failed deliveries, by sink", ["sink"], registry=self.registry)
+        # The findings store (host/findings/store.py) and its outbox (host/findings/outbox.py).
+        self.findings_stored = Gauge("wfhost_findings_stored", "Findings in the findings store", registry=self.registry)
+        self.findings_store_bytes = Gauge(
+            "wfhost_findings_store_bytes", "Bytes of the findings in the store (JSON, labels, attachments)",
+            registry=self.registry,
+        )
+        self.findings_store_file_bytes = Gauge(
+            "wfhost_findings_store_file_bytes", "Size of the store's files on disk (database and write-ahead log)",
+            registry=self.registry,
+        )
+        self.findings_retention_deleted = Counter(
+            "wfhost_findings_retention_deleted_total", "Findings deleted by retention, by reason (count, age, bytes)",
+            ["reason"], registry=self.registry,
+        )
+        self.findings_store_errors = Counter(
+            "wfhost_findings_store_errors_total",
+            "Findings the store could not write (each then delivered once, best effort, outside the outbox)",
+            registry=self.registry,
+        )
+        self.findings_attachments_capped = Counter(
+            "wfhost_findings_attachments_capped_total",
+            "Attachments larger than findings.store.maxAttachmentBytes, by action (truncated, dropped)",
+            ["action"], registry=self.registry,
+        )
+        self.findings_outbox_pending = Gauge(
+            "wfhost_findings_outbox_pending", "Deliveries waiting in the outbox, by sink", ["sink"],
+            registry=self.registry,
+        )
+        self.findings_outbox_oldest = Gauge(
+            "wfhost_findings_outbox_oldest_seconds", "Age of the oldest delivery waiting in the outbox, by sink",
+            ["sink"], registry=self.registry,
+        )
+        self.findings_delivery_attempts = Counter(
+            "wfhost_findings_delivery_attempts_total", "Delivery attempts, by sink and outcome (delivered, failed)",
+            ["sink", "outcome"], registry=self.registry,
+        )
+        self.findings_deliveries_dropped = Counter(
+            "wfhost_findings_deliveries_dropped_total",
+            "Deliveries given up, by sink and reason (retention: the finding was deleted first; unreadable: "
+            "the stored finding no longer loads)",
+            ["sink", "reason"], registry=self.registry,
+        )
         self.leader = Gauge("wfhost_leader", "1 while this replica leads", registry=self.registry)
         self.workflows_loaded = Gauge("wfhost_workflows_loaded", "Workflows loaded", registry=self.registry)
         self.workflow_errors = Gauge("wfhost_workflow_load_errors", "Workflow files with a load error",

@@ -12,9 +12,11 @@ import asyncio
 import hmac
 import json
 import re
+import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import structlog
 from aiohttp import web
@@ -26,8 +28,9 @@ from host.api.models import AlertmanagerPayload, TriggerRequest
 from host.config import ApiConfig
 from host.errors import ConfigError, KubeError, NotFound, QueueFull, UnknownWorkflow
 from host.findings.service import FindingsService
+from host.findings.store import FindingQuery, Page
 from host.model.events import Event, Subject
-from host.model.findings import LABEL_KEY, MAX_LABEL_VALUE, Finding
+from host.model.findings import LABEL_KEY, MAX_LABEL_VALUE, Finding, Severity
 from host.text import dumps_json
 from host.validation import first_error
 
@@ -87,6 +90,72 @@ def render_page(service: FindingsService, items: list[Finding], *, offset: int, 
         end += 1
     following = end if end < len(items) else None
     return '{"items": [' + ", ".join(parts) + '], "next": ' + dumps_json(following) + "}"
+
+
+NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+SEVERITIES = get_args(Severity)
+_AGO = re.compile(r"^(\d{1,9})([smhd])$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_when(name: str, text: str, *, now: float) -> float | web.Response:
+    """`since`/`until`: an RFC 3339 time with its offset, or a duration that long before `now`."""
+    ago = _AGO.match(text)
+    if ago:
+        return now - int(ago.group(1)) * _UNIT[ago.group(2)]
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        return error(400, f"{name}: expected an RFC 3339 time such as 2026-11-23T10:00:00Z or a duration such as "
+                          f"30m, 2h or 7d, got {text!r}")
+    return when.timestamp()
+
+
+def findings_query(request: web.Request, *, now: float) -> FindingQuery | web.Response:
+    """The listing's filters from the query string, or a 400 naming the bad value."""
+    q = request.query
+    labels = label_filter(q.getall("label", []))
+    if isinstance(labels, web.Response):
+        return labels
+    namespace = q.get("namespace")
+    if namespace is not None and not NAMESPACE.fullmatch(namespace):
+        return error(400, f"namespace: expected a Kubernetes namespace name such as shop, got {namespace!r}")
+    severities: list[str] = []
+    for item in q.getall("severity", []):
+        for severity in item.split(","):
+            if severity not in SEVERITIES:
+                return error(400, f"severity: {severity!r} is not one of {', '.join(SEVERITIES)}")
+            severities.append(severity)
+    bounds: dict[str, float | None] = {"since": None, "until": None}
+    for name in bounds:
+        text = q.get(name)
+        if text is not None:
+            when = parse_when(name, text, now=now)
+            if isinstance(when, web.Response):
+                return when
+            bounds[name] = when
+    since, until = bounds["since"], bounds["until"]
+    if since is not None and until is not None and since >= until:
+        return error(400, f"since ({q['since']!r}) must be before until ({q['until']!r})")
+    return FindingQuery(workflow=q.get("workflow"), namespace=namespace, severities=tuple(severities),
+                        labels=tuple(labels), since=since, until=until)
+
+
+def with_urls(doc: dict[str, Any]) -> dict[str, Any]:
+    """A stored finding's summary with each attachment's API path, as `finding_doc` gives them."""
+    # Unvalidated, only for its paths: Finding is the one place that builds them.
+    shell = Finding.model_construct(id=doc["id"], workflow=doc["workflow"], title=doc["title"])
+    for att in doc["attachments"]:
+        att["url"] = shell.attachment_path(att["name"])
+    return doc
+
+
+def render_stored_page(page: Page) -> str:
+    """The JSON of one page read from the store (blocking: run in a thread), finding by finding."""
+    parts = [dumps_json(with_urls(json.loads(text))) for text in page.docs]
+    return '{"items": [' + ", ".join(parts) + '], "next": ' + dumps_json(page.next) + "}"
 
 
 class ApiServer:
@@ -255,10 +324,13 @@ class ApiServer:
         return finding_doc(f)
 
     async def findings(self, request: web.Request) -> web.StreamResponse:
-        """A page of the most recent findings: `limit` items from `offset`, at most PAGE_BYTES of them;
-        `next` is the offset of the following page. Built and encoded in a thread, off the event loop.
-        `workflow=NAME` keeps one workflow's; each `label=KEY=VALUE` keeps those carrying that label
-        (repeated: all of them)."""
+        """A page of the stored findings, newest first: `limit` items from `offset`, at most PAGE_BYTES of
+        them; `next` is the offset of the following page. Filters, all of which must hold:
+        `workflow=NAME`; `namespace=NS` (the subject's, else the `namespace` label); `severity=high`
+        (repeated or comma-separated: any of them); each `label=KEY=VALUE` (repeated: all of them);
+        `since` and `until` (an RFC 3339 time, or a duration such as `2h` meaning that long ago;
+        `since` inclusive, `until` exclusive). A bad value is a 400 naming it. Read from the store
+        and encoded in threads, off the event loop."""
         try:
             limit = int(request.query.get("limit", "100"))
             offset = int(request.query.get("offset", "0"))
@@ -268,39 +340,35 @@ class ApiServer:
             return error(400, "limit must be between 1 and 500")
         if offset < 0:
             return error(400, "offset must not be negative")
-        workflow = request.query.get("workflow")
-        wanted = label_filter(request.query.getall("label", []))
-        if isinstance(wanted, web.Response):
-            return wanted
-        service = self.host.findings
-        items = [
-            f for f in service.recent()
-            if (workflow is None or f.workflow == workflow) and all(f.labels.get(k) == v for k, v in wanted)
-        ]
-        text = await asyncio.to_thread(render_page, service, items, offset=offset, limit=limit)
+        query = findings_query(request, now=time.time())
+        if isinstance(query, web.Response):
+            return query
+        page = await self.host.findings.query(query, offset=offset, limit=limit, budget=PAGE_BYTES)
+        text = await asyncio.to_thread(render_stored_page, page)
         return web.Response(text=text, content_type="application/json")
 
     async def finding(self, request: web.Request) -> web.StreamResponse:
-        f = self.host.findings.get(request.match_info["id"])
-        if f is None:
-            return error(404, f"no finding {request.match_info['id']!r}")
-        return web.json_response(self._finding_doc(f))
+        fid = request.match_info["id"]
+        doc = await self.host.findings.summary(fid)
+        if doc is None:
+            return error(404, f"no finding {fid!r}")
+        return web.json_response(with_urls(doc))
 
     async def attachment(self, request: web.Request) -> web.StreamResponse:
-        f = self.host.findings.get(request.match_info["id"])
-        if f is None:
-            return error(404, f"no finding {request.match_info['id']!r}")
-        name = request.match_info["name"]
-        att = next((a for a in f.attachments if a.name == name), None)
+        fid, name = request.match_info["id"], request.match_info["name"]
+        found, att = await self.host.findings.attachment(fid, name)
+        if not found:
+            return error(404, f"no finding {fid!r}")
         if att is None:
-            return error(404, f"finding {f.id} has no attachment {name!r}")
+            return error(404, f"finding {fid} has no attachment {name!r}")
+        media_type, data = att
         # Workflow-made content on our origin: scripts may run (flamegraph SVGs are interactive) but
         # only in a sandboxed, opaque origin that cannot reach the API or its token.
-        return web.Response(body=att.data, content_type=att.media_type.split(";")[0], headers={
+        return web.Response(body=data, content_type=media_type.split(";")[0], headers={
             "Content-Security-Policy": "sandbox allow-scripts; default-src 'none'; style-src 'unsafe-inline'; "
                                        "script-src 'unsafe-inline'; img-src data:",
             "X-Content-Type-Options": "nosniff",
-            "Content-Disposition": f'inline; filename="{att.name}"',
+            "Content-Disposition": f'inline; filename="{name}"',
         })
 
     async def healthz(self, request: web.Request) -> web.StreamResponse:

@@ -3,17 +3,17 @@ payload with blocks; the labels in a context block under the header, the Markdow
 Slack mrkdwn: bold, links and lists translated, fenced code and Markdown tables as preformatted
 blocks, since Slack has no tables).
 
-Each POST has a timeout and is retried with exponential backoff; a finding that still cannot be
-delivered is written to the sink's spool directory and retried from there in the background
-(also after a restart), so nothing is lost while a receiver is down.
+Each POST has a timeout and a few quick retries (`maxRetries`); a finding that still cannot be
+delivered stays in the findings store's outbox and is retried from there with backoff, also after
+a restart (`host/findings/outbox.py`), so nothing is lost while a receiver is down. Delivery is at
+least once: every POST carries the finding id as `Idempotency-Key` (and the webhook's body as
+`id`), so a receiver can drop a second copy.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -196,16 +196,11 @@ def slack_payload(finding: Finding, public_url: str | None) -> dict[str, Any]:
 
 
 class HttpSink:
-    def __init__(self, name: str, config: WebhookSink, *, spool: Path, public_url: str | None) -> None:
+    def __init__(self, name: str, config: WebhookSink, *, public_url: str | None) -> None:
         self.name = name
         self.config = config
-        self.spool = spool
         self.public_url = public_url
-        self.retry_interval = 5.0
-        spool.mkdir(parents=True, exist_ok=True)
         self._session: aiohttp.ClientSession | None = None
-        self._retry_task: asyncio.Task[None] | None = None
-        self.spooled = 0
 
     def payload(self, finding: Finding) -> dict[str, Any]:
         if self.name == "slack":
@@ -221,24 +216,25 @@ class HttpSink:
         except OSError as exc:
             raise DeliveryError(f"cannot read sinks.{self.name}.urlFile {self.config.url_file}: {exc.strerror}") from exc
 
-    async def _post(self, payload: dict[str, Any]) -> None:
+    async def _post(self, payload: dict[str, Any], key: str) -> None:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.config.timeout_seconds))
         url = self._url()
         # The URL may embed a secret (Slack's do): errors name the host only.
         shown = url.split("//", 1)[-1].split("/", 1)[0]
+        headers = {**self.config.headers, "Idempotency-Key": key}
         try:
-            async with self._session.post(url, json=payload, headers=self.config.headers) as resp:
+            async with self._session.post(url, json=payload, headers=headers) as resp:
                 if resp.status >= 300:
                     raise DeliveryError(f"{shown} answered {resp.status}")
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise DeliveryError(f"{shown}: {type(exc).__name__}") from exc
 
-    async def _post_with_retries(self, payload: dict[str, Any]) -> None:
+    async def _post_with_retries(self, payload: dict[str, Any], key: str) -> None:
         delay = 0.5
         for attempt in range(self.config.max_retries + 1):
             try:
-                await self._post(payload)
+                await self._post(payload, key)
                 return
             except DeliveryError:
                 if attempt == self.config.max_retries:
@@ -247,51 +243,14 @@ class HttpSink:
                 delay = min(delay * 2, 30)
 
     async def deliver(self, finding: Finding) -> None:
-        self._ensure_retry_loop()
-        payload = self.payload(finding)
-        try:
-            await self._post_with_retries(payload)
-        except DeliveryError:
-            path = self.spool / f"{finding.id}.json"
-            await asyncio.to_thread(path.write_text, json.dumps(payload))
-            self.spooled += 1
-            log.warning("findings.spooled", sink=self.name, finding=finding.id, spool=str(path))
-            raise
+        """POST the finding (quick retries included); raises `DeliveryError` when the receiver would not
+        take it, and the outbox retries later."""
+        await self._post_with_retries(self.payload(finding), finding.id)
 
-    def _ensure_retry_loop(self) -> None:
-        if self._retry_task is None or self._retry_task.done():
-            self._retry_task = asyncio.create_task(self._retry_spool(), name=f"spool:{self.name}")
-
-    async def _retry_spool(self) -> None:
-        """Re-deliver spooled findings, oldest first; a file is deleted only once the receiver took it."""
-        delay = self.retry_interval
-        while True:
-            files = sorted(self.spool.glob("*.json"), key=lambda p: p.stat().st_mtime)
-            failed = False
-            for path in files:
-                try:
-                    payload = json.loads(path.read_text())
-                    await self._post(payload)
-                except DeliveryError as exc:
-                    log.info("findings.spool_retry_failed", sink=self.name, file=path.name, error=str(exc))
-                    failed = True
-                    break
-                except (OSError, ValueError) as exc:
-                    log.error("findings.spool_file_unreadable", sink=self.name, file=path.name, error=str(exc))
-                    path.rename(path.with_suffix(".bad"))
-                    continue
-                path.unlink()
-                log.info("findings.spool_delivered", sink=self.name, file=path.name)
-            delay = min(delay * 2, 300) if failed else self.retry_interval
-            await asyncio.sleep(delay)
-
-    def start(self) -> None:
-        """Pick up what an earlier run left in the spool."""
-        self._ensure_retry_loop()
+    async def deliver_payload(self, payload: dict[str, Any], key: str) -> None:
+        """POST a payload an earlier wfhost spooled (its file name was the finding id)."""
+        await self._post_with_retries(payload, key)
 
     async def close(self) -> None:
-        if self._retry_task is not None:
-            self._retry_task.cancel()
-            await asyncio.gather(self._retry_task, return_exceptions=True)
         if self._session is not None:
             await self._session.close()

@@ -19,8 +19,7 @@ import structlog
 
 from host.capabilities.routes import build_router
 from host.config import HostConfig
-from host.findings.service import FindingsService
-from host.findings.sinks import build_sinks
+from host.findings.sinks import build_findings
 from host.kube.client import KubeClient
 from host.metrics import Metrics
 from host.model.events import Event, Subject, Target
@@ -69,8 +68,7 @@ class Host:
         self.router = build_router(
             kube=self.kube, debug=self.debug, dedupe_seconds=config.limits.finding_dedupe_seconds
         )
-        self.findings = FindingsService(build_sinks(config), keep=config.limits.recent_findings,
-                                        keep_bytes=config.limits.recent_findings_bytes)
+        self.findings = build_findings(config, metrics=self.metrics)
         self.registry = Registry(env=self.env, router=self.router, config=config, dirs=workflow_dirs(config))
         self.index = TriggerIndex()
         self.limiter = RateLimiter(config.triggers.per_subject_interval_seconds)
@@ -89,7 +87,7 @@ class Host:
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self, *, watch: bool = True) -> None:
-        self.findings.start()
+        await self.findings.start()
         self.registry.on_change(self._on_registry_change)
         await self.registry.start(watch=watch)
         self.dispatcher.refresh()

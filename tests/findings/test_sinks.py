@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,18 +13,20 @@ import pytest
 import structlog
 from aiohttp import web
 
-from host.config import WebhookSink
+from host.config import Backoff, WebhookSink
 from host.findings import log_sink
 from host.findings.files_sink import FilesSink
 from host.findings.http_sink import HttpSink, slack_payload
 from host.findings.log_sink import LogSink
 from host.findings.service import FindingsService
+from host.findings.store import FindingsStore
 from host.model.events import Subject
 from host.model.findings import Attachment, Finding, Table
 from host.sandbox.deno import find_deno
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.timeout(60)
+QUICK = Backoff(initial_seconds=0.2, max_seconds=0.4)  # the outbox's retries, at test speed
 LABELS = {"cause": "OOMKilled", "namespace": "shop", "workload": "Deployment/shop/web"}
 
 
@@ -78,6 +80,14 @@ def _finding(title: str = "web-1 is slow") -> Finding:
     )
 
 
+async def _eventually(count: Callable[[], Awaitable[int]], wanted: int, timeout: float = 20) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if await count() == wanted:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never {wanted}: {await count()}")
+
+
 async def _until(predicate: Any, timeout: float = 20) -> None:
     for _ in range(int(timeout / 0.05)):
         if predicate():
@@ -87,7 +97,7 @@ async def _until(predicate: Any, timeout: float = 20) -> None:
 
 
 async def test_webhook_posts_the_finding_with_attachment_links(receiver: Receiver, tmp_path: Path) -> None:
-    sink = HttpSink("webhook", WebhookSink(enabled=True, url=receiver.url), spool=tmp_path / "spool",
+    sink = HttpSink("webhook", WebhookSink(enabled=True, url=receiver.url),
                     public_url="https://wfhost.example")
     f = _finding()
     await sink.deliver(f)
@@ -101,7 +111,7 @@ async def test_webhook_posts_the_finding_with_attachment_links(receiver: Receive
 
 
 async def test_slack_gets_an_incoming_webhook_payload_with_blocks(receiver: Receiver, tmp_path: Path) -> None:
-    sink = HttpSink("slack", WebhookSink(enabled=True, url=receiver.url), spool=tmp_path / "spool",
+    sink = HttpSink("slack", WebhookSink(enabled=True, url=receiver.url),
                     public_url="https://wfhost.example")
     await sink.deliver(_finding())
     await sink.close()
@@ -145,39 +155,45 @@ async def test_the_log_sink_line_carries_the_labels(monkeypatch: pytest.MonkeyPa
 async def test_a_failing_receiver_loses_nothing_and_blocks_no_other_sink(receiver: Receiver, tmp_path: Path) -> None:
     receiver.failing = True
     webhook = HttpSink("webhook", WebhookSink(enabled=True, url=receiver.url, max_retries=1, timeout_seconds=2),
-                       spool=tmp_path / "spool", public_url=None)
-    webhook.retry_interval = 0.2
+                       public_url=None)
     files = FilesSink(tmp_path / "files")
-    service = FindingsService([webhook, files])
-    service.start()
+    service = FindingsService([webhook, files], store=FindingsStore(tmp_path / "store"), retry_backoff=QUICK)
+    await service.start()
     findings = [_finding(f"finding {i}") for i in range(5)]
     for f in findings:
         await service.publish(f)
     # The files sink is not held up by the failing webhook.
     await _until(lambda: len(list((tmp_path / "files").glob("*/finding.json"))) == 5)
-    await _until(lambda: len(list((tmp_path / "spool").glob("*.json"))) == 5)
+    # The five failed deliveries wait in the outbox (the spool of old).
+    await _eventually(lambda: service.pending("webhook", failed_only=True), 5)
     assert service.failed["webhook"] == 5
     assert receiver.accepted == []
-    receiver.failing = False  # the receiver recovers: the spool drains, nothing is lost
+    receiver.failing = False  # the receiver recovers: the outbox drains, nothing is lost
     await _until(lambda: len(receiver.accepted) == 5)
     assert sorted(d["title"] for d in receiver.accepted) == sorted(f.title for f in findings)
-    await _until(lambda: not list((tmp_path / "spool").glob("*.json")))
+    await _eventually(lambda: service.pending("webhook"), 0)
     await service.close()
 
 
 async def test_spooled_findings_are_delivered_after_a_restart(receiver: Receiver, tmp_path: Path) -> None:
     receiver.failing = True
     cfg = WebhookSink(enabled=True, url=receiver.url, max_retries=0, timeout_seconds=2)
-    first = HttpSink("webhook", cfg, spool=tmp_path / "spool", public_url=None)
+    first = HttpSink("webhook", cfg, public_url=None)
     with pytest.raises(Exception, match="503"):
         await first.deliver(_finding("survives a restart"))
-    await first.close()
+    # What the host does with it: the undelivered finding waits in the store's outbox ...
+    before = FindingsService([first], store=FindingsStore(tmp_path / "store"), retry_backoff=QUICK)
+    await before.start()
+    await before.publish(_finding("survives a restart"))
+    await _eventually(lambda: before.pending("webhook", failed_only=True), 1)
+    await before.close()
     receiver.failing = False
-    second = HttpSink("webhook", cfg, spool=tmp_path / "spool", public_url=None)
-    second.retry_interval = 0.1
-    second.start()
+    # ... and the next run, on the same store, delivers it.
+    second = HttpSink("webhook", cfg, public_url=None)
+    after = FindingsService([second], store=FindingsStore(tmp_path / "store"), retry_backoff=QUICK)
+    await after.start()
     await _until(lambda: [d["title"] for d in receiver.accepted] == ["survives a restart"])
-    await second.close()
+    await after.close()
 
 
 async def test_files_sink_writes_one_folder_per_finding(tmp_path: Path) -> None:
@@ -194,7 +210,7 @@ async def test_files_sink_writes_one_folder_per_finding(tmp_path: Path) -> None:
 async def test_the_url_can_come_from_a_mounted_secret_file(receiver: Receiver, tmp_path: Path) -> None:
     secret = tmp_path / "webhook-url"
     secret.write_text(receiver.url + "\n")
-    sink = HttpSink("webhook", WebhookSink(enabled=True, url_file=secret), spool=tmp_path / "spool", public_url=None)
+    sink = HttpSink("webhook", WebhookSink(enabled=True, url_file=secret), public_url=None)
     await sink.deliver(_finding("from a secret"))
     await sink.close()
     assert [d["title"] for d in receiver.accepted] == ["from a secret"]
