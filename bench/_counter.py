@@ -14,11 +14,13 @@ latest event noted since `arm`; CLOCK_MONOTONIC, so comparable with the bench's 
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 
@@ -32,6 +34,7 @@ class Counter:
         self.target = 0
         self.first = 0.0
         self.last = 0.0
+        self.extra: Callable[[], dict[str, Any]] | None = None  # more to put in every reply (diagnostics)
 
     def note(self, ok: bool = True) -> None:
         now = time.monotonic()
@@ -52,6 +55,8 @@ class Counter:
     def _send(self, reply: str, **extra: Any) -> None:
         doc = {"reply": reply, "count": self.count, "failed": self.failed, "first": self.first,
                "last": self.last, **extra}
+        if self.extra is not None:
+            doc["extra"] = self.extra()
         self._out.write(json.dumps(doc) + "\n")
 
     def _serve(self, commands: TextIO) -> None:
@@ -68,3 +73,36 @@ class Counter:
     def serve_stdin(self) -> None:
         """Answer commands from stdin in a daemon thread."""
         threading.Thread(target=self._serve, args=(sys.stdin,), name="bench-counter", daemon=True).start()
+
+
+class GcStats:
+    """Time spent in the cyclic garbage collector, per generation (BENCH_GC_STATS=1; diagnostics only)."""
+
+    def __init__(self) -> None:
+        self.seconds = [0.0, 0.0, 0.0]
+        self.collections = [0, 0, 0]
+        self.longest = 0.0
+        self._began = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+            return
+        spent = time.perf_counter() - self._began
+        generation = info["generation"]
+        self.seconds[generation] += spent
+        self.collections[generation] += 1
+        self.longest = max(self.longest, spent)
+
+    def snapshot(self) -> dict[str, object]:
+        return {"seconds": [round(s, 4) for s in self.seconds], "collections": list(self.collections),
+                "longest_s": round(self.longest, 4)}
+
+
+def from_environment() -> Counter:
+    """The consumer's counter (BENCH_REPORT_FD), with garbage-collector times in its replies when BENCH_GC_STATS is set."""
+    counter = Counter()
+    if os.environ.get("BENCH_GC_STATS"):
+        counter.extra = GcStats().snapshot
+    return counter

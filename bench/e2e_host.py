@@ -19,7 +19,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from bench._counter import Counter
+from bench._counter import Counter, from_environment
 from host.config import load_config
 from host.logs import configure_logging
 from host.runtime.app import Host
@@ -59,7 +59,7 @@ def main() -> None:
     config = load_config(args.config)
     configure_logging(format=config.logging.format, level=config.logging.level)
     host = Host(config)
-    counter = Counter()
+    counter = from_environment()
     count_invocations(host, args.workflow, counter)
     counter.serve_stdin()
     asyncio.run(serve(host, counter))

@@ -1,7 +1,7 @@
 """End to end: a pod-update backlog through a real wfhost host running a workflow per event, and through kopf.
 
     python -m bench.e2e_throughput [--updates 5000] [--pods 50] [--sizes 0,10,50] [--rounds 1]
-                                   [--no-kopf] [--py-spy DIR]
+                                   [--no-kopf] [--py-spy DIR] [--gc-stats]
 
 One local cluster (`host.localcluster.LocalCluster`, in this process) with `--pods` pods. Each
 consumer runs alone, as its own process, against it, in turn:
@@ -75,21 +75,25 @@ def extra(i: int) -> str:
     )
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and every descendant alive (and those it reaped)."""
-    total = 0.0
+def tree_cpu_seconds(pid: int) -> tuple[float, float]:
+    """User + system CPU seconds of a process (with the children it reaped) and of its live descendants."""
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return 0.0
+        return 0.0, 0.0
+    own = children = 0.0
     for proc in procs:
         try:
             t = proc.cpu_times()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
-        total += t.user + t.system + t.children_user + t.children_system
-    return total
+        spent = t.user + t.system + t.children_user + t.children_system
+        if proc is root:
+            own = spent
+        else:
+            children += spent
+    return own, children
 
 
 @dataclass
@@ -138,10 +142,12 @@ class Consumer:
             if doc["reply"] == reply:
                 return doc
 
-    def arm(self, count: int) -> None:
+    def arm(self, count: int) -> dict[str, Any]:
         self.command(f"arm {count}")
-        if self.wait("armed", 10) is None:
+        armed = self.wait("armed", 10)
+        if armed is None:
             raise RuntimeError(f"{self.name} did not answer 'arm': {self.tail()}")
+        return armed
 
     def stat(self) -> dict[str, Any]:
         self.command("stat")
@@ -168,7 +174,8 @@ class Consumer:
             self.proc.stdin.close()
 
 
-def start_wfhost(cluster: LocalCluster, root: Path, *, extras: int, queue_size: int) -> Consumer:
+def start_wfhost(cluster: LocalCluster, root: Path, *, extras: int, queue_size: int,
+                 env: dict[str, str] | None = None) -> Consumer:
     workflows = root / "workflows"
     workflows.mkdir(parents=True)
     (workflows / f"{WORKFLOW}.ts").write_text(NOOP)
@@ -187,12 +194,12 @@ def start_wfhost(cluster: LocalCluster, root: Path, *, extras: int, queue_size: 
     path = root / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     args = [sys.executable, "-m", "bench.e2e_host", "--config", str(path), "--workflow", WORKFLOW]
-    return Consumer.start(f"wfhost+{extras}", args, log=root / "host.log")
+    return Consumer.start(f"wfhost+{extras}", args, log=root / "host.log", env=env)
 
 
-def start_kopf(cluster: LocalCluster, root: Path) -> Consumer:
+def start_kopf(cluster: LocalCluster, root: Path, env: dict[str, str] | None = None) -> Consumer:
     args = [sys.executable, "-m", "kopf", "run", "--standalone", "--all-namespaces", str(REPO / "bench" / "kopf_operator.py")]
-    return Consumer.start("kopf", args, log=root / "kopf.log", env={"KUBECONFIG": str(cluster.kubeconfig_path)})
+    return Consumer.start("kopf", args, log=root / "kopf.log", env={**(env or {}), "KUBECONFIG": str(cluster.kubeconfig_path)})
 
 
 def _until(check: Any, *, timeout: float, what: str) -> None:
@@ -235,7 +242,7 @@ def consume_backlog(cluster: LocalCluster, consumer: Consumer, writer: Writer, *
 
     # The backlog.
     watches = cluster.open_watches()
-    consumer.arm(updates)
+    armed = consumer.arm(updates)
     cluster.throttle_next(watches, retry_after=retry_after)
     cluster.drop_watches()
     _until(lambda: cluster.call(lambda server: server._throttle.remaining) == 0, timeout=30,
@@ -248,7 +255,7 @@ def consume_backlog(cluster: LocalCluster, consumer: Consumer, writer: Writer, *
     if py_spy is not None:
         py_spy.mkdir(parents=True, exist_ok=True)
         spy = subprocess.Popen(
-            [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(consumer.proc.pid), "--rate", "200", "--subprocesses", "--nonblocking",
+            [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(consumer.proc.pid), "--rate", "250", "--subprocesses", "--threads", "--gil",
              "--format", "raw", "-o", str(py_spy / f"{consumer.name}.txt")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
@@ -279,13 +286,22 @@ def consume_backlog(cluster: LocalCluster, consumer: Consumer, writer: Writer, *
         span = done["last"] - done["first"]
         result["events_per_s"] = round((updates - 1) / span) if span > 0 else None
         result["seconds"] = round(span, 3)
-        result["cpu_us_per_event"] = round((cpu_after - cpu_before) / updates * 1e6, 1)
+        own, children = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
+        result["cpu_us_per_event"] = round((own + children) / updates * 1e6, 1)
+        result["cpu_us_per_event_process"] = round(own / updates * 1e6, 1)  # the host (or kopf) process itself
+        result["cpu_us_per_event_children"] = round(children / updates * 1e6, 1)  # wfhost's Deno workers
         result["release_to_first_ms"] = round((done["first"] - release) * 1000, 1)
+        if "extra" in done and "extra" in armed:  # BENCH_GC_STATS: the cyclic GC's share of the span
+            before, after = armed["extra"], done["extra"]
+            gc_seconds = sum(after["seconds"]) - sum(before["seconds"])
+            result["gc"] = {"seconds": round(gc_seconds, 3), "share_of_span": round(gc_seconds / span, 3) if span > 0 else None,
+                            "collections": [a - b for a, b in zip(after["collections"], before["collections"], strict=True)],
+                            "longest_s": after["longest_s"]}
     return result
 
 
 def measure(*, updates: int = 5000, pods: int = 50, writers: int = 4, sizes: tuple[int, ...] = (0, 10, 50),
-            rounds: int = 1, kopf: bool = True, py_spy: Path | None = None,
+            rounds: int = 1, kopf: bool = True, py_spy: Path | None = None, gc_stats: bool = False,
             log: Any = None) -> list[dict[str, Any]]:
     """One dict per consumer and round (see `consume_backlog`), in the order they ran."""
     settings = LocalClusterSettings.for_tests(history_window=max(20_000, updates * 3))
@@ -303,8 +319,9 @@ def measure(*, updates: int = 5000, pods: int = 50, writers: int = 4, sizes: tup
         for n, (kind, size) in enumerate(plan):
             root = Path(tmp) / f"{n}-{kind}-{size}"
             root.mkdir()
-            consumer = (start_wfhost(cluster, root, extras=size, queue_size=updates * 2) if kind == "wfhost"
-                        else start_kopf(cluster, root))
+            env = {"BENCH_GC_STATS": "1"} if gc_stats else None
+            consumer = (start_wfhost(cluster, root, extras=size, queue_size=updates * 2, env=env) if kind == "wfhost"
+                        else start_kopf(cluster, root, env=env))
             try:
                 spy_dir = py_spy if py_spy is not None and size == sizes[0] else None
                 result = consume_backlog(cluster, consumer, writer, updates=updates, py_spy=spy_dir)
@@ -336,12 +353,16 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         entry: dict[str, Any] = {"runs": runs}
         if ok:
             median = sorted(ok, key=lambda r: r["events_per_s"])[len(ok) // 2]
-            entry.update(events_per_s=median["events_per_s"], cpu_us_per_event=median["cpu_us_per_event"])
+            entry.update({key: median.get(key) for key in ("events_per_s", "cpu_us_per_event",
+                                                           "cpu_us_per_event_process", "cpu_us_per_event_children")})
             if kind == "wfhost":
                 pairs = [(r, kopf_by_round[r["round"]]) for r in ok if r["round"] in kopf_by_round]
                 if pairs:
                     entry["rate_ratio"] = statistics.median(w["events_per_s"] / k["events_per_s"] for w, k in pairs)
                     entry["cpu_ratio"] = statistics.median(w["cpu_us_per_event"] / k["cpu_us_per_event"] for w, k in pairs)
+                    if all(w.get("cpu_us_per_event_process") for w, _ in pairs):
+                        entry["cpu_process_ratio"] = statistics.median(
+                            w["cpu_us_per_event_process"] / k["cpu_us_per_event"] for w, k in pairs)
         out[f"{kind}:{size}"] = entry
     return out
 
@@ -378,7 +399,11 @@ def run(quick: bool) -> list[Any]:
         rows.append(Row(f"e2e CPU per event: {label}", size_text, entry["cpu_us_per_event"], "µs",
                         ratio=None if cpu_ratio is None else round(cpu_ratio, 3), ratio_of="kopf" if cpu_ratio else None,
                         target="≤ 1x kopf" if kind == "wfhost" else None,
-                        met=None if cpu_ratio is None else cpu_ratio <= 1))
+                        met=None if cpu_ratio is None else cpu_ratio <= 1,
+                        detail={"process_us": entry.get("cpu_us_per_event_process"),
+                                "children_us": entry.get("cpu_us_per_event_children"),
+                                "process_only_ratio": None if entry.get("cpu_process_ratio") is None
+                                else round(entry["cpu_process_ratio"], 3)}))
         lost = sum(r.get("lost", 0) + r.get("duplicated", 0) for r in runs)
         handled = min(r.get("handled", 0) for r in runs)
         rows.append(Row(f"e2e events handled of 5000 (lowest round): {kind}", size_text, handled, "events",
@@ -399,11 +424,12 @@ def main() -> None:
     parser.add_argument("--no-kopf", action="store_true")
     parser.add_argument("--py-spy", type=Path, default=None,
                         help="record each consumer of the first size with py-spy (raw collapsed stacks) into DIR")
+    parser.add_argument("--gc-stats", action="store_true", help="time the consumers' cyclic garbage collector")
     args = parser.parse_args()
     configure_logging(format="console", level="warning")
     results = measure(updates=args.updates, pods=args.pods, writers=args.writers,
                       sizes=tuple(int(s) for s in args.sizes.split(",")), rounds=args.rounds,
-                      kopf=not args.no_kopf, py_spy=args.py_spy, log=lambda r: print(json.dumps(r), flush=True))
+                      kopf=not args.no_kopf, py_spy=args.py_spy, gc_stats=args.gc_stats, log=lambda r: print(json.dumps(r), flush=True))
     summary = summarize(results)
     for key, entry in summary.items():
         shown = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in entry.items() if k != "runs"}

@@ -12,9 +12,9 @@ from typing import Any
 
 import kopf
 
-from bench._counter import Counter
+from bench._counter import from_environment
 
-counter = Counter()
+counter = from_environment()
 counter.serve_stdin()
 
 

@@ -1,0 +1,105 @@
+"""The benchmark suite's plumbing (`python -m bench`): what it writes and how it pairs results. No timing targets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench._counter import Counter
+from bench.e2e_throughput import summarize
+from bench.report import Row, table
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.timeout(180)
+
+ROW_KEYS = {"measurement", "size", "value", "unit", "ratio", "ratio_of", "target", "met", "detail"}
+MACHINE_KEYS = {"date", "cpu_count", "cpu_model", "kernel", "python", "deno", "kopf", "commit",
+                "load_average_at_start", "load_average_at_end"}
+
+
+def test_the_cheapest_measurement_writes_results_json_with_the_machine_and_rows(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    proc = subprocess.run([sys.executable, "-m", "bench", "--quick", "--only", "runtime", "--out", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=170, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    doc = json.loads(out.read_text())
+    assert doc["quick"] is True
+    assert doc["command"] == f"python -m bench --quick --only runtime --out {out}"
+    assert doc["errors"] == {}
+    assert set(doc["machine"]) >= MACHINE_KEYS
+    assert doc["machine"]["cpu_count"] == os.cpu_count()
+    assert doc["machine"]["deno"].startswith("deno ")
+    rows = doc["results"]
+    assert len(rows) == 3
+    for row in rows:
+        assert set(row) == ROW_KEYS
+        assert isinstance(row["value"], int | float) and row["value"] > 0
+        assert row["detail"]["measurement_group"] == "runtime"
+    warm = next(r for r in rows if r["measurement"].startswith("warm invocation"))
+    assert warm["ratio_of"] == "floor" and warm["ratio"] > 0 and isinstance(warm["met"], bool)
+    # The table printed is the rows of the file.
+    for row in rows:
+        assert row["measurement"] in proc.stdout
+
+
+def test_an_unknown_measurement_is_refused() -> None:
+    proc = subprocess.run([sys.executable, "-m", "bench", "--only", "nonesuch"], cwd=REPO,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2
+    assert "invalid choice" in proc.stderr
+
+
+def test_the_table_has_one_line_per_row_and_says_whether_a_target_was_met() -> None:
+    rows = [Row("a", "10", 1234.5, "ms", target="< 300 ms", met=False), Row("b", "", 0.5, "x", ratio=1.5, ratio_of="kopf")]
+    lines = table(rows).splitlines()
+    assert len(lines) == 4
+    assert "1,234" in lines[2] and "NOT met" in lines[2]
+    assert "1.50x kopf" in lines[3]
+
+
+def _run(kind: str, size: int, rnd: int, rate: float, cpu: float) -> dict[str, object]:
+    return {"kind": kind, "size": size, "round": rnd, "events_per_s": rate, "cpu_us_per_event": cpu,
+            "handled": 5000, "lost": 0, "duplicated": 0}
+
+
+def test_e2e_ratios_pair_each_wfhost_run_with_kopf_of_the_same_round() -> None:
+    results = [
+        _run("wfhost", 0, 0, 2000, 600), _run("kopf", 0, 0, 4000, 300), _run("wfhost", 10, 0, 1000, 900),
+        _run("wfhost", 0, 1, 3000, 500), _run("kopf", 0, 1, 2000, 250), _run("wfhost", 10, 1, 1500, 800),
+        _run("wfhost", 0, 2, 2500, 550), _run("kopf", 0, 2, 2500, 275), _run("wfhost", 10, 2, 1200, 850),
+    ]
+    summary = summarize(results)
+    # Per round 0.5x, 1.5x, 1.0x: the median of the paired ratios, not the ratio of the medians.
+    assert summary["wfhost:0"]["rate_ratio"] == pytest.approx(1.0)
+    assert summary["wfhost:0"]["cpu_ratio"] == pytest.approx(2.0)
+    assert summary["wfhost:0"]["events_per_s"] == 2500
+    assert summary["kopf:0"]["events_per_s"] == 2500
+    assert "rate_ratio" not in summary["kopf:0"]
+    assert summary["wfhost:10"]["rate_ratio"] == pytest.approx(0.48)
+
+
+def test_a_consumer_that_failed_has_no_rate_and_no_ratio() -> None:
+    summary = summarize([{"kind": "wfhost", "size": 0, "round": 0, "error": "boom"}, _run("kopf", 0, 0, 4000, 300)])
+    assert "events_per_s" not in summary["wfhost:0"]
+    assert summary["kopf:0"]["events_per_s"] == 4000
+
+
+def test_the_counter_answers_arm_stat_and_done_on_its_report_pipe() -> None:
+    read_fd, write_fd = os.pipe()
+    counter = Counter(write_fd)
+    counter._serve(iter(["arm 2\n"]))  # type: ignore[arg-type]
+    counter.note()
+    counter.note(ok=False)
+    counter.note()
+    counter._serve(iter(["stat\n"]))  # type: ignore[arg-type]
+    counter._out.close()
+    with os.fdopen(read_fd, encoding="utf-8") as replies:
+        docs = [json.loads(line) for line in replies]
+    assert [d["reply"] for d in docs] == ["armed", "done", "stat"]
+    assert docs[1]["count"] == 2 and docs[1]["failed"] == 1 and docs[1]["first"] <= docs[1]["last"]
+    assert docs[2]["count"] == 3
