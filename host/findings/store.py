@@ -232,7 +232,8 @@ class FindingsStore:
         """Open (create, migrate) the database; idempotent. Raises `ConfigError` when the directory
         cannot hold a store or another process holds it."""
         self._start_writer()
-        await asyncio.wrap_future(self._opened)
+        # Shielded: a caller that gives up must not cancel the opening every other caller waits for.
+        await asyncio.shield(asyncio.wrap_future(self._opened))
 
     def _submit(self, fn: Callable[[sqlite3.Connection], T], *, write: bool, durable: bool) -> concurrent.futures.Future[T]:
         self._start_writer()
@@ -351,10 +352,10 @@ class FindingsStore:
         try:
             conn = self._open_writer()
         except BaseException as exc:  # noqa: BLE001 -- handed to every waiting job, and to open()
-            self._opened.set_exception(exc)
+            _settle(self._opened, error=exc)
             self._fail_jobs(exc)
             return
-        self._opened.set_result(None)
+        _settle(self._opened)
         carry: _Job | object | None = None
         try:
             while True:
@@ -363,6 +364,8 @@ class FindingsStore:
                 if job is _STOP:
                     break
                 assert isinstance(job, _Job)
+                if not job.future.set_running_or_notify_cancel():
+                    continue  # its caller stopped waiting before it ran
                 if not job.write:
                     self._run_read(conn, job)
                     continue
@@ -375,8 +378,14 @@ class FindingsStore:
                     if not isinstance(following, _Job) or not following.write:
                         carry = following
                         break
-                    batch.append(following)
-                self._run_batch(conn, batch)
+                    if following.future.set_running_or_notify_cancel():
+                        batch.append(following)
+                try:
+                    self._run_batch(conn, batch)
+                except Exception as exc:  # noqa: BLE001 -- the writer must outlive any one batch
+                    log.exception("findings.store_writer_error", error=str(exc))
+                    for failed in batch:
+                        _settle(failed.future, error=exc)
         finally:
             conn.close()
             self._release_directory()
@@ -388,16 +397,16 @@ class FindingsStore:
             if job is _STOP:
                 return
             assert isinstance(job, _Job)
-            job.future.set_exception(exc)
+            _settle(job.future, error=exc)
 
     @staticmethod
     def _run_read(conn: sqlite3.Connection, job: _Job) -> None:
-        if not job.future.set_running_or_notify_cancel():
-            return
         try:
-            job.future.set_result(job.fn(conn))
+            value = job.fn(conn)
         except Exception as exc:  # noqa: BLE001 -- handed to the caller
-            job.future.set_exception(exc)
+            _settle(job.future, error=exc)
+        else:
+            _settle(job.future, value=value)
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
         durable = any(job.durable for job in batch)
@@ -432,8 +441,7 @@ class FindingsStore:
                     pass
             log.error("findings.store_write_failed", location=self.location, jobs=len(batch), error=str(exc))
             for job in batch:
-                if not job.future.done():
-                    job.future.set_exception(exc)
+                _settle(job.future, error=exc)
             return
         for apply in self._after_commit:
             apply()
@@ -444,10 +452,7 @@ class FindingsStore:
                 log.warning("findings.store_vacuum_failed", error=str(exc))
         self._refresh_stats(conn)
         for job, value, error in outcomes:
-            if error is not None:
-                job.future.set_exception(error)
-            else:
-                job.future.set_result(value)
+            _settle(job.future, value=value, error=error)
 
     def _refresh_stats(self, conn: sqlite3.Connection) -> None:
         count, nbytes = conn.execute("SELECT findings, bytes FROM totals").fetchone()
@@ -640,6 +645,19 @@ class FindingsStore:
             return Page(docs=docs, next=offset + len(docs) if more else None)
 
         return await self.read(query)
+
+
+def _settle(future: concurrent.futures.Future[Any], *, value: Any = None, error: BaseException | None = None) -> None:
+    """Resolve a job's future once; a future settled already (its caller gave up) is left alone."""
+    if future.done():
+        return
+    try:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
+    except concurrent.futures.InvalidStateError:
+        pass
 
 
 def _statements(script: str) -> list[str]:
