@@ -382,7 +382,7 @@ class FindingsStore:
                         batch.append(following)
                 try:
                     self._run_batch(conn, batch)
-                except Exception as exc:  # noqa: BLE001 -- the writer must outlive any one batch
+                except Exception as exc:  # the writer must outlive any one batch
                     log.exception("findings.store_writer_error", error=str(exc))
                     for failed in batch:
                         _settle(failed.future, error=exc)

@@ -219,6 +219,7 @@ async def test_attachments_above_the_cap_are_cut_or_left_out_with_a_note(tmp_pat
     found, att = await service.attachment(f.id, "previous.log")
     assert found and att is not None
     media_type, data = att
+    assert media_type == "text/plain; charset=utf-8"
     assert len(data) <= 4096
     text = data.decode("utf-8")  # cut between characters, never inside one
     assert text.startswith("é" * 100)
