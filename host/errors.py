@@ -12,7 +12,8 @@ tests/test_errors.py walks the package and checks this drawing against the class
     ├── SandboxError                a child process could not be started or misbehaved
     │   ├── ProtocolFault           the child broke JSON-RPC framing or limits
     │   ├── WorkerCrashed           the child exited while work was in flight
-    │   └── InvocationTimeout       an invocation ran past its deadline
+    │   ├── InvocationTimeout       an invocation ran past its deadline
+    │   └── InvocationCancelled     an invocation was cancelled (`Dispatcher.cancel`) before it ended
     ├── RpcError                    rpc.errors: an error answer to a request, either way (code, message, data)
     ├── ConnectionClosed            rpc.errors: the connection closed before a request was answered
     ├── CapabilityDenied            a capability call was refused by policy (data: capability, reason)
@@ -103,6 +104,10 @@ class WorkerCrashed(SandboxError):
 
 class InvocationTimeout(SandboxError):
     """An invocation did not finish before its deadline."""
+
+
+class InvocationCancelled(SandboxError):
+    """An invocation was cancelled from outside (`Dispatcher.cancel`) before it finished."""
 
 
 class WorkflowFailed(WfhostError):

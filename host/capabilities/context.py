@@ -1,4 +1,5 @@
-"""`CallContext`: one running invocation's identity, policy, limits and what it produced so far."""
+"""`CallContext`: one running invocation's identity, policy, limits and what it produced so far;
+`CancelRequest`: a request from outside to stop it early."""
 
 from __future__ import annotations
 
@@ -14,6 +15,33 @@ from host.model.findings import Attachment, Finding
 from host.rpc import ErrorCode, RpcError
 
 FindingCallback = Callable[[Finding], Awaitable[None]]
+
+
+class CancelRequest:
+    """A request to stop one invocation early, made from outside it (`Dispatcher.cancel`).
+
+    Made before the invocation runs, it is remembered (the worker then never starts the run); made
+    while it runs, it calls the listener the worker set, which sends the guest `$/cancel`.
+    """
+
+    __slots__ = ("_listener", "reason")
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._listener: Callable[[str], None] | None = None
+
+    def request(self, reason: str) -> bool:
+        """Ask for the stop; False if it was asked for already."""
+        if self.reason is not None:
+            return False
+        self.reason = reason
+        if self._listener is not None:
+            self._listener(reason)
+        return True
+
+    def listen(self, listener: Callable[[str], None] | None) -> None:
+        """Who stops the invocation when asked (None: nobody runs it now)."""
+        self._listener = listener
 
 
 @dataclass
@@ -32,6 +60,7 @@ class CallContext:
     log_dropped: int = 0
     active: bool = True
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    cancel: CancelRequest = field(default_factory=CancelRequest)
 
     def count_call(self, method: str) -> None:
         self.calls += 1

@@ -11,7 +11,7 @@ from host.model.base import WireModel
 from host.model.events import new_id, utcnow
 from host.model.findings import Finding
 
-Outcome = Literal["ok", "failed", "timeout", "crashed", "rejected"]
+Outcome = Literal["ok", "failed", "timeout", "cancelled", "crashed", "rejected"]
 
 
 class InvocationResult(WireModel):

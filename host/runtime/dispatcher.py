@@ -2,7 +2,8 @@
 
 Each workflow has its own queue and `concurrency` consumer tasks, so a slow workflow never
 delays another. A full queue drops the new invocation, counted and logged. An item may carry
-a future, which the API uses to wait for that invocation's findings.
+a future, which the API uses to wait for that invocation's findings. `cancel` stops a queued or
+running invocation by its id (a running one gets `$/cancel`, see `host.sandbox.cancel`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import structlog
 
+from host.capabilities.context import CancelRequest
 from host.errors import QueueFull, UnknownWorkflow
 from host.findings.service import FindingsService
 from host.metrics import Metrics
@@ -32,6 +34,7 @@ class _Item:
     overrides: dict[str, Any]
     invocation_id: str = field(default_factory=lambda: new_id("inv"))
     done: asyncio.Future[InvocationResult] | None = None
+    cancel: CancelRequest = field(default_factory=CancelRequest)
 
 
 class Dispatcher:
@@ -49,6 +52,7 @@ class Dispatcher:
         self._queues: dict[str, asyncio.Queue[_Item]] = {}
         self._consumers: dict[str, list[asyncio.Task[None]]] = {}
         self.results: list[InvocationResult] = []  # recent results, newest last
+        self._live: dict[str, _Item] = {}  # queued or running, by invocation id
         self._closed = False
         self._running = 0
         self._drained = asyncio.Event()
@@ -77,6 +81,7 @@ class Dispatcher:
             task.cancel()
         while not q.empty():
             item = q.get_nowait()
+            self._live.pop(item.invocation_id, None)
             self.metrics.dropped.labels(name, "unloaded").inc()
             if item.done is not None and not item.done.done():
                 item.done.set_exception(UnknownWorkflow(f"{name}: {reason}"))
@@ -89,6 +94,7 @@ class Dispatcher:
             while not q.empty():
                 item = q.get_nowait()
                 q.task_done()
+                self._live.pop(item.invocation_id, None)
                 self.metrics.dropped.labels(name, "shutdown").inc()
                 if item.done is not None and not item.done.done():
                     item.done.set_exception(UnknownWorkflow(f"{name}: host stopping"))
@@ -102,6 +108,20 @@ class Dispatcher:
         for name in list(self._queues):
             self._stop_queue(name, reason="host stopping")
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    def cancel(self, invocation_id: str, *, reason: str = "by request") -> bool:
+        """Stop a queued or running invocation; False when none with that id is queued or running.
+
+        A queued one ends without running when its turn comes; a running one is sent `$/cancel` and
+        its worker is killed unless its run stops within `sandbox.cancelGraceSeconds`. Either way its
+        result, outcome `cancelled`, arrives as any other (the future `trigger` returned resolves).
+        """
+        item = self._live.get(invocation_id)
+        if item is None:
+            return False
+        if item.cancel.request(reason):
+            log.info("dispatch.cancel_requested", invocation=invocation_id, reason=reason)
+        return True
 
     def depth(self, name: str) -> int:
         q = self._queues.get(name)
@@ -146,6 +166,7 @@ class Dispatcher:
             self.metrics.dropped.labels(name, "queue_full").inc()
             log.warning("dispatch.queue_full", workflow=name, size=self.queue_size, event_kind=item.event.kind)
             raise QueueFull(f"{name}: queue of {self.queue_size} is full") from None
+        self._live[item.invocation_id] = item
         self.metrics.queue_depth.labels(name).set(q.qsize())
 
     # -- consumers --------------------------------------------------------------------------
@@ -162,6 +183,7 @@ class Dispatcher:
                     item.done.cancel()
                 raise
             finally:
+                self._live.pop(item.invocation_id, None)
                 self._running -= 1
                 if self._running == 0:
                     self._drained.set()
@@ -179,7 +201,7 @@ class Dispatcher:
             await self.findings.publish(finding)
 
         result = await invoke(wf, item.event, overrides=item.overrides, on_finding=publish,
-                              invocation_id=item.invocation_id)
+                              invocation_id=item.invocation_id, cancel=item.cancel)
         self.metrics.invocations.labels(name, result.outcome).inc()
         self.metrics.duration.labels(name).observe(result.duration_seconds)
         stats = wf.pool.stats

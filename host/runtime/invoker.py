@@ -7,8 +7,15 @@ from typing import Any
 
 import structlog
 
-from host.capabilities.context import CallContext, FindingCallback
-from host.errors import InvocationTimeout, ProtocolFault, WfhostError, WorkerCrashed, WorkflowFailed
+from host.capabilities.context import CallContext, CancelRequest, FindingCallback
+from host.errors import (
+    InvocationCancelled,
+    InvocationTimeout,
+    ProtocolFault,
+    WfhostError,
+    WorkerCrashed,
+    WorkflowFailed,
+)
 from host.model.events import Event, new_id, utcnow
 from host.model.invocation import InvocationResult, Outcome
 from host.model.manifest import resolve_params
@@ -25,8 +32,10 @@ async def invoke(
     on_finding: FindingCallback | None = None,
     timeout: float | None = None,
     invocation_id: str | None = None,
+    cancel: CancelRequest | None = None,
 ) -> InvocationResult:
-    """Never raises for what the workflow does: every outcome is a result."""
+    """Never raises for what the workflow does: every outcome is a result. `cancel.request(reason)`
+    stops the invocation early (outcome `cancelled`)."""
     inv_id = invocation_id or new_id("inv")
     base = {"id": inv_id, "workflow": wf.name, "event_id": event.id, "event_kind": event.kind}
     try:
@@ -37,10 +46,13 @@ async def invoke(
         return InvocationResult(
             **base, outcome="rejected", error=f"{wf.name} may not act in namespace {event.namespace!r}"
         )
+    if cancel is not None and cancel.reason is not None:
+        return InvocationResult(**base, outcome="cancelled", error=f"{wf.name} was cancelled ({cancel.reason}) "
+                                "before it started")
     limits = wf.pool.env.limits
     ctx = CallContext(
         invocation_id=inv_id, workflow=wf.name, event=event, params=params, policy=wf.policy,
-        limits=limits, on_finding=on_finding,
+        limits=limits, on_finding=on_finding, cancel=cancel or CancelRequest(),
     )
     began = time.perf_counter()
     started = utcnow()
@@ -54,6 +66,8 @@ async def invoke(
         outcome, error, error_name = "failed", str(exc), exc.name
     except InvocationTimeout as exc:
         outcome, error = "timeout", str(exc)
+    except InvocationCancelled as exc:
+        outcome, error = "cancelled", str(exc)
     except (WorkerCrashed, ProtocolFault) as exc:
         outcome, error = "crashed", str(exc)
     except WfhostError as exc:
@@ -64,7 +78,7 @@ async def invoke(
         id=inv_id, workflow=wf.name, event_id=event.id, event_kind=event.kind, outcome=outcome, error=error,
         error_name=error_name, started=started, duration_seconds=duration, findings=list(ctx.findings),
     )
-    level = "info" if outcome == "ok" else "warning"
+    level = "info" if outcome in ("ok", "cancelled") else "warning"
     getattr(log, level)("invocation.finished", workflow=wf.name, invocation=inv_id, outcome=outcome,
                         duration=round(duration, 4), findings=len(ctx.findings), error=error)
     return result

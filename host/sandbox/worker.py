@@ -1,7 +1,9 @@
 """`Worker`: one live `deno run` child for one workflow version, serving one invocation at a time.
 
-The host's deadline never depends on the guest: when an invocation's time is up the child is
-SIGKILLed at once (an `Atomics.wait` or a `while(true){}` would ignore anything gentler).
+The host's deadline never depends on the guest: when an invocation's time is up (or it is
+cancelled) the guest is sent `$/cancel`, and the child is SIGKILLed if its run has not settled
+within `sandbox.cancelGraceSeconds` (an `Atomics.wait` or a `while(true){}` would ignore anything
+gentler); see `host.sandbox.cancel`. A run that does settle in time keeps its worker warm.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from host import __version__
 from host.capabilities.context import CallContext
 from host.capabilities.router import CapabilityRouter
 from host.errors import (
-    InvocationTimeout,
+    InvocationCancelled,
     ProtocolFault,
     SandboxError,
     WorkerCrashed,
@@ -26,6 +28,7 @@ from host.errors import (
 )
 from host.model.manifest import Manifest
 from host.rpc import ConnectionClosed, ErrorCode, RpcConnection, RpcError
+from host.sandbox.cancel import RunStop
 from host.sandbox.deno import run_args, scrubbed_env
 from host.sandbox.prepare import PreparedWorkflow, SandboxEnv
 from host.sandbox.process import ChildProcess
@@ -151,29 +154,26 @@ class Worker:
 
     # -- invocations ------------------------------------------------------------------------
     async def run(self, ctx: CallContext, *, timeout: float) -> Any:
-        """Run one invocation. Raises WorkflowFailed, InvocationTimeout, or WorkerCrashed/ProtocolFault."""
+        """Run one invocation. Raises WorkflowFailed, InvocationTimeout, InvocationCancelled, or
+        WorkerCrashed/ProtocolFault."""
         if not self.alive or self.conn is None:
             raise WorkerCrashed(f"{self.name}: worker is not running")
+        if ctx.cancel.reason is not None:
+            raise InvocationCancelled(f"{ctx.workflow} was cancelled ({ctx.cancel.reason}) before it started")
         self._active[ctx.invocation_id] = ctx
         ctx.active = True
-        # The deadline is the host's alone: when it passes, the child is SIGKILLed, which fails the
-        # pending `run` request; `timed_out` tells that death apart from a crash.
-        timed_out = False
-
-        def deadline() -> None:
-            nonlocal timed_out
-            timed_out = True
-            self.kill()
-
-        timer = asyncio.get_running_loop().call_later(timeout, deadline)
+        # The deadline is the host's alone: when it passes, `stop` sends $/cancel and kills the child
+        # after the grace, which fails the pending `run` request; `stop.why` tells that apart from a crash.
+        stop = RunStop(ctx, self.conn, grace=self.env.limits.cancel_grace_seconds, kill=self.kill, worker=self.name)
+        timer = asyncio.get_running_loop().call_later(timeout, stop.timeout)
+        ctx.cancel.listen(stop.cancelled)
         try:
-            return await self.conn.request(
+            result = await self.conn.request(
                 "run", {"invocationId": ctx.invocation_id, "event": ctx.event.wire(), "params": ctx.params}
             )
         except ConnectionClosed as exc:  # the child died (or was killed): the sandbox's WorkerCrashed
-            if timed_out:
-                raise InvocationTimeout(
-                    f"{ctx.workflow} did not finish within {timeout:g}s; its worker was killed") from exc
+            if stop.why is not None:
+                raise stop.error(timeout, kept=False) from exc
             fault = self.conn.fault if self.conn is not None else None
             if fault is not None:
                 raise ProtocolFault(f"{ctx.workflow}: {fault}") from exc
@@ -182,6 +182,8 @@ class Worker:
                     await asyncio.wait_for(self.child.proc.wait(), 1.0)
             raise WorkerCrashed(f"{ctx.workflow}: {self._death_reason('worker died during the run')}") from exc
         except RpcError as err:
+            if stop.why is not None:  # the run settled after $/cancel (CANCELLED, or whatever it threw)
+                raise stop.error(timeout, kept=self.alive) from err
             if err.code == ErrorCode.WORKFLOW_ERROR:
                 data = err.data if isinstance(err.data, dict) else {}
                 raise WorkflowFailed(
@@ -195,10 +197,15 @@ class Worker:
             raise
         finally:
             timer.cancel()
+            stop.close()
+            ctx.cancel.listen(None)
             ctx.active = False
             self._active.pop(ctx.invocation_id, None)
             for task in ctx.tasks:
                 task.cancel()
+        if stop.why is not None:  # it finished anyway, after it was stopped: the stop is the outcome
+            raise stop.error(timeout, kept=self.alive)
+        return result
 
     # -- RpcHandler: the guest's calls ------------------------------------------------------
     async def handle_request(self, method: str, params: Any) -> Any:
