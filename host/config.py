@@ -390,7 +390,7 @@ class FindingsStoreConfig(Model):
         description="Seconds a finding is kept after it was stored; older ones are deleted (retention by age).",
     )
     max_bytes: int = Field(
-        default=1 << 30, ge=1 << 20,
+        default=256 << 20, ge=1 << 20,
         description="Bytes of findings kept (JSON, labels and attachments); past it the oldest are deleted "
         "(retention by bytes). The database file takes somewhat more, plus its write-ahead log.",
     )

@@ -145,7 +145,7 @@ class Retention:
 
     max_findings: int = 10000
     max_age_seconds: float = 30 * 86400
-    max_bytes: int = 1 << 30
+    max_bytes: int = 256 << 20
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,9 @@ names.
     "grants" (include "wfhost.grants" . | fromJsonArray)))
   "sandbox" (merge (dict "sdkPath" $v.image.paths.sdk) (deepCopy $v.sandbox))
   "sinks" $sinks
+  "findings" (dict
+    "store" (merge (dict "directory" (include "wfhost.storeDir" .)) (deepCopy $v.findings.store))
+    "delivery" $v.findings.delivery)
   "api" $api
   "cluster" (dict
     "namespaces" (include "wfhost.watchNamespaces" . | fromJsonArray)

@@ -95,6 +95,19 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "wfhost.tokenDir" -}}/var/run/secrets/wfhost/api-token{{- end }}
 {{- define "wfhost.configDir" -}}/etc/wfhost{{- end }}
 
+{{/*
+The host config's findings.store.directory: the claim's mount with persistence, else a
+directory in the state emptyDir.
+*/}}
+{{- define "wfhost.storeDir" -}}
+{{- if .Values.persistence.enabled }}/var/lib/wfhost/store{{ else }}{{ trimSuffix "/" .Values.sandbox.stateDir }}/findings{{ end }}
+{{- end }}
+
+{{/* The findings store's PersistentVolumeClaim: an existing one, or the chart's own. */}}
+{{- define "wfhost.storeClaimName" -}}
+{{- default (include "wfhost.suffixedName" (list . "findings")) .Values.persistence.existingClaim }}
+{{- end }}
+
 {{/* The Secret holding the API token: an existing one, or the chart's own. */}}
 {{- define "wfhost.tokenSecretName" -}}
 {{- default (include "wfhost.suffixedName" (list . "api-token")) .Values.api.token.existingSecret }}

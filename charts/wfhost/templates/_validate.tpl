@@ -45,6 +45,9 @@ Checks of the values that values.schema.json cannot express; configmap.yaml runs
 {{- fail (printf "sinks.%s is enabled but has no URL: set sinks.%s.url, or sinks.%s.urlSecret.name to a Secret holding it" $sink $sink $sink) }}
 {{- end }}
 {{- end }}
+{{- if and .Values.persistence.enabled (gt (int .Values.replicaCount) 1) }}
+{{- fail (printf "persistence.enabled needs replicaCount 1, not %d: the findings store is one SQLite database on a ReadWriteOnce volume with one writer; turn persistence off for standby replicas (each then keeps its store on an emptyDir)" (int .Values.replicaCount)) }}
+{{- end }}
 {{- if and (not .Values.serviceAccount.create) (not .Values.serviceAccount.name) }}
 {{- fail "serviceAccount.name is required when serviceAccount.create is false" }}
 {{- end }}
