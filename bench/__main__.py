@@ -1,6 +1,6 @@
 """The benchmark suite: every measurement of issue #13 in one run, one table, `bench/results.json`.
 
-    python -m bench [--quick] [--only NAME ...] [--out bench/results.json]
+    python -m bench [--quick] [--only NAME ...] [--out bench/results.json] [--update]
 
 Measurements (NAME: module):
   runtime   bench/runtime_latency.py    warm invocation vs the raw Deno round trip (same run); cold start
@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=sorted(MEASUREMENTS), metavar="NAME",
                         help=f"run only these ({', '.join(MEASUREMENTS)})")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results.json")
+    parser.add_argument("--update", action="store_true",
+                        help="replace only the rows of the measurements run in --out, keep the others (re-measure one)")
     args = parser.parse_args(argv)
     configure_logging(format="console", level="error")
     names = args.only or list(MEASUREMENTS)
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - report it, run the rest
             errors[name] = f"{type(exc).__name__}: {exc}"
             traceback.print_exc()
-            found = []
+            found = list(getattr(exc, "rows", []))  # what it measured before failing, if it says
         for row in found:
             row.detail.setdefault("measurement_group", name)
         rows += found
@@ -72,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     for name, error in errors.items():
         print(f"FAILED {name}: {error}")
-    write_results(args.out, info=info, rows=rows, errors=errors, argv=argv, quick=args.quick, seconds=seconds)
+    write_results(args.out, info=info, rows=rows, errors=errors, argv=argv, quick=args.quick, seconds=seconds,
+                  measurements=names, update=args.update)
     print(f"# {seconds:.0f} s; wrote {args.out}")
     return 1 if errors else 0
 

@@ -34,6 +34,7 @@ class Counter:
         self.target = 0
         self.first = 0.0
         self.last = 0.0
+        self.armed_at = 0.0
         self.extra: Callable[[], dict[str, Any]] | None = None  # more to put in every reply (diagnostics)
 
     def note(self, ok: bool = True) -> None:
@@ -66,6 +67,7 @@ class Counter:
                 with self._lock:
                     self.count, self.failed, self.first, self.last = 0, 0, 0.0, 0.0
                     self.target = int(arg)
+                    self.armed_at = time.monotonic()
                     self._send("armed")
             elif verb == "stat":
                 self.send("stat")
@@ -104,5 +106,6 @@ def from_environment() -> Counter:
     """The consumer's counter (BENCH_REPORT_FD), with garbage-collector times in its replies when BENCH_GC_STATS is set."""
     counter = Counter()
     if os.environ.get("BENCH_GC_STATS"):
-        counter.extra = GcStats().snapshot
+        gc_stats = GcStats()
+        counter.extra = lambda: {"gc": gc_stats.snapshot()}
     return counter

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,26 @@ def count_invocations(host: Host, workflow: str, counter: Counter) -> None:
         return result
 
     host.dispatcher._run = counted  # type: ignore[method-assign]
+
+
+def time_submits(host: Host, counter: Counter) -> None:
+    """BENCH_STAGE_TIMES: note when the sources handed the dispatcher its first and latest event since
+    the last `arm` (diagnostics: when the source stage finished a backlog, beside the invocations)."""
+    submit = host.dispatcher.submit
+    seen = {"armed_at": 0.0, "first": 0.0, "last": 0.0, "count": 0}
+
+    async def timed(event: Any) -> list[str]:
+        now = time.monotonic()
+        if seen["armed_at"] != counter.armed_at:
+            seen.update(armed_at=counter.armed_at, first=now, count=0)
+        seen["last"] = now
+        seen["count"] += 1
+        return await submit(event)
+
+    host.dispatcher.submit = timed  # type: ignore[method-assign]
+    previous = counter.extra
+    counter.extra = lambda: {**(previous() if previous else {}),
+                             "submits": {"first": seen["first"], "last": seen["last"], "count": seen["count"]}}
 
 
 async def serve(host: Host, counter: Counter) -> None:
@@ -61,6 +83,8 @@ def main() -> None:
     host = Host(config)
     counter = from_environment()
     count_invocations(host, args.workflow, counter)
+    if os.environ.get("BENCH_STAGE_TIMES"):
+        time_submits(host, counter)
     counter.serve_stdin()
     asyncio.run(serve(host, counter))
 

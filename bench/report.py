@@ -118,14 +118,33 @@ def machine() -> dict[str, Any]:
 
 
 def write_results(path: Path, *, info: dict[str, Any], rows: list[Row], errors: dict[str, str],
-                  argv: list[str], quick: bool, seconds: float) -> None:
+                  argv: list[str], quick: bool, seconds: float, measurements: list[str], update: bool = False) -> None:
+    """Write the run's results; with `update`, keep the rows of the measurements not run this time from the
+    file already there, and list every run that contributed under `runs`."""
     info = {**info, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
+    command = " ".join(["python", "-m", "bench", *argv])
+    this_run = {"command": command, "measurements": measurements, "quick": quick, "duration_s": round(seconds, 1),
+                "date": info["date"], "commit": info["commit"], "load_average_at_start": info["load_average_at_start"],
+                "load_average_at_end": info["load_average_at_end"]}
+    kept: list[dict[str, Any]] = []
+    runs = [this_run]
+    if update and path.exists():
+        old = json.loads(path.read_text(encoding="utf-8"))
+        kept = [r for r in old.get("results", []) if r.get("detail", {}).get("measurement_group") not in measurements]
+        errors = {**{k: v for k, v in old.get("errors", {}).items() if k not in measurements}, **errors}
+        earlier = old.get("runs") or [{  # a file written without --update: its one run
+            "command": old.get("command"), "quick": old.get("quick"), "duration_s": old.get("duration_s"),
+            "measurements": sorted({r.get("detail", {}).get("measurement_group") for r in old.get("results", [])} - {None}),
+            **{k: old.get("machine", {}).get(k) for k in ("date", "commit", "load_average_at_start", "load_average_at_end")},
+        }]
+        runs = [run for run in earlier if set(run.get("measurements") or []) - set(measurements)] + runs
     doc = {
-        "command": " ".join(["python", "-m", "bench", *argv]),
+        "command": command,
         "quick": quick,
         "duration_s": round(seconds, 1),
         "machine": info,
-        "results": [asdict(row) for row in rows],
+        "runs": runs,
+        "results": kept + [asdict(row) for row in rows],
         "errors": errors,
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -47,6 +47,23 @@ def test_the_cheapest_measurement_writes_results_json_with_the_machine_and_rows(
         assert row["measurement"] in proc.stdout
 
 
+def test_update_replaces_only_the_rows_of_what_ran(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    kept = {"measurement": "e2e row", "size": "", "value": 1, "unit": "", "ratio": None, "ratio_of": None,
+            "target": None, "met": None, "detail": {"measurement_group": "e2e"}}
+    stale = {**kept, "measurement": "old runtime row", "detail": {"measurement_group": "runtime"}}
+    out.write_text(json.dumps({"command": "python -m bench --quick", "quick": True, "machine": {"date": "then"},
+                               "results": [kept, stale], "errors": {}}))
+    proc = subprocess.run([sys.executable, "-m", "bench", "--quick", "--only", "runtime", "--update", "--out", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=170, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    doc = json.loads(out.read_text())
+    names = [r["measurement"] for r in doc["results"]]
+    assert names[0] == "e2e row" and "old runtime row" not in names and len(names) == 4
+    assert [run["measurements"] for run in doc["runs"]] == [["e2e", "runtime"], ["runtime"]]
+    assert doc["runs"][0]["date"] == "then"
+
+
 def test_an_unknown_measurement_is_refused() -> None:
     proc = subprocess.run([sys.executable, "-m", "bench", "--only", "nonesuch"], cwd=REPO,
                           capture_output=True, text=True, timeout=60, check=False)
@@ -63,8 +80,8 @@ def test_the_table_has_one_line_per_row_and_says_whether_a_target_was_met() -> N
 
 
 def _run(kind: str, size: int, rnd: int, rate: float, cpu: float) -> dict[str, object]:
-    return {"kind": kind, "size": size, "round": rnd, "events_per_s": rate, "cpu_us_per_event": cpu,
-            "handled": 5000, "lost": 0, "duplicated": 0}
+    return {"kind": kind, "size": size, "round": rnd, "catchup_events_per_s": rate, "first_to_last_events_per_s": rate * 2,
+            "cpu_us_per_event": cpu, "cpu_us_per_event_process": cpu / 2, "handled": 5000, "lost": 0, "duplicated": 0}
 
 
 def test_e2e_ratios_pair_each_wfhost_run_with_kopf_of_the_same_round() -> None:
@@ -75,18 +92,20 @@ def test_e2e_ratios_pair_each_wfhost_run_with_kopf_of_the_same_round() -> None:
     ]
     summary = summarize(results)
     # Per round 0.5x, 1.5x, 1.0x: the median of the paired ratios, not the ratio of the medians.
-    assert summary["wfhost:0"]["rate_ratio"] == pytest.approx(1.0)
+    assert summary["wfhost:0"]["catchup_ratio"] == pytest.approx(1.0)
+    assert summary["wfhost:0"]["first_to_last_ratio"] == pytest.approx(1.0)
     assert summary["wfhost:0"]["cpu_ratio"] == pytest.approx(2.0)
-    assert summary["wfhost:0"]["events_per_s"] == 2500
-    assert summary["kopf:0"]["events_per_s"] == 2500
-    assert "rate_ratio" not in summary["kopf:0"]
-    assert summary["wfhost:10"]["rate_ratio"] == pytest.approx(0.48)
+    assert summary["wfhost:0"]["cpu_process_ratio"] == pytest.approx(1.0)
+    assert summary["wfhost:0"]["catchup_events_per_s"] == 2500
+    assert summary["kopf:0"]["catchup_events_per_s"] == 2500
+    assert "catchup_ratio" not in summary["kopf:0"]
+    assert summary["wfhost:10"]["catchup_ratio"] == pytest.approx(0.48)
 
 
 def test_a_consumer_that_failed_has_no_rate_and_no_ratio() -> None:
     summary = summarize([{"kind": "wfhost", "size": 0, "round": 0, "error": "boom"}, _run("kopf", 0, 0, 4000, 300)])
-    assert "events_per_s" not in summary["wfhost:0"]
-    assert summary["kopf:0"]["events_per_s"] == 4000
+    assert "catchup_events_per_s" not in summary["wfhost:0"]
+    assert summary["kopf:0"]["catchup_events_per_s"] == 4000
 
 
 def test_the_counter_answers_arm_stat_and_done_on_its_report_pipe() -> None:
