@@ -1,1 +1,1 @@
-"""Findings after a workflow reports them: fan-out to sinks, and the recent ones kept for the API."""
+"""Findings after a workflow reports them: the durable store and its outbox, fan-out to sinks, the API's reads."""

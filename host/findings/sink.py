@@ -11,5 +11,9 @@ class Sink(Protocol):
     name: str
 
     async def deliver(self, finding: Finding) -> None:
-        """Deliver one finding or raise; the service logs failures and retries where the sink spools."""
+        """Deliver one finding or raise; the outbox counts and logs a failure and retries it with backoff.
+
+        Delivery is at least once: after a crash the same finding (same `id`) can come again, so a
+        sink should be idempotent by the finding id (the files sink overwrites its folder, the HTTP
+        sinks send it as `Idempotency-Key`)."""
         ...

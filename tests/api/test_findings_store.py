@@ -187,3 +187,48 @@ async def test_a_bad_filter_is_a_400_that_names_the_value(client: TestClient[Any
     assert resp.status == 400
     doc = await resp.json()
     assert words in doc["error"], doc
+
+
+def _dump(url: str, profile: Path) -> str:
+    assert CHROMIUM is not None
+    dom = subprocess.run([
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={profile}",
+        "--virtual-time-budget=5000", "--dump-dom", url], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    return dom.stdout
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+async def test_the_page_filters_by_namespace_severity_and_time_and_pages_through_the_store(tmp_path: Path) -> None:
+    service = FindingsService([], store=FindingsStore(tmp_path / "store"))
+    for i in range(201):
+        await service.publish(_at(400, f"bulk {i}", pod_in="bulk", severity="info"))
+    for f in (
+        _at(180, "old high in shop", pod_in="shop", severity="high"),
+        _at(3, "info in shop", pod_in="shop", severity="info"),
+        _at(2, "crash in shop", pod_in="shop", severity="critical"),
+        _at(1, "oom in shop", pod_in="shop", severity="high"),
+    ):
+        await service.publish(f)
+    host: Any = SimpleNamespace(findings=service)
+    server = TestServer(ApiServer(host, make_config(tmp_path).api, wait_seconds=30).app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        base = str(server.make_url("/"))
+        html = await asyncio.to_thread(_dump, f"{base}?namespace=shop&severity=high,critical&since=1h", tmp_path / "a")
+        listed = html.split('id="findings"', 1)[1].split("</ol>", 1)[0]
+        assert listed.index("oom in shop") < listed.index("crash in shop")
+        assert "old high in shop" not in listed and "info in shop" not in listed and "bulk" not in listed
+        assert "2 findings" in html
+        assert '<button id="older" type="button" hidden="">' in html  # one page holds them
+        html = await asyncio.to_thread(_dump, f"{base}?namespace=nowhere", tmp_path / "b")
+        assert "No findings match these filters." in html
+        # All of them: the first page of 200, and a button for the rest.
+        html = await asyncio.to_thread(_dump, base, tmp_path / "c")
+        assert "200+ findings" in html
+        assert '<button id="older" type="button">Older findings</button>' in html
+        assert "bulk 5<" in html and "bulk 4<" not in html  # the five oldest are on the next page
+    finally:
+        await server.close()
+        await service.close()

@@ -2,9 +2,14 @@
 // tables and attachments. Everything the host serves is escaped before it reaches the DOM.
 // A finding's labels show as chips; clicking one keeps only the findings carrying that label
 // (the page's own `?label=KEY=VALUE` parameters, passed on to the API; repeated: all of them).
+// The toolbar narrows the list by namespace, severity and time (`?namespace=`, `?severity=`,
+// `?since=`, passed on to the API too); the list comes from the host's findings store, a page
+// at a time ("Older findings" asks for the next one).
 "use strict";
 
-const state = { items: [], selected: null };
+const state = { items: [], selected: null, next: null };
+const SEVERITIES = ["info", "low", "medium", "high", "critical"];
+const PAGE = 200;
 const $ = (id) => document.getElementById(id);
 
 function esc(text) {
@@ -77,11 +82,44 @@ function labelFilters() {
   });
 }
 
+// The page's URL with these label filters (the other filters kept as they are).
 function filterQuery(filters) {
-  const params = new URLSearchParams();
+  const params = new URLSearchParams(location.search);
+  params.delete("label");
   for (const [key, value] of filters) params.append("label", `${key}=${value}`);
   const query = params.toString();
   return query ? `?${query}` : location.pathname;
+}
+
+// The toolbar's filters, as the page's URL holds them.
+function toolbarFilters() {
+  const params = new URLSearchParams(location.search);
+  return { namespace: params.get("namespace") ?? "", severity: params.get("severity") ?? "", since: params.get("since") ?? "" };
+}
+
+function hasToolbarFilters() {
+  const f = toolbarFilters();
+  return Boolean(f.namespace || f.severity || f.since);
+}
+
+// A toolbar change: into the URL (so a link keeps it), then reload the list.
+function setFilter(name, value) {
+  const params = new URLSearchParams(location.search);
+  if (value) params.set(name, value);
+  else params.delete(name);
+  const query = params.toString();
+  history.pushState(null, "", (query ? `?${query}` : location.pathname) + location.hash);
+  load();
+}
+
+function showToolbar() {
+  const f = toolbarFilters();
+  $("namespace").value = f.namespace;
+  $("since").value = f.since;
+  // "high,critical" is "high and above"; a list the menu does not offer shows as it is.
+  const options = [...$("severity").options].map((o) => o.value);
+  if (f.severity && !options.includes(f.severity)) $("severity").add(new Option(f.severity, f.severity));
+  $("severity").value = f.severity;
 }
 
 function labelsOf(f) {
@@ -119,7 +157,9 @@ function renderList() {
       ${chips(f)}
     </li>`).join("");
   $("empty").hidden = state.items.length > 0;
-  $("empty").textContent = labelFilters().length ? "No findings with these labels." : "No findings yet. Trigger a workflow, or wait for one to fire.";
+  $("empty").textContent = hasToolbarFilters() ? "No findings match these filters."
+    : labelFilters().length ? "No findings with these labels." : "No findings yet. Trigger a workflow, or wait for one to fire.";
+  $("older").hidden = state.next === null;
 }
 
 function renderDetail(f) {
@@ -137,18 +177,45 @@ function renderDetail(f) {
     </div>`;
 }
 
+// One page of the listing, with the page's filters, from `offset`.
+async function fetchPage(offset) {
+  const params = new URLSearchParams({ limit: String(PAGE), offset: String(offset) });
+  for (const [key, value] of labelFilters()) params.append("label", `${key}=${value}`);
+  for (const [key, value] of Object.entries(toolbarFilters())) if (value) params.set(key, value);
+  const resp = await fetch(`/api/v1/findings?${params}`);
+  if (!resp.ok) {
+    const doc = await resp.json().catch(() => ({}));
+    throw new Error(doc.error ?? `HTTP ${resp.status}`);
+  }
+  return resp.json();
+}
+
+function showCount() {
+  $("status").textContent = `${state.items.length}${state.next === null ? "" : "+"} findings · updated ${new Date().toLocaleTimeString()}`;
+}
+
+async function loadOlder() {
+  if (state.next === null) return;
+  try {
+    const page = await fetchPage(state.next);
+    const known = new Set(state.items.map((f) => f.id));
+    state.items.push(...page.items.filter((f) => !known.has(f.id)));  // newer ones may have shifted the pages
+    state.next = page.next;
+    showCount();
+    renderList();
+  } catch (err) {
+    $("status").textContent = `Cannot load findings: ${err.message}`;
+  }
+}
+
 async function load() {
   try {
-    const params = new URLSearchParams({ limit: "200" });
-    for (const [key, value] of labelFilters()) params.append("label", `${key}=${value}`);
     renderFilters();
-    const resp = await fetch(`/api/v1/findings?${params}`);
-    if (!resp.ok) {
-      const doc = await resp.json().catch(() => ({}));
-      throw new Error(doc.error ?? `HTTP ${resp.status}`);
-    }
-    state.items = (await resp.json()).items;
-    $("status").textContent = `${state.items.length} findings · updated ${new Date().toLocaleTimeString()}`;
+    showToolbar();
+    const page = await fetchPage(0);
+    state.items = page.items;
+    state.next = page.next;
+    showCount();
     renderList();
     const wanted = state.selected ?? decodeURIComponent(location.hash.slice(1));
     const f = state.items.find((x) => x.id === wanted);
@@ -187,5 +254,14 @@ $("label-filters").addEventListener("click", followChip);
 window.addEventListener("popstate", load);
 $("filter").addEventListener("input", renderList);
 $("refresh").addEventListener("click", load);
+$("older").addEventListener("click", loadOlder);
+$("namespace").addEventListener("change", (e) => setFilter("namespace", e.target.value.trim()));
+$("severity").addEventListener("change", (e) => setFilter("severity", e.target.value));
+$("since").addEventListener("change", (e) => setFilter("since", e.target.value));
+for (const [i, sev] of SEVERITIES.entries()) {
+  if (i === 0) continue;  // "info and above" is every finding
+  const label = i === SEVERITIES.length - 1 ? sev : `${sev} and above`;
+  $("severity").add(new Option(label, SEVERITIES.slice(i).join(",")));
+}
 load();
 setInterval(load, 10000);
