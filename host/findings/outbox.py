@@ -9,8 +9,10 @@ sink then works its rows off:
 - **ack** a delivered row by deleting it, after the sink accepted it;
 - **retry** a failed one: its attempts counted, its next attempt put off by the backoff
   (`findings.delivery.retryBackoff`, doubling per failure of that row, with jitter). While a retry
-  fails, the sink's other retries wait as long (new findings still get their first try at once);
-  when one succeeds, every row waiting for that sink becomes due: the receiver is back.
+  fails, the sink's other retries pause (new findings still get their first try at once);
+  when one succeeds, every row waiting for that sink becomes due: the receiver is back. The
+  pause doubles with each retry that fails in a row (the same backoff, kept per sink), so a
+  receiver that stays down sees a retry at most every `maxSeconds` once it has backed off.
 
 On start, `recover()` releases every claim and makes every row due: what a killed host was
 delivering, or had not yet tried, is delivered again. Delivery is therefore at least once: a
@@ -166,7 +168,8 @@ class Deliverer:
     ) -> None:
         self.sink = sink
         self.outbox = outbox
-        self.backoff = Backoff(backoff, jitter=EQUAL)
+        self.backoff = Backoff(backoff, jitter=EQUAL)  # per row: its next attempt
+        self.sink_backoff = Backoff(backoff, jitter=EQUAL)  # per sink: how long retries pause after one failed
         self.resolve = resolve
         self.metrics = metrics
         self.counts = counts
@@ -256,13 +259,14 @@ class Deliverer:
             if delivery.attempts == 0:
                 self.counts.failed[name] += 1
             else:
-                self._retries_paused_until = self.clock() + delay
+                self._retries_paused_until = self.clock() + self.sink_backoff.next_delay()
             log.error("findings.delivery_failed", sink=name, finding=delivery.finding_id, error=str(exc),
                       attempts=delivery.attempts + 1, retry_in=round(delay, 2))
             return False
         await self.outbox.ack(delivery)
         self.metrics.findings_delivery_attempts.labels(name, "delivered").inc()
         self.counts.delivered[name] += 1
+        self.sink_backoff.reset()
         if delivery.attempts > 0:
             self._retries_paused_until = 0.0
             waiting = await self.outbox.make_due(name)

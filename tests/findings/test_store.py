@@ -36,12 +36,14 @@ class Receiver:
     def __init__(self) -> None:
         self.posts: list[tuple[dict[str, Any], str | None]] = []
         self.failing = False
+        self.refused = 0
         app = web.Application()
         app.router.add_post("/hook", self.handle)
         self.server = TestServer(app, host="127.0.0.1")
 
     async def handle(self, request: web.Request) -> web.Response:
         if self.failing:
+            self.refused += 1
             return web.Response(status=503)
         self.posts.append((await request.json(), request.headers.get("Idempotency-Key")))
         return web.Response(status=204)
@@ -292,6 +294,25 @@ async def test_once_the_receiver_is_back_every_waiting_delivery_goes_at_once(
     assert asyncio.get_running_loop().time() - began < 10  # not each at its own next attempt
     assert _sample(metrics, "wfhost_findings_delivery_attempts_total", sink="webhook", outcome="failed") >= 20
     assert _sample(metrics, "wfhost_findings_delivery_attempts_total", sink="webhook", outcome="delivered") == 20
+    await service.close()
+
+
+async def test_a_receiver_that_stays_down_is_retried_ever_more_slowly(receiver: Receiver, tmp_path: Path) -> None:
+    receiver.failing = True
+    sink = HttpSink("webhook", WebhookSink(enabled=True, url=receiver.url, max_retries=0), public_url=None)
+    service = FindingsService([sink], store=FindingsStore(tmp_path / "store"),
+                              retry_backoff=Backoff(initial_seconds=0.05, max_seconds=0.2))
+    await service.start()
+    for i in range(50):
+        await service.publish(_finding(i))
+    await _eventually(lambda: service.failed["webhook"] == 50)  # each new one tried at once
+    first_tries = receiver.refused
+    await asyncio.sleep(2)
+    # One retry at a time, pausing 0.05, 0.1, then 0.1-0.2 s: at most about 20 in 2 s, not one per
+    # waiting delivery per pause (which would be hundreds).
+    retries = receiver.refused - first_tries
+    assert 3 <= retries <= 25, retries
+    assert await service.pending("webhook") == 50
     await service.close()
 
 
