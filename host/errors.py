@@ -10,10 +10,10 @@ tests/test_errors.py walks the package and checks this drawing against the class
     ├── _Refused                    sandbox.snapshot: a cap broke while reading a workflow directory
     ├── WorkflowFailed              the workflow's own code threw
     ├── SandboxError                a child process could not be started or misbehaved
-    │   ├── ProtocolFault           the child broke JSON-RPC framing or limits
     │   ├── WorkerCrashed           the child exited while work was in flight
     │   ├── InvocationTimeout       an invocation ran past its deadline
     │   └── InvocationCancelled     an invocation was cancelled (`Dispatcher.cancel`) before it ended
+    ├── ProtocolFault               the peer broke JSON-RPC framing or a protocol limit (raised by host.rpc)
     ├── RpcError                    rpc.errors: an error answer to a request, either way (code, message, data)
     ├── ConnectionClosed            rpc.errors: the connection closed before a request was answered
     ├── CapabilityDenied            a capability call was refused by policy (data: capability, reason)
@@ -36,6 +36,10 @@ tests/test_errors.py walks the package and checks this drawing against the class
     ├── ApiError                    localcluster.status: the stand-in API server's answer with a Status
     ├── InvalidQuantity             localcluster.quantity: not a Kubernetes quantity (also ValueError)
     ├── _DecodeError                localcluster.decoding: a body that does not decode into its kind
+    ├── ApiRefused                  localcluster.kubelet.remote_api: a write refused for good
+    ├── _Transient                  localcluster.kubelet.remote_api: a failure worth retrying
+    ├── ContainerStartError         localcluster.kubelet.process: the container's process did not start
+    ├── ContainerConfigError        localcluster.kubelet.env: the container's config cannot be resolved
     └── ControlPlaneUnavailable     localcluster.controlplane.build: no real control plane here (also RuntimeError)
 
 The debug agent has a tree of its own: it ships alone in the debug image and imports nothing
@@ -57,15 +61,6 @@ Each class carries the `code` of the agent's JSON error reply; `DebugError` is h
     ├── ToolTimeout                 agent.errors: a tool or the target did not finish in time
     ├── InjectionFailed             agent.errors: code injected through gdb did not run
     └── InjectionUnsupported        agent.errors: the kernel would break the target (not tried)
-
-Not yet under `WfhostError`: the stand-in kubelet's own errors, in files being reworked as this
-is written; each moves into the first tree when its module next changes.
-
-    Exception
-    ├── ApiRefused                  localcluster.kubelet.remote_api: a write refused for good
-    ├── _Transient                  localcluster.kubelet.remote_api: a failure worth retrying
-    ├── ContainerStartError         localcluster.kubelet.process: the container's process did not start
-    └── ContainerConfigError        localcluster.kubelet.env: the container's config cannot be resolved
 """
 
 from __future__ import annotations
@@ -94,8 +89,11 @@ class SandboxError(WfhostError):
     """A sandboxed child could not do what was asked of it."""
 
 
-class ProtocolFault(SandboxError):
-    """The child broke the JSON-RPC framing or a protocol limit."""
+class ProtocolFault(WfhostError):
+    """The peer (a workflow's child) broke the JSON-RPC framing or a protocol limit.
+
+    Raised by `host.rpc`'s codec, so it is not a sandbox error: the sandbox reports it for its child.
+    """
 
 
 class WorkerCrashed(SandboxError):

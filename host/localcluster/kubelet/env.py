@@ -16,6 +16,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from host.errors import WfhostError
 from host.localcluster.settings import LocalClusterSettings
 
 _REFERENCE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
@@ -23,7 +24,7 @@ _BASE_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
 _IDLE = "import signal\nwhile True:\n    signal.pause()\n"
 
 
-class ContainerConfigError(Exception):
+class ContainerConfigError(WfhostError):
     """The container's configuration cannot be resolved (CreateContainerConfigError)."""
 
 

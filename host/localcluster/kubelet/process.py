@@ -19,6 +19,7 @@ from functools import partial
 
 import psutil
 
+from host.errors import WfhostError
 from host.localcluster.kubelet.logs import ContainerLog
 from host.stopping import stop_in_steps, to_the_end
 
@@ -27,7 +28,7 @@ _MAX_PENDING_LINE = 16 * 1024
 _READER_DRAIN_SECONDS = 2.0
 
 
-class ContainerStartError(Exception):
+class ContainerStartError(WfhostError):
     """The runtime could not start the container's process (like an OCI runtime `exec` failure)."""
 
 

@@ -25,6 +25,7 @@ from urllib.parse import quote
 import aiohttp
 import structlog
 
+from host.errors import WfhostError
 from host.localcluster.kubelet.local_api import merge_conditions
 from host.localcluster.kubelet.node_api import Obj, PodListener
 from host.localcluster.store import Key, Stored
@@ -55,7 +56,7 @@ class NodeCredentials:
         return context
 
 
-class ApiRefused(Exception):
+class ApiRefused(WfhostError):
     """The API server answered a write with an error that retrying will not fix."""
 
     def __init__(self, method: str, path: str, code: int, body: str) -> None:
@@ -63,7 +64,7 @@ class ApiRefused(Exception):
         self.code = code
 
 
-class _Transient(Exception):
+class _Transient(WfhostError):
     """A failure worth retrying (connection error, 429, 5xx)."""
 
 
