@@ -384,3 +384,29 @@ async def test_text_a_guest_wrote_with_a_lone_surrogate_is_stored_and_read_back(
     doc = await service.summary(f.id)
     assert doc is not None and doc["body"] == "bad \ud800 text" and doc["labels"] == {"note": "odd \udfff"}
     await service.close()
+
+
+async def test_a_finding_the_store_cannot_take_is_still_delivered_once_and_counted(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    metrics = Metrics()
+    store = FindingsStore(tmp_path / "store", metrics=metrics)
+    sink = HttpSink("webhook", WebhookSink(enabled=True, url=receiver.url), public_url=None)
+    service = FindingsService([sink], store=store, metrics=metrics)
+    await service.start()
+    # A full disk, as SQLite itself reports it (SQLITE_FULL): the database may not grow past its size now.
+    pages = await store.write(lambda conn: conn.execute("PRAGMA page_count").fetchone()[0])
+    await store.write(lambda conn: conn.execute(f"PRAGMA max_page_count = {pages + 8}"))
+    big = _finding(1, attachments=[Attachment(name="heap.bin", media_type="application/octet-stream",
+                                              data=b"\x02" * (64 << 10))])
+    await service.publish(big)  # does not raise: the workflow's report still succeeds
+    await service.flush(timeout=10)
+    assert _sample(metrics, "wfhost_findings_store_errors_total") == 1
+    assert receiver.ids() == [big.id]  # delivered once, from memory
+    assert await _titles(service) == []  # not in the store ...
+    assert (await service.summary(big.id) or {})["title"] == "finding 1"  # ... but served while the host runs
+    assert await service.attachment(big.id, "heap.bin") == (True, ("application/octet-stream", b"\x02" * (64 << 10)))
+    await service.publish(_finding(2))  # a small one still fits: the store goes on
+    await service.flush(timeout=10)
+    assert await _titles(service) == ["finding 2"]
+    await service.close()
