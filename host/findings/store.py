@@ -191,6 +191,9 @@ _STOP = object()
 
 
 class FindingsStore:
+    """The database of `directory` (None: in memory). Nothing opens until the first use or `open()`;
+    `close()` finishes what is queued and lets go of the directory."""
+
     def __init__(
         self, directory: Path | None, *, retention: Retention | None = None, metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
@@ -274,12 +277,15 @@ class FindingsStore:
             self._closed = True
             writer, readers = self._writer, self._readers
         if readers is not None:
-            await asyncio.to_thread(readers.shutdown, True)
-            for conn in self._reader_conns:
-                conn.close()
+            await asyncio.to_thread(self._close_readers, readers)
         if writer is not None:
             self._jobs.put(_STOP)
             await asyncio.to_thread(writer.join)
+
+    def _close_readers(self, readers: concurrent.futures.ThreadPoolExecutor) -> None:
+        readers.shutdown(wait=True)
+        for conn in self._reader_conns:
+            conn.close()
 
     # -- the writer -------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
