@@ -65,6 +65,10 @@ class ApiBackend(Protocol):
         """Queue one invocation; raises `UnknownWorkflow` or `QueueFull`."""
         ...
 
+    def cancel(self, invocation_id: str, *, reason: str) -> bool:
+        """Stop a queued or running invocation; False when there is none with that id."""
+        ...
+
     async def submit(self, event: Event) -> list[str]:
         """An event for every matching workflow; returns the names of those queued."""
         ...

@@ -170,6 +170,7 @@ class ApiServer:
         r = self.app.router
         r.add_post("/api/v1/trigger", self._auth(self.trigger))
         r.add_post("/api/v1/alerts", self._auth(self.alerts))
+        r.add_post("/api/v1/invocations/{id}/cancel", self._auth(self.cancel))
         r.add_get("/api/v1/workflows", self.workflows)
         r.add_get("/api/v1/findings", self.findings)
         r.add_get("/api/v1/findings/{id}", self.finding)
@@ -298,6 +299,16 @@ class ApiServer:
             queued.append({"alertname": labels.get("alertname"), "eventId": event.id, "workflows": names})
             await asyncio.sleep(0)  # one batch is up to 1000 events: let the loop serve others between them
         return web.json_response({"accepted": len(body.alerts), "events": queued}, status=202)
+
+    async def cancel(self, request: web.Request) -> web.StreamResponse:
+        """Stop a queued or running invocation: a running one is sent `$/cancel` and its worker is
+        killed unless its run stops within `sandbox.cancelGraceSeconds`. 202 when asked, 404 when no
+        invocation with that id is queued or running (never was, or already finished)."""
+        inv_id = request.match_info["id"]
+        if not self.host.cancel(inv_id, reason="by an API request"):
+            return error(404, f"no queued or running invocation {inv_id!r}")
+        log.info("api.cancel_requested", invocation=inv_id)
+        return web.json_response({"invocationId": inv_id, "status": "cancelling"}, status=202)
 
     # -- reading ----------------------------------------------------------------------------
     async def workflows(self, request: web.Request) -> web.StreamResponse:

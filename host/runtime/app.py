@@ -185,6 +185,9 @@ class Host:
     ) -> tuple[str, asyncio.Future[InvocationResult] | None]:
         return self.dispatcher.trigger(workflow, event, params, wait=wait)
 
+    def cancel(self, invocation_id: str, *, reason: str) -> bool:
+        return self.dispatcher.cancel(invocation_id, reason=reason)
+
     def render_metrics(self) -> bytes:
         for sink, count in self.findings.failed.items():
             self.metrics.sink_failures.labels(sink).set(count)

@@ -199,3 +199,58 @@ async def test_a_queued_invocation_cancelled_never_runs_and_an_unknown_id_is_ref
     assert second.findings == []
     assert not host.dispatcher.cancel(queued)  # finished: nothing left to cancel
     assert not host.dispatcher.cancel("inv-nobody")
+
+
+async def test_an_invocation_cancelled_through_the_api_stops_and_keeps_its_worker(tmp_path: Path) -> None:
+    import aiohttp
+
+    from host.service import Service
+
+    custom = tmp_path / "custom"
+    custom.mkdir()
+    (custom / "polite.ts").write_text(textwrap.dedent(POLITE))
+    (tmp_path / "builtin").mkdir()
+    config = make_config(
+        tmp_path, api={"host": "127.0.0.1", "port": 0, "token": "t"},
+        sandbox={"cancelGraceSeconds": GRACE, "invocationTimeoutSeconds": 30},
+        workflows={"builtinDirectory": str(tmp_path / "builtin")},
+        customWorkflows={"typescript": {"enabled": True, "volume": {"mountPath": str(custom)}}},
+    )
+    service = Service(Host(config, with_cluster=False))
+    auth = {"Authorization": "Bearer t"}
+    body = {"workflow": "polite", "target": {"namespace": "shop", "pod": "web-1"}, "wait": True}
+    try:
+        await service.start(watch=False)
+        host, url = service.host, service.url
+        (pid,) = _workflow(host, "polite").pool.worker_pids()
+        async with aiohttp.ClientSession(headers=auth) as http:
+
+            async def trigger() -> dict[str, Any]:
+                async with http.post(f"{url}/api/v1/trigger", json=body) as resp:
+                    return dict(await resp.json())
+
+            with structlog.testing.capture_logs() as logs:
+                answer = asyncio.create_task(trigger())
+                for _ in range(400):
+                    started = [f for f in host.findings.recent() if f.title == "started"]
+                    if started:
+                        break
+                    await asyncio.sleep(0.025)
+                assert started, "the run never started"
+                inv_id = started[0].invocation_id
+                async with http.post(f"{url}/api/v1/invocations/{inv_id}/cancel") as resp:
+                    assert (resp.status, await resp.json()) == (202, {"invocationId": inv_id, "status": "cancelling"})
+                done = await asyncio.wait_for(answer, GRACE + 10)
+            assert (done["status"], done["outcome"]) == ("done", "cancelled"), done
+            assert "it stopped on $/cancel and its worker was kept" in done["error"]
+            assert _saw_cancel(logs, "polite"), logs
+            assert _workflow(host, "polite").pool.worker_pids() == [pid]
+
+            async with http.post(f"{url}/api/v1/invocations/{inv_id}/cancel") as resp:
+                assert resp.status == 404  # finished: nothing left to cancel
+                assert "no queued or running invocation" in (await resp.json())["error"]
+            async with aiohttp.ClientSession() as anonymous, \
+                    anonymous.post(f"{url}/api/v1/invocations/{inv_id}/cancel") as resp:
+                assert resp.status == 401
+    finally:
+        await service.stop()
