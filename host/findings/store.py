@@ -541,14 +541,16 @@ class FindingsStore:
     async def add(self, finding: Finding, sinks: Sequence[str]) -> bool:
         """Store `finding` and one pending delivery per sink in one durable transaction. False when a
         finding with that id was stored already (nothing changes: publishing twice stores once)."""
-        doc = json.dumps(finding_summary(finding), ensure_ascii=True, separators=(",", ":"))
-        size = len(doc) + sum(a.size for a in finding.attachments)
-        row = (finding.id, sql_text(finding.workflow), sql_text(ns) if (ns := finding_namespace(finding)) else None,
-               finding.severity, finding.time.timestamp(), size, doc)
-        labels = [(sql_text(k), sql_text(v)) for k, v in finding.labels.items()]
-        attachments = [(i, a.name, a.media_type, a.data) for i, a in enumerate(finding.attachments)]
 
         def add(conn: sqlite3.Connection) -> bool:
+            # Encoded here, in the writer thread: a finding's tables can be large.
+            doc = json.dumps(finding_summary(finding), ensure_ascii=True, separators=(",", ":"))
+            size = len(doc) + sum(a.size for a in finding.attachments)
+            ns = finding_namespace(finding)
+            row = (finding.id, sql_text(finding.workflow), sql_text(ns) if ns else None, finding.severity,
+                   finding.time.timestamp(), size, doc)
+            labels = [(sql_text(k), sql_text(v)) for k, v in finding.labels.items()]
+            attachments = [(i, a.name, a.media_type, a.data) for i, a in enumerate(finding.attachments)]
             now = self.clock()
             cur = conn.execute(
                 "INSERT INTO findings (id, workflow, namespace, severity, time, stored_at, bytes, doc) "
