@@ -50,7 +50,8 @@ Each class carries the `code` of the agent's JSON error reply; `DebugError` is h
     ├── BadArgument                 agent.errors: an option is missing or out of range
     ├── NoSuchProcess               agent.errors: the pid does not exist
     ├── OutOfScope                  agent.errors: the pid is outside the agent's scope
-    ├── NotPython                   agent.errors: the process is not a CPython interpreter
+    ├── WrongRuntime                agent.errors: the process runs another runtime than the action's
+    │   └── NotPython               agent.errors: the process is not a CPython interpreter
     ├── ProcessExited               agent.errors: the process ended while the action ran
     ├── PtraceDenied                agent.errors: the kernel refused to let the agent trace it
     ├── TargetBusy                  agent.errors: another tracer or agent action holds it
@@ -60,7 +61,19 @@ Each class carries the `code` of the agent's JSON error reply; `DebugError` is h
     ├── ToolFailed                  agent.errors: a tool exited non-zero for another reason
     ├── ToolTimeout                 agent.errors: a tool or the target did not finish in time
     ├── InjectionFailed             agent.errors: code injected through gdb did not run
-    └── InjectionUnsupported        agent.errors: the kernel would break the target (not tried)
+    ├── InjectionUnsupported        agent.errors: the kernel would break the target (not tried)
+    ├── NotAvailable                agent.errors: the runtime's own diagnostics are not switched on
+    │   ├── PprofUnavailable        agent.errors: the Go program serves no net/http/pprof
+    │   └── InspectorUnavailable    agent.errors: the Node.js inspector did not open or answer
+    ├── Unreachable                 agent.errors: the target's network namespace cannot be entered
+    └── ProtocolError               agent.errors: a pprof endpoint or inspector answered something unreadable
+
+Inside the agent three more stand apart: caught where they are raised and turned into a check's
+outcome or one of the errors above, never a reply of their own.
+
+    Failure                         agent.webclient: a TCP connect or HTTP GET failed (kind, phase, timings)
+    DnsTimeout                      agent.dns: no DNS server answered before the deadline
+    WebSocketError                  agent.websocket: the inspector's WebSocket broke or overran a limit
 """
 
 from __future__ import annotations

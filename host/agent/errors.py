@@ -4,7 +4,8 @@
     ├── BadArgument                 bad_argument       an option is missing or out of range
     ├── NoSuchProcess               no_such_process    the pid does not exist
     ├── OutOfScope                  out_of_scope       the pid exists but is outside the agent's scope
-    ├── NotPython                   not_python         the process is not a CPython interpreter
+    ├── WrongRuntime                wrong_runtime      the process runs another runtime than the action's
+    │   └── NotPython               not_python         the process is not a CPython interpreter
     ├── ProcessExited               process_exited     the process ended while the action ran
     ├── PtraceDenied                ptrace_denied      the kernel refused to let us trace it
     ├── TargetBusy                  target_busy        another tracer or agent action holds it
@@ -14,7 +15,12 @@
     ├── ToolFailed                  tool_failed        a tool exited non-zero for another reason
     ├── ToolTimeout                 timeout            a tool or the target did not finish in time
     ├── InjectionFailed             injection_failed   code injected through gdb did not run
-    └── InjectionUnsupported        injection_unsupported  the kernel would break the target (not tried)
+    ├── InjectionUnsupported        injection_unsupported  the kernel would break the target (not tried)
+    ├── NotAvailable                not_available      the runtime's own diagnostics are not switched on
+    │   ├── PprofUnavailable        pprof_unavailable  the Go program serves no net/http/pprof
+    │   └── InspectorUnavailable    inspector_unavailable  the Node.js inspector did not open or answer
+    ├── Unreachable                 unreachable        the target's network namespace cannot be entered
+    └── ProtocolError               protocol_error     a target's endpoint answered something unreadable
 
 Anything else escaping an action is reported by `main` as `internal_error`.
 """
@@ -47,7 +53,13 @@ class OutOfScope(AgentError):
     code = "out_of_scope"
 
 
-class NotPython(AgentError):
+class WrongRuntime(AgentError):
+    """The action needs another runtime (a Go profile of a Python process)."""
+
+    code = "wrong_runtime"
+
+
+class NotPython(WrongRuntime):
     code = "not_python"
 
 
@@ -91,3 +103,33 @@ class InjectionUnsupported(AgentError):
     """The node's kernel refuses what gdb needs to resume a process after calling into it."""
 
     code = "injection_unsupported"
+
+
+class NotAvailable(AgentError):
+    """The target runs the right runtime but does not offer what the action needs."""
+
+    code = "not_available"
+
+
+class PprofUnavailable(NotAvailable):
+    """No listening port of the Go program answers `GET /debug/pprof/` (or the one named does not)."""
+
+    code = "pprof_unavailable"
+
+
+class InspectorUnavailable(NotAvailable):
+    """SIGUSR1 opened no Node.js inspector, or it did not answer the DevTools protocol."""
+
+    code = "inspector_unavailable"
+
+
+class Unreachable(AgentError):
+    """The target's network namespace is not the agent's and cannot be entered."""
+
+    code = "unreachable"
+
+
+class ProtocolError(AgentError):
+    """A pprof endpoint or an inspector sent data the agent cannot read (or too much of it)."""
+
+    code = "protocol_error"

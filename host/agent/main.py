@@ -20,7 +20,17 @@ from typing import Any, NoReturn
 
 import structlog
 
-from host.agent.actions import debugger, inspect, memory, profile, ps, stacktrace
+from host.agent.actions import (
+    debugger,
+    goprofile,
+    inspect,
+    memory,
+    network,
+    nodeprofile,
+    profile,
+    ps,
+    stacktrace,
+)
 from host.agent.artifacts import ArtifactSink
 from host.agent.errors import AgentError, BadArgument
 from host.agent.models import AgentFailed, AgentOk, ErrorBody, WaitResult, Wire
@@ -48,10 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--pid", type=int, required=True, help="the target process")
 
     parser = _Parser(
-        prog="wfhost-agent", description="Debug actions against a Python process; one JSON reply."
+        prog="wfhost-agent",
+        description="Debug actions against a process of a pod (Python, Go, Node.js) and its network; one JSON reply.",
     )
     sub = parser.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    sub.add_parser("ps", parents=[common], help="list processes in scope, Python ones flagged")
+    sub.add_parser("ps", parents=[common], help="list processes in scope, each with its runtime")
 
     prof = sub.add_parser(
         "profile", parents=[common, target], help="py-spy record: flamegraph and top functions"
@@ -82,6 +93,32 @@ def _parser() -> argparse.ArgumentParser:
     dbg.add_argument("--port", type=int, required=True)
     dbg.add_argument("--pod", help="pod name for the port-forward command")
     dbg.add_argument("--namespace", help="namespace for the port-forward command")
+
+    gop = sub.add_parser(
+        "goprofile", parents=[common, target], help="Go: CPU profile and goroutine dump through net/http/pprof"
+    )
+    gop.add_argument("--duration", type=int, required=True, help="whole seconds, 1-300")
+    gop.add_argument("--port", type=int, help="the pprof port (default: probe the program's listening ports)")
+
+    nodep = sub.add_parser(
+        "nodeprofile", parents=[common, target], help="Node.js: CPU profile through the inspector (SIGUSR1)"
+    )
+    nodep.add_argument("--duration", type=int, required=True, help="whole seconds, 1-300")
+    nodep.add_argument("--port", type=int, help="an inspector port already open (default: open one)")
+    nodep.add_argument("--interval", type=int, default=1000, help="sampling interval in microseconds")
+
+    net = sub.add_parser(
+        "network", parents=[common], help="sockets, DNS, TCP and HTTP(S) checks from the pod's network namespace"
+    )
+    net.add_argument("--pid", type=int, help="whose network namespace (default: the agent's own)")
+    net.add_argument("--resolve", action="append", default=[], metavar="NAME", help="resolve NAME (repeatable)")
+    net.add_argument("--connect", action="append", default=[], metavar="HOST:PORT", help="TCP connect (repeatable)")
+    net.add_argument("--http", action="append", default=[], metavar="URL", help="HTTP(S) GET (repeatable)")
+    net.add_argument("--timeout", type=float, default=5.0, help="seconds per check (default 5)")
+    net.add_argument("--nameserver", action="append", default=[], metavar="IP[:PORT]",
+                     help="ask these DNS servers instead of the target's resolv.conf ones")
+    net.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates")
+    net.add_argument("--no-sockets", action="store_true", help="leave out the socket listing")
 
     sub.add_parser(
         "wait", parents=[common], help="sleep until SIGTERM (an ephemeral container's main process)"
@@ -119,6 +156,28 @@ def _dispatch(args: argparse.Namespace) -> Wire:
         memory.validate(args.duration, args.method)
     elif args.action == "debugger":
         debugger.validate(args.port)
+    elif args.action == "goprofile":
+        goprofile.validate(args.duration, args.port)
+    elif args.action == "nodeprofile":
+        nodeprofile.validate(args.duration, args.port, args.interval)
+    elif args.action == "network":
+        network.validate(args.resolve, args.connect, args.http, args.timeout, args.nameserver)
+        return network.run(
+            None if args.pid is None else resolve_target(args.pid, runtime=None),
+            names=args.resolve,
+            connects=args.connect,
+            urls=args.http,
+            timeout=args.timeout,
+            nameservers=args.nameserver,
+            insecure=args.insecure,
+            sockets=not args.no_sockets,
+        )
+    if args.action == "goprofile":
+        return goprofile.run(resolve_target(args.pid, "go"), duration=args.duration, port=args.port, sink=sink)
+    if args.action == "nodeprofile":
+        return nodeprofile.run(
+            resolve_target(args.pid, "node"), duration=args.duration, port=args.port, interval=args.interval, sink=sink
+        )
     target = resolve_target(args.pid)
     if args.action == "profile":
         return profile.run(

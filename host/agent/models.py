@@ -51,6 +51,16 @@ class ProcessInfo(Wire):
     start_time: datetime
     python: bool
     python_version: str | None = Field(description="major.minor (from the interpreter's file names).")
+    runtime: Literal["python", "go", "jvm", "node", "native"] = Field(
+        description="What the process runs, read from its executable and mapped libraries (no attach)."
+    )
+    runtime_version: str | None = Field(
+        description="python: major.minor; go: e.g. go1.22.3 (the binary's build info); jvm: JAVA_VERSION "
+        "of its Java home's release file (else the major version); node: e.g. 20.11.1; None when unreadable."
+    )
+    runtime_detail: str | None = Field(
+        description="go: the main package's path; jvm: the Java home; otherwise None."
+    )
 
 
 class PsResult(Wire):
@@ -244,6 +254,163 @@ class DebuggerResult(Wire):
     injection: InjectionInfo
 
 
+# --- goprofile ---------------------------------------------------------------------------------
+
+
+class GoroutineStateCount(Wire):
+    state: str = Field(description="As the Go runtime names it: running, runnable, chan receive, IO wait...")
+    count: int
+
+
+class GoroutineInfo(Wire):
+    id: int
+    state: str
+    wait_minutes: int | None = Field(
+        description="How long it has waited, when the runtime says (it does only from one minute on)."
+    )
+    locked_to_thread: bool
+    function: str | None = Field(description="Its innermost frame.")
+    file: str | None
+    line: int | None
+    created_by: str | None = Field(description="'function (file:line)' of the go statement that started it.")
+
+
+class GoroutineSummary(Wire):
+    total: int
+    by_state: list[GoroutineStateCount] = Field(description="Most common state first.")
+    longest_blocked: list[GoroutineInfo] = Field(
+        description="Goroutines that are not running, runnable or in a system call, longest wait first "
+        "(at most 10)."
+    )
+
+
+class GoProfileResult(Wire):
+    pid: int
+    go_version: str | None = Field(description="From the binary's build info, e.g. go1.22.3.")
+    main_package: str | None
+    endpoint: str = Field(description="The pprof index the profile came from, e.g. http://127.0.0.1:6060/debug/pprof/.")
+    probed_ports: list[int] = Field(description="The ports asked for /debug/pprof/, in order.")
+    duration_seconds: int
+    samples: int = Field(description="CPU samples (the Go runtime takes 100 per second of CPU).")
+    cpu_seconds: float = Field(description="CPU time the samples stand for, over all threads.")
+    top_functions: list[FunctionStat] = Field(description="Sorted by self share, hottest first.")
+    goroutines: GoroutineSummary
+    artifacts: list[Artifact] = Field(
+        description="flamegraph.svg, cpu.pb.gz (for `go tool pprof`), goroutines.txt (the debug=2 dump)."
+    )
+
+
+# --- nodeprofile -------------------------------------------------------------------------------
+
+
+class NodeProfileResult(Wire):
+    pid: int
+    node_version: str | None = Field(description="As the inspector reports it, e.g. 20.11.1.")
+    inspector_port: int
+    inspector_was_open: bool = Field(
+        description="The inspector already listened before the action: it was used and left open."
+    )
+    inspector_closed: bool = Field(
+        description="The inspector the agent opened with SIGUSR1 was closed again (its port is gone)."
+    )
+    duration_seconds: int
+    sampling_interval_micros: int
+    samples: int
+    top_functions: list[FunctionStat] = Field(description="Sorted by self share, hottest first.")
+    artifacts: list[Artifact] = Field(
+        description="flamegraph.svg and profile.cpuprofile (opens in Chrome DevTools' Performance panel)."
+    )
+
+
+# --- network ---------------------------------------------------------------------------------
+
+
+class SocketEntry(Wire):
+    family: Literal["ipv4", "ipv6"]
+    local_address: str
+    local_port: int
+    remote_address: str | None
+    remote_port: int | None
+    state: str
+    pid: int | None = Field(description="The process holding it, when it is one the agent can see.")
+    process: str | None
+    send_queue: int
+    receive_queue: int
+
+
+class PhaseTimings(Wire):
+    dns_ms: float | None
+    connect_ms: float | None
+    tls_ms: float | None
+    first_byte_ms: float | None = Field(description="From the request written to the first byte of the answer.")
+    total_ms: float | None
+
+
+class DnsCheck(Wire):
+    name: str
+    outcome: Literal["resolved", "nxdomain", "no_records", "servfail", "refused", "timeout", "error"]
+    addresses: list[str]
+    canonical_name: str | None
+    answered_name: str | None = Field(description="The fully qualified name that answered (after the search list).")
+    server: str | None
+    tried: list[str] = Field(description="'name: rcode' for every name asked, in order.")
+    error: str | None
+    ms: float
+
+
+class TlsSummary(Wire):
+    version: str | None
+    cipher: str | None
+    verified: bool
+    subject: str | None
+    issuer: str | None
+    not_after: str | None
+
+
+class ConnectCheck(Wire):
+    target: str = Field(description="host:port as given.")
+    ok: bool
+    outcome: Literal["connected", "refused", "timeout", "reset", "unreachable", "dns", "error"]
+    address: str | None
+    error: str | None
+    timings: PhaseTimings
+
+
+class HttpCheck(Wire):
+    url: str
+    ok: bool = Field(description="An HTTP answer came back (any status) before the timeout.")
+    outcome: Literal[
+        "answered", "refused", "timeout", "reset", "unreachable", "dns", "tls", "tls_verify", "protocol", "error"
+    ]
+    phase: str | None = Field(description="Where it failed: dns, connect, tls, request, firstByte, body.")
+    status: int | None
+    reason: str | None
+    address: str | None
+    headers: dict[str, str] = Field(description="content-type, content-length, server, location when sent.")
+    body_bytes: int | None
+    body_preview: str | None = Field(description="The first 200 characters of a text answer.")
+    tls: TlsSummary | None
+    error: str | None
+    timings: PhaseTimings
+
+
+class NetworkResult(Wire):
+    pid: int | None = Field(description="Whose network namespace: the target process (None: the agent's own).")
+    netns_shared: bool = Field(description="The agent's sockets were already in that namespace (a pod).")
+    resolv_conf: str | None = Field(description="Where the nameservers and search list came from.")
+    nameservers: list[str]
+    search: list[str]
+    ndots: int
+    listening: list[SocketEntry]
+    established: list[SocketEntry] = Field(description="At most 200 (the oldest first, as the kernel lists them).")
+    established_total: int
+    other_sockets: dict[str, int] = Field(description="Counts of the other TCP states (TIME_WAIT, CLOSE_WAIT...).")
+    dns: list[DnsCheck]
+    connects: list[ConnectCheck]
+    http: list[HttpCheck]
+    seconds: float
+
+
 class WaitResult(Wire):
     signal: str
     waited_seconds: float
@@ -277,6 +444,9 @@ RESULT_MODELS: dict[str, type[Wire]] = {
     "memory": MemoryResult,
     "inspect": InspectResult,
     "debugger": DebuggerResult,
+    "goprofile": GoProfileResult,
+    "nodeprofile": NodeProfileResult,
+    "network": NetworkResult,
     "wait": WaitResult,
 }
 

@@ -1,4 +1,4 @@
-"""Which processes the agent may act on, and which of them are Python interpreters.
+"""Which processes the agent may act on, and which runtime each of them runs.
 
 Scope: in a pod the ephemeral container shares the target container's pid namespace, so every
 visible process is fair game. Locally, `WFHOST_AGENT_TARGET_PID` stands in for that namespace:
@@ -6,19 +6,20 @@ only that process and its descendants are listed and accepted; `WFHOST_AGENT_TAR
 when set and readable, names the target's current pid instead (the local kubelet rewrites it
 when the target container restarts).
 
-Python detection reads `/proc/PID/maps` (a mapped `libpython3.X.so`) and the executable's name
-(`python3.X`), which needs no attach and costs the target nothing.
+Runtime detection (`runtimes.py`) reads `/proc/PID/maps` (a mapped `libpython3.X.so`,
+`libjvm.so`), the executable's name (`python3.X`, `java`, `node`) and Go's build info in the
+binary, which needs no attach and costs the target nothing.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
+from host.agent import runtimes
 from host.agent.errors import (
     BadArgument,
     NoSuchProcess,
@@ -27,23 +28,22 @@ from host.agent.errors import (
     ProcessExited,
     PtraceDenied,
     TargetBusy,
+    WrongRuntime,
 )
+from host.agent.runtimes import Runtime, RuntimeInfo
 
 SCOPE_ENV = "WFHOST_AGENT_TARGET_PID"
 SCOPE_FILE_ENV = "WFHOST_AGENT_TARGET_PID_FILE"
 
-_LIBPYTHON = re.compile(r"/libpython(\d+)\.(\d+)[^/]*\.so")
-_EXE = re.compile(r"^python(\d+)(?:\.(\d+))?[a-z]*$")
-_STDLIB_DIR = re.compile(r"/lib/python(\d+)\.(\d+)/")
 
 
 @dataclass(frozen=True)
 class Target:
-    """A live Python process the agent was asked to act on."""
+    """A live process (of the runtime the action needs) the agent was asked to act on."""
 
     pid: int
     process: psutil.Process
-    python_version: str
+    runtime: RuntimeInfo
     root_fd: int
 
     @property
@@ -102,28 +102,18 @@ def python_version_of(pid: int) -> str | None:
 
     Raises PermissionError when the process's maps cannot be read (no ptrace access).
     """
-    exe_name = ""
-    try:
-        exe_name = os.path.basename(os.readlink(f"/proc/{pid}/exe")).removesuffix(" (deleted)")
-    except FileNotFoundError:
-        exe_name = ""
-    stdlib_version: str | None = None
-    with open(f"/proc/{pid}/maps", encoding="utf-8", errors="replace") as maps:
-        for line in maps:
-            if (match := _LIBPYTHON.search(line)) is not None:
-                return f"{match.group(1)}.{match.group(2)}"
-            if stdlib_version is None and (match := _STDLIB_DIR.search(line)) is not None:
-                stdlib_version = f"{match.group(1)}.{match.group(2)}"
-    match = _EXE.match(exe_name)
-    if match is None:
-        return None
-    if match.group(2) is not None:
-        return f"{match.group(1)}.{match.group(2)}"
-    return stdlib_version or match.group(1)
+    return runtimes.detect(pid).python_version
 
 
-def resolve_target(pid: int) -> Target:
-    """Check that `pid` exists, is in scope, can be traced and runs Python; return it as a Target."""
+def _article(runtime: str) -> str:
+    return "an" if runtime[0] in "aeiou" else "a"
+
+
+def resolve_target(pid: int, runtime: Runtime | None = "python") -> Target:
+    """Check that `pid` exists, is in scope, can be traced and runs `runtime`; return it as a Target.
+
+    A process of another runtime is refused with NotPython (for `python`) or WrongRuntime, naming
+    the runtime it does run ("pid 12 (app) is a go process, not node"); `runtime=None` takes any."""
     if pid <= 0:
         raise BadArgument(f"--pid must be a positive process id, not {pid}", details={"pid": pid})
     if pid == os.getpid():
@@ -143,20 +133,27 @@ def resolve_target(pid: int) -> Target:
             details={"pid": pid, "scopePid": scope_pid()},
         )
     try:
-        version = python_version_of(pid)
+        found = runtimes.detect(pid)
     except PermissionError as exc:
         raise PtraceDenied(
             f"cannot read /proc/{pid} of process {pid} ({name}): permission denied; "
             "the agent needs the SYS_PTRACE capability and the same user or root",
             details={"pid": pid},
         ) from exc
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ProcessLookupError) as exc:
         raise ProcessExited(f"process {pid} ({name}) exited", details={"pid": pid}) from exc
-    if version is None:
+    details = {"pid": pid, "name": name, "runtime": found.runtime, "wanted": runtime}
+    if runtime is not None and found.runtime != runtime and runtime == "python":
+        other = "" if found.runtime == "native" else f"; it is {_article(found.runtime)} {found.runtime} process"
         raise NotPython(
             f"process {pid} ({name}) is not a Python process: no libpython mapped and the executable "
-            "is not named python*",
-            details={"pid": pid, "name": name},
+            f"is not named python*{other}",
+            details=details,
+        )
+    if runtime is not None and found.runtime != runtime:
+        raise WrongRuntime(
+            f"pid {pid} ({name}) is {_article(found.runtime)} {found.runtime} process, not {runtime}",
+            details=details,
         )
     try:
         root_fd = os.open(f"/proc/{pid}/root", os.O_PATH | os.O_DIRECTORY)
@@ -168,7 +165,7 @@ def resolve_target(pid: int) -> Target:
         ) from exc
     except FileNotFoundError as exc:
         raise ProcessExited(f"process {pid} ({name}) exited", details={"pid": pid}) from exc
-    return Target(pid=pid, process=proc, python_version=version, root_fd=root_fd)
+    return Target(pid=pid, process=proc, runtime=found, root_fd=root_fd)
 
 
 def ensure_not_traced(target: Target) -> None:

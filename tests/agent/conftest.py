@@ -1,12 +1,22 @@
-"""Fixtures for the agent tests: real target processes and a runner for the real agent command."""
+"""Fixtures for the agent tests: real target processes and a runner for the real agent command.
+
+The Go targets (`targets/go_pprof`, `targets/go_plain`, standard library only) are built with the
+local toolchain into a cache directory under the system's temp dir, keyed by the sources and the
+Go version, so a later session reuses the binaries (GOFLAGS=-mod=mod, GOTOOLCHAIN=local,
+GOPROXY=off: no network). Tests that need a Go toolchain or Node.js skip without one.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import queue
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -138,3 +148,108 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
+
+
+# --- Go and Node.js targets ---------------------------------------------------------------
+
+GO_CACHE = Path(tempfile.gettempdir()) / "wfhost-test-go"
+
+
+def go_tool() -> str | None:
+    found = shutil.which("go")
+    if found is None and Path("/usr/local/go/bin/go").is_file():
+        found = "/usr/local/go/bin/go"
+    return found
+
+
+def node_tool() -> str | None:
+    return shutil.which("node")
+
+
+def go_version(go: str) -> str:
+    return subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def build_go(name: str) -> Path:
+    """The binary of `targets/<name>` (a Go main package), built once per source and Go version."""
+    go = go_tool()
+    if go is None:
+        pytest.skip("no Go toolchain (go on PATH or /usr/local/go/bin/go)")
+    source = TARGETS / name
+    digest = hashlib.sha256(go_version(go).encode())
+    for path in sorted(source.iterdir()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    out_dir = GO_CACHE / f"{name}-{digest.hexdigest()[:16]}"
+    binary = out_dir / name
+    if binary.is_file():
+        return binary
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(GO_CACHE / ".lock", "a", encoding="utf-8") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        if binary.is_file():
+            return binary
+        env = {
+            **os.environ, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local", "GOPROXY": "off",
+            "GOCACHE": str(GO_CACHE / "gocache"), "GOPATH": str(GO_CACHE / "gopath"), "CGO_ENABLED": "0",
+        }
+        partial = out_dir / f".{name}.partial"
+        done = subprocess.run(
+            [go, "build", "-o", str(partial), "."], cwd=source, env=env, capture_output=True, text=True,
+            timeout=600, check=False,
+        )
+        assert done.returncode == 0, f"go build {name} failed:\n{done.stdout}\n{done.stderr}"
+        os.replace(partial, binary)
+    return binary
+
+
+class Spawner:
+    """Starts programs that print a `ready ...` line; stops them all at the end of the test."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.started: list[Target] = []
+
+    def __call__(self, argv: Sequence[str], *, prefix: Sequence[str] = ()) -> Target:
+        stderr = open(self.tmp_path / f"spawned.{len(self.started)}.stderr", "w", encoding="utf-8")  # noqa: SIM115
+        popen = subprocess.Popen(
+            [*prefix, *argv], stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, text=True
+        )
+        stderr.close()
+        target = Target(popen=popen, ready_line="")
+        self.started.append(target)
+        target.ready_line = _read_line(popen.stdout, READY_TIMEOUT_SECONDS).strip()
+        assert target.ready_line.startswith("ready"), (target.ready_line, self.stderr(target))
+        return target
+
+    def stderr(self, target: Target) -> str:
+        index = self.started.index(target)
+        return (self.tmp_path / f"spawned.{index}.stderr").read_text(encoding="utf-8")
+
+    def stop_all(self) -> None:
+        for target in self.started:
+            target.stop()
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Spawner]:
+    spawner = Spawner(tmp_path)
+    yield spawner
+    spawner.stop_all()
+
+
+@pytest.fixture(scope="session")
+def go_pprof_binary() -> Path:
+    return build_go("go_pprof")
+
+
+@pytest.fixture(scope="session")
+def go_plain_binary() -> Path:
+    return build_go("go_plain")
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    found = node_tool()
+    if found is None:
+        pytest.skip("no node on PATH")
+    return found

@@ -1,4 +1,4 @@
-"""`ps`: every process in scope, with Python interpreters flagged (no attach, no pause)."""
+"""`ps`: every process in scope, each with its runtime (python, go, jvm, node, native; no attach, no pause)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import psutil
 
 from host.agent.models import ProcessInfo, PsResult
-from host.agent.procs import python_version_of, scope_pid, scoped_pids
+from host.agent.procs import scope_pid, scoped_pids
+from host.agent.runtimes import RuntimeInfo, detect
 
 CPU_SAMPLE_SECONDS = 0.25
 
@@ -30,11 +31,11 @@ def _exe(proc: psutil.Process) -> str | None:
         return None
 
 
-def _python_version(pid: int) -> str | None:
+def _runtime(pid: int) -> RuntimeInfo:
     try:
-        return python_version_of(pid)
+        return detect(pid)
     except (PermissionError, FileNotFoundError, ProcessLookupError):
-        return None
+        return RuntimeInfo("native")
 
 
 def _mount_namespace(pid: int | str) -> int | None:
@@ -80,7 +81,7 @@ def run() -> PsResult:
             with proc.oneshot():
                 if proc.status() == psutil.STATUS_ZOMBIE:
                     continue
-                version = _python_version(proc.pid)
+                runtime = _runtime(proc.pid)
                 infos.append(
                     ProcessInfo(
                         pid=proc.pid,
@@ -92,8 +93,11 @@ def run() -> PsResult:
                         rss_bytes=proc.memory_info().rss,
                         cpu_percent=round(proc.cpu_percent(None), 1),
                         start_time=datetime.fromtimestamp(proc.create_time(), tz=UTC),
-                        python=version is not None,
-                        python_version=version,
+                        python=runtime.runtime == "python",
+                        python_version=runtime.python_version,
+                        runtime=runtime.runtime,
+                        runtime_version=runtime.version,
+                        runtime_detail=runtime.detail,
                     )
                 )
         except psutil.NoSuchProcess:

@@ -1,0 +1,3 @@
+module wfhost.test/goplain
+
+go 1.21

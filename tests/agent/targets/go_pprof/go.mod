@@ -1,0 +1,3 @@
+module wfhost.test/gopprof
+
+go 1.21
