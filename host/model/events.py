@@ -34,6 +34,11 @@ class Target(WireModel):
     container: str | None = Field(default=None, max_length=253)
 
 
+# Event fields that hold parsed JSON (plain dicts, lists, strings, numbers) and their wire names.
+_AS_READ = {"pod": "pod", "object": "object", "old_object": "oldObject", "k8s_event": "k8sEvent", "alert": "alert"}
+_AS_READ_FIELDS = set(_AS_READ)
+
+
 class Event(WireModel):
     """One event. Kind-specific fields are optional; the sources fill what their kind has."""
 
@@ -58,6 +63,18 @@ class Event(WireModel):
     object: dict[str, Any] | None = Field(default=None, description="The subject, as the API server sent it.")
     old_object: dict[str, Any] | None = Field(default=None, description="For updates: the state before.")
     probe: str | None = Field(default=None, description="pod.probeFailing: liveness, readiness or startup.")
+
+    def wire(self) -> dict[str, Any]:
+        """As `WireModel.wire`, but the fields holding JSON exactly as it was read (from the API
+        server, Alertmanager or the pod normalizer) go out as they are instead of being walked by
+        the serializer: for a pod update, walking pod, object and oldObject was most of the host's
+        cost per event."""
+        data = self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=_AS_READ_FIELDS)
+        for field, alias in _AS_READ.items():
+            value = getattr(self, field)
+            if value is not None:
+                data[alias] = value
+        return data
 
     @model_validator(mode="after")
     def _subject_from_target(self) -> Event:
