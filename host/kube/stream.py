@@ -17,7 +17,6 @@ What ends a stream:
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import Any
 import structlog
 import urllib3
 
+from host import wirejson
 from host.errors import KubeError
 from host.kube.client import CLIENT_ERRORS, KubeClient
 from host.kube.translate import error_from_status_object
@@ -202,7 +202,7 @@ class WatchStream:
 
     def _parse(self, line: bytes) -> WatchPair | KubeError:
         try:
-            event = json.loads(line)
+            event = wirejson.loads(line)
         except ValueError as exc:
             return KubeError(f"{self.what}: invalid JSON in the stream: {exc}", reason="InvalidResponse")
         if not isinstance(event, dict):

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from host.errors import ProtocolFault
 from host.rpc.messages import ErrorObject, Message, Notification, Request, Response
 from host.validation import first_error
+from host.wirejson import dumps_line
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
@@ -30,11 +31,12 @@ _loads = json.JSONDecoder(parse_constant=_reject_constant).decode
 
 
 def encode_request(req_id: int, method: str, params: Any) -> bytes:
-    """The hot path for outgoing requests: no model object, same bytes as `encode_message`."""
+    """The hot path for outgoing requests: no model object, the JSON of `encode_message` (through
+    orjson, `host.wirejson`: the same document, not always the same bytes)."""
     payload: dict[str, Any] = {"jsonrpc": "2.0", "id": req_id, "method": method}
     if params is not None:
         payload["params"] = params
-    return _dumps(payload).encode() + b"\n"
+    return dumps_line(payload)
 
 
 def encode_message(msg: Message) -> bytes:
