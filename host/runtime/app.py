@@ -189,6 +189,8 @@ class Host:
         return self.dispatcher.cancel(invocation_id, reason=reason)
 
     def render_metrics(self) -> bytes:
+        self.dispatcher.refresh_gauges()
+        self.metrics.workers_warm.set(len(self.env.warm))
         for sink, count in self.findings.failed.items():
             self.metrics.sink_failures.labels(sink).set(count)
         return self.metrics.render()

@@ -123,6 +123,18 @@ class Dispatcher:
             log.info("dispatch.cancel_requested", invocation=invocation_id, reason=reason)
         return True
 
+    def refresh_gauges(self) -> None:
+        """Set the gauges that mirror state (queue depths, each pool's counts) from that state: called
+        when the metrics are scraped, not on every invocation (they cost nothing between scrapes)."""
+        m = self.metrics
+        for name, q in self._queues.items():
+            m.queue_depth.labels(name).set(q.qsize())
+        for wf in self.registry.workflows():
+            stats = wf.pool.stats
+            m.worker_restarts.labels(wf.name).set(stats.restarts)
+            m.cold_invocations.labels(wf.name).set(stats.cold_invocations)
+            m.idle_stops.labels(wf.name).set(stats.idle_stops)
+
     def depth(self, name: str) -> int:
         q = self._queues.get(name)
         return q.qsize() if q is not None else 0
@@ -167,13 +179,11 @@ class Dispatcher:
             log.warning("dispatch.queue_full", workflow=name, size=self.queue_size, event_kind=item.event.kind)
             raise QueueFull(f"{name}: queue of {self.queue_size} is full") from None
         self._live[item.invocation_id] = item
-        self.metrics.queue_depth.labels(name).set(q.qsize())
 
     # -- consumers --------------------------------------------------------------------------
     async def _consume(self, name: str, q: asyncio.Queue[_Item]) -> None:
         while True:
             item = await q.get()
-            self.metrics.queue_depth.labels(name).set(q.qsize())
             self._running += 1
             self._drained.clear()
             try:
@@ -204,11 +214,6 @@ class Dispatcher:
                               invocation_id=item.invocation_id, cancel=item.cancel)
         self.metrics.invocations.labels(name, result.outcome).inc()
         self.metrics.duration.labels(name).observe(result.duration_seconds)
-        stats = wf.pool.stats
-        self.metrics.worker_restarts.labels(name).set(stats.restarts)
-        self.metrics.cold_invocations.labels(name).set(stats.cold_invocations)
-        self.metrics.idle_stops.labels(name).set(stats.idle_stops)
-        self.metrics.workers_warm.set(len(wf.pool.env.warm))
         self.results.append(result)
         del self.results[:-1000]
         return result

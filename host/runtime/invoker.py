@@ -56,7 +56,9 @@ async def invoke(
     )
     began = time.perf_counter()
     started = utcnow()
-    log.info("invocation.started", workflow=wf.name, invocation=inv_id, event_kind=event.kind, event_id=event.id)
+    # Per-invocation lines are debug: at a workflow per event they cost more than the event did;
+    # wfhost_invocations_total and wfhost_invocation_duration_seconds count them instead.
+    log.debug("invocation.started", workflow=wf.name, invocation=inv_id, event_kind=event.kind, event_id=event.id)
     outcome: Outcome = "ok"
     error: str | None = None
     error_name: str | None = None
@@ -78,7 +80,7 @@ async def invoke(
         id=inv_id, workflow=wf.name, event_id=event.id, event_kind=event.kind, outcome=outcome, error=error,
         error_name=error_name, started=started, duration_seconds=duration, findings=list(ctx.findings),
     )
-    level = "info" if outcome in ("ok", "cancelled") else "warning"
+    level = {"ok": "debug", "cancelled": "info"}.get(outcome, "warning")
     getattr(log, level)("invocation.finished", workflow=wf.name, invocation=inv_id, outcome=outcome,
                         duration=round(duration, 4), findings=len(ctx.findings), error=error)
     return result

@@ -104,7 +104,7 @@ async def test_cold_starts_and_idle_stops_are_exported_as_metrics(tmp_path: Path
         assert wf.pool.worker_pids() == []
         _, fut = host.dispatcher.trigger("w0", Event(kind="manual"), {}, wait=True)
         assert fut is not None and (await fut).outcome == "ok"
-        text = host.metrics.render().decode()
+        text = host.render_metrics().decode()
         assert 'wfhost_worker_cold_invocations{workflow="w0"} 1.0' in text, text
         assert 'wfhost_worker_idle_stops{workflow="w0"} 1.0' in text
         assert "wfhost_workers_warm 1.0" in text
