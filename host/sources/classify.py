@@ -121,9 +121,24 @@ CHANGE_KEYS: dict[str, Any] = {
 }
 
 
+# The top-level part of a pod each reader of `CHANGE_KEYS` reads, and nothing else: where that part
+# is equal in both states (one comparison in C), so is every reading of it, and the readers are
+# skipped. A label patch then costs three comparisons and three readers instead of fourteen pairs.
+_SECTION_OF: dict[str, str] = {
+    "phase": "status", "containerStatuses": "status", "initContainerStatuses": "status",
+    "ephemeralContainerStatuses": "status", "conditions": "status", "reason": "status",
+    "message": "status", "podIP": "status",
+    "labels": "metadata", "annotations": "metadata", "deletionTimestamp": "metadata",
+    "nodeName": "spec", "containers": "spec", "ephemeralContainers": "spec",
+}
+
+
 def changed_keys(old: Obj, new: Obj) -> tuple[str, ...]:
-    """Names from `CHANGE_KEYS` whose value differs between the two states."""
-    return tuple(name for name, read in CHANGE_KEYS.items() if read(old) != read(new))
+    """Names from `CHANGE_KEYS` whose value differs between the two states (in `CHANGE_KEYS` order)."""
+    same = {section: old.get(section) == new.get(section) for section in ("status", "metadata", "spec")}
+    return tuple(
+        name for name, read in CHANGE_KEYS.items() if not same[_SECTION_OF[name]] and read(old) != read(new)
+    )
 
 
 def classify(old: Obj | None, new: Obj, memory: PodMemory, *, deleted: bool = False) -> list[Derived]:
@@ -135,10 +150,13 @@ def classify(old: Obj | None, new: Obj, memory: PodMemory, *, deleted: bool = Fa
         changes = changed_keys(old, new)
         if changes:
             derived.append(Derived("pod.update", changes=changes))
-    derived.extend(_crashloops(old, new, memory))
-    derived.extend(_ooms(new, memory))
-    derived.extend(_image_pulls(old, new))
-    derived.extend(_evictions(old, new))
+    # The edge detectors read only the status: an unchanged one holds no transition (and any OOM
+    # record in it was remembered when it appeared).
+    if old is None or old.get("status") != new.get("status"):
+        derived.extend(_crashloops(old, new, memory))
+        derived.extend(_ooms(new, memory))
+        derived.extend(_image_pulls(old, new))
+        derived.extend(_evictions(old, new))
     if deleted:
         derived.append(Derived("pod.delete"))
     return derived
