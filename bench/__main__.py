@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, error in errors.items():
         print(f"FAILED {name}: {error}")
     write_results(args.out, info=info, rows=rows, errors=errors, argv=argv, quick=args.quick, seconds=seconds,
-                  measurements=names, update=args.update)
+                  measurements=names, update=args.update, order=list(MEASUREMENTS))
     print(f"# {seconds:.0f} s; wrote {args.out}")
     return 1 if errors else 0
 

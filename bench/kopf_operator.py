@@ -24,6 +24,6 @@ async def ready(**_: Any) -> None:
 
 
 @kopf.on.event("pods")
-async def on_pod_event(event: dict[str, Any], **_: Any) -> None:
-    if event.get("type") == "MODIFIED":
+async def on_pod_event(*, type: str, **_: Any) -> None:  # kopf names the event type `type`
+    if type == "MODIFIED":
         counter.note()

@@ -118,7 +118,8 @@ def machine() -> dict[str, Any]:
 
 
 def write_results(path: Path, *, info: dict[str, Any], rows: list[Row], errors: dict[str, str],
-                  argv: list[str], quick: bool, seconds: float, measurements: list[str], update: bool = False) -> None:
+                  argv: list[str], quick: bool, seconds: float, measurements: list[str], update: bool = False,
+                  order: list[str] | None = None) -> None:
     """Write the run's results; with `update`, keep the rows of the measurements not run this time from the
     file already there, and list every run that contributed under `runs`."""
     info = {**info, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
@@ -138,13 +139,17 @@ def write_results(path: Path, *, info: dict[str, Any], rows: list[Row], errors: 
             **{k: old.get("machine", {}).get(k) for k in ("date", "commit", "load_average_at_start", "load_average_at_end")},
         }]
         runs = [run for run in earlier if set(run.get("measurements") or []) - set(measurements)] + runs
+    results = kept + [asdict(row) for row in rows]
+    if order:  # the suite's order, whichever run a row came from (sorted() is stable within a measurement)
+        rank = {name: i for i, name in enumerate(order)}
+        results.sort(key=lambda r: rank.get(r.get("detail", {}).get("measurement_group"), len(rank)))
     doc = {
         "command": command,
         "quick": quick,
         "duration_s": round(seconds, 1),
         "machine": info,
         "runs": runs,
-        "results": kept + [asdict(row) for row in rows],
+        "results": results,
         "errors": errors,
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -59,7 +59,7 @@ def test_update_replaces_only_the_rows_of_what_ran(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     doc = json.loads(out.read_text())
     names = [r["measurement"] for r in doc["results"]]
-    assert names[0] == "e2e row" and "old runtime row" not in names and len(names) == 4
+    assert names[-1] == "e2e row" and "old runtime row" not in names and len(names) == 4  # in the suite's order
     assert [run["measurements"] for run in doc["runs"]] == [["e2e", "runtime"], ["runtime"]]
     assert doc["runs"][0]["date"] == "then"
 
