@@ -75,8 +75,9 @@ async def invoke(
     except WfhostError as exc:
         outcome, error = "crashed", str(exc)
     duration = time.perf_counter() - began
-    # Every field is made by the host itself: build without re-validating (this is the hot path).
-    result = InvocationResult.model_construct(
+    # Validated although the host made every field: pydantic's validator is faster than
+    # `model_construct` (about 1.9 against 4.6 us here), which resolves each default in Python.
+    result = InvocationResult(
         id=inv_id, workflow=wf.name, event_id=event.id, event_kind=event.kind, outcome=outcome, error=error,
         error_name=error_name, started=started, duration_seconds=duration, findings=list(ctx.findings),
     )
