@@ -126,6 +126,11 @@ class ResourceSource:
                     produced = self.digest.apply(kind, obj)
                 for event in produced:
                     await emit(event)
+                if produced:
+                    # Let the invocations just queued start before the next change is digested: a
+                    # replayed backlog then runs in the workflows' children while the host reads on,
+                    # instead of the whole backlog being digested (and held) before the first runs.
+                    await asyncio.sleep(0)
 
     async def _tick(self, emit: Emit) -> None:
         while True:
