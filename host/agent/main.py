@@ -34,7 +34,7 @@ from host.agent.actions import (
 from host.agent.artifacts import ArtifactSink
 from host.agent.errors import AgentError, BadArgument
 from host.agent.models import AgentFailed, AgentOk, ErrorBody, WaitResult, Wire
-from host.agent.procs import resolve_target
+from host.agent.procs import resolve_target, scope_pid
 
 log = structlog.get_logger(__name__)
 
@@ -110,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     net = sub.add_parser(
         "network", parents=[common], help="sockets, DNS, TCP and HTTP(S) checks from the pod's network namespace"
     )
-    net.add_argument("--pid", type=int, help="whose network namespace (default: the agent's own)")
+    net.add_argument("--pid", type=int, help="whose network namespace (default: the scope's, else the agent's own)")
     net.add_argument("--resolve", action="append", default=[], metavar="NAME", help="resolve NAME (repeatable)")
     net.add_argument("--connect", action="append", default=[], metavar="HOST:PORT", help="TCP connect (repeatable)")
     net.add_argument("--http", action="append", default=[], metavar="URL", help="HTTP(S) GET (repeatable)")
@@ -162,8 +162,11 @@ def _dispatch(args: argparse.Namespace) -> Wire:
         nodeprofile.validate(args.duration, args.port, args.interval)
     elif args.action == "network":
         network.validate(args.resolve, args.connect, args.http, args.timeout, args.nameserver)
+        # Without --pid: the scope's process when there is one (locally), else the agent's own
+        # namespace, which in a pod is the pod's.
+        whose = args.pid if args.pid is not None else scope_pid()
         return network.run(
-            None if args.pid is None else resolve_target(args.pid, runtime=None),
+            None if whose is None else resolve_target(whose, runtime=None),
             names=args.resolve,
             connects=args.connect,
             urls=args.http,

@@ -183,10 +183,12 @@ def cdp_stacks(profile: dict[str, Any]) -> list[tuple[list[Frame], int]]:
     return out
 
 
-def run(target: Target, *, duration: int, port: int | None, interval: int, sink: ArtifactSink) -> NodeProfileResult:
+def run(
+    target: Target, *, duration: int, port: int | None, interval: int, sink: ArtifactSink, reset_jit: bool = True
+) -> NodeProfileResult:
     validate(duration, port, interval)
     with exclusive_target(target):
-        return netns.within(target.pid, lambda: _run(target, duration, port, interval, sink))
+        return netns.within(target.pid, lambda: _run(target, duration, port, interval, sink, reset_jit))
 
 
 def _close(target: Target, session: _Session | None, inspector_port: int) -> bool:
@@ -205,7 +207,9 @@ def _close(target: Target, session: _Session | None, inspector_port: int) -> boo
     return False
 
 
-def _run(target: Target, duration: int, port: int | None, interval: int, sink: ArtifactSink) -> NodeProfileResult:
+def _run(
+    target: Target, duration: int, port: int | None, interval: int, sink: ArtifactSink, reset_jit: bool
+) -> NodeProfileResult:
     inspector_port, version, was_open = _open(target, port)
     session: _Session | None = None
     closed = False
@@ -222,6 +226,14 @@ def _run(target: Target, duration: int, port: int | None, interval: int, sink: A
             session.call("Profiler.enable")
             session.call("Profiler.setSamplingInterval", {"interval": interval})
             session.call("Profiler.start")
+            if reset_jit:
+                # Code V8 optimized before the profiler started is sampled as one frame: what it
+                # inlined is blamed on the outermost function (processImmediate for a whole
+                # setImmediate loop). Switching precise coverage on deoptimizes every function
+                # (V8's Coverage::SelectMode) and off again at once, so the code is re-optimized
+                # while the profiler listens; inlined callees may still count as their caller.
+                session.call("Profiler.startPreciseCoverage", {"callCount": False, "detailed": False})
+                session.call("Profiler.stopPreciseCoverage")
             time.sleep(duration)
             result = session.call("Profiler.stop", timeout=CALL_TIMEOUT_SECONDS + duration)
             session.call("Profiler.disable")

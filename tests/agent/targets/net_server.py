@@ -1,9 +1,11 @@
 """An HTTP server with a slow endpoint and one connection it holds open to itself.
 
-`GET /` answers at once, `GET /slow?seconds=S` after S seconds. Prints "ready <port>"."""
+`GET /` answers at once, `GET /slow?seconds=S` after S seconds. Listens on the port given as
+the first argument (default: any free one). Prints "ready <port> <held connection's port>"."""
 
 import http.server
 import socket
+import sys
 import time
 import urllib.parse
 
@@ -24,7 +26,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1]) if sys.argv[1:] else 0), Handler)
 port = server.server_address[1]
 kept = socket.create_connection(("127.0.0.1", port))  # an established connection to list
 print(f"ready {port} {kept.getsockname()[1]}", flush=True)
