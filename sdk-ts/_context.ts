@@ -10,6 +10,9 @@ import { type Capability, type HostMethod, METHOD_CAPABILITY } from "./capabilit
 import type { Context, Logger } from "./context.ts";
 import type {
   DebugTarget,
+  GoProfileOptions,
+  NetworkCheckOptions,
+  NodeProfileOptions,
   PidOptions,
   PythonDebuggerOptions,
   PythonMemoryOptions,
@@ -457,6 +460,21 @@ export function createContext<P>(init: ContextInit<P>): Context<P> {
         debugCall("debug.pythonInspect", value, options, ["pid"]),
       pythonDebugger: (value: DebugTarget, options: PythonDebuggerOptions) =>
         debugCall("debug.pythonDebugger", value, options, ["pid", "port"]),
+      goProfile: (value: DebugTarget, options: GoProfileOptions) =>
+        debugCall("debug.goProfile", value, options, ["pid", "duration", "port"]),
+      nodeProfile: (value: DebugTarget, options: NodeProfileOptions) =>
+        debugCall("debug.nodeProfile", value, options, ["pid", "duration", "port", "interval"]),
+      networkCheck: (value: DebugTarget, options?: NetworkCheckOptions) =>
+        debugCall("debug.networkCheck", value, options, [
+          "pid",
+          "names",
+          "connect",
+          "http",
+          "timeoutSeconds",
+          "nameservers",
+          "insecure",
+          "sockets",
+        ]),
     }),
   };
   return Object.freeze(context);

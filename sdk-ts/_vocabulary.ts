@@ -23,6 +23,9 @@ export const CAPABILITIES: readonly [
   "debug.pythonMemory",
   "debug.pythonInspect",
   "debug.pythonDebugger",
+  "debug.goProfile",
+  "debug.nodeProfile",
+  "debug.networkCheck",
 ] = Object.freeze(
   [
     "k8s.read",
@@ -33,6 +36,9 @@ export const CAPABILITIES: readonly [
     "debug.pythonMemory",
     "debug.pythonInspect",
     "debug.pythonDebugger",
+    "debug.goProfile",
+    "debug.nodeProfile",
+    "debug.networkCheck",
   ] as const,
 );
 
@@ -157,6 +163,12 @@ export const METHOD_CAPABILITY: {
   readonly "debug.pythonInspect": "debug.pythonInspect";
   /** Make a Python process listen for a debugger. */
   readonly "debug.pythonDebugger": "debug.pythonDebugger";
+  /** Profile a Go process and dump its goroutines (through its net/http/pprof). */
+  readonly "debug.goProfile": "debug.goProfile";
+  /** Profile a Node.js process (through its inspector, opened and closed again). */
+  readonly "debug.nodeProfile": "debug.nodeProfile";
+  /** List a pod's sockets; resolve names, connect and GET from its network namespace. */
+  readonly "debug.networkCheck": "debug.networkCheck";
 } = Object.freeze(
   {
     "k8s.getPod": "k8s.read",
@@ -173,6 +185,9 @@ export const METHOD_CAPABILITY: {
     "debug.pythonMemory": "debug.pythonMemory",
     "debug.pythonInspect": "debug.pythonInspect",
     "debug.pythonDebugger": "debug.pythonDebugger",
+    "debug.goProfile": "debug.goProfile",
+    "debug.nodeProfile": "debug.nodeProfile",
+    "debug.networkCheck": "debug.networkCheck",
   } as const,
 );
 

@@ -5,6 +5,9 @@ import { assertType, type IsExact } from "./_type_assert.ts";
 
 Deno.test("maps every host method of the protocol to the capability that unlocks it", () => {
   deepStrictEqual(Object.keys(METHOD_CAPABILITY).sort(), [
+    "debug.goProfile",
+    "debug.networkCheck",
+    "debug.nodeProfile",
     "debug.processList",
     "debug.pythonDebugger",
     "debug.pythonInspect",

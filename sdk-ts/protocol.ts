@@ -7,6 +7,9 @@
  */
 
 import type {
+  GoProfileResult,
+  NetworkCheckResult,
+  NodeProfileResult,
   ProcessListResult,
   PythonDebuggerResult,
   PythonInspectResult,
@@ -212,6 +215,42 @@ export interface HostMethods {
   "debug.pythonDebugger": {
     params: { readonly target: WireTarget; readonly pid: number; readonly port: number };
     result: PythonDebuggerResult;
+  };
+  /** Profile a Go process and dump its goroutines (through its net/http/pprof). */
+  "debug.goProfile": {
+    params: {
+      readonly target: WireTarget;
+      readonly pid: number;
+      readonly duration?: number;
+      readonly port?: number;
+    };
+    result: GoProfileResult;
+  };
+  /** Profile a Node.js process (through its inspector, opened and closed again). */
+  "debug.nodeProfile": {
+    params: {
+      readonly target: WireTarget;
+      readonly pid: number;
+      readonly duration?: number;
+      readonly port?: number;
+      readonly interval?: number;
+    };
+    result: NodeProfileResult;
+  };
+  /** List a pod's sockets; resolve names, connect and GET from its network namespace. */
+  "debug.networkCheck": {
+    params: {
+      readonly target: WireTarget;
+      readonly pid?: number;
+      readonly names?: readonly string[];
+      readonly connect?: readonly string[];
+      readonly http?: readonly string[];
+      readonly timeoutSeconds?: number;
+      readonly nameservers?: readonly string[];
+      readonly insecure?: boolean;
+      readonly sockets?: boolean;
+    };
+    result: NetworkCheckResult;
   };
 }
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+import ipaddress
+import math
+import re
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from host.capabilities.context import CallContext
 from host.capabilities.params import CallParams, PodRef
@@ -101,6 +104,99 @@ class Debugger(_Pid):
                 "--pod", self.target.name, "--namespace", self.target.namespace]
 
 
+class GoProfile(_Pid):
+    duration: int = Field(default=5, ge=1, le=300)
+    port: int | None = Field(default=None, ge=1, le=65535, description="The pprof port; probed when absent.")
+
+    def agent_args(self) -> list[str]:
+        args = ["goprofile", "--pid", str(self.pid), "--duration", str(self.duration)]
+        return [*args, "--port", str(self.port)] if self.port is not None else args
+
+    def timeout(self) -> float:
+        return self.duration + 120
+
+
+class NodeProfile(_Pid):
+    duration: int = Field(default=5, ge=1, le=300)
+    port: int | None = Field(default=None, ge=1, le=65535, description="An inspector port already open.")
+    interval: int = Field(default=1000, ge=100, le=100_000, description="Sampling interval, microseconds.")
+
+    def agent_args(self) -> list[str]:
+        args = ["nodeprofile", "--pid", str(self.pid), "--duration", str(self.duration),
+                "--interval", str(self.interval)]
+        return [*args, "--port", str(self.port)] if self.port is not None else args
+
+    def timeout(self) -> float:
+        return self.duration + 90
+
+
+_DNS_NAME = re.compile(r"^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+                       r"(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$")
+_HOST_PORT = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):(?P<port>\d{1,5})$")
+
+
+def _name(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        if not _DNS_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a DNS name or an IP address") from None
+    return value
+
+
+def _host_port(value: str) -> str:
+    match = _HOST_PORT.fullmatch(value)
+    if match is None or not 1 <= int(match["port"]) <= 65535:
+        raise ValueError(f"{value!r} is not host:port (port 1-65535)")
+    _name(match["host"].strip("[]"))
+    return value
+
+
+def _url(value: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/?#]+(?:[/?#]\S*)?", value) or len(value) > 2048:
+        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+    return value
+
+
+def _nameserver(value: str) -> str:
+    host, _, port = value.rpartition(":") if value.count(":") == 1 or value.startswith("[") else (value, "", "")
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address with an optional :port") from None
+    if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+        raise ValueError(f"{value!r}: the port must be 1-65535")
+    return value
+
+
+class NetworkCheck(_Target):
+    pid: int | None = Field(default=None, ge=1, le=4_194_304,
+                            description="Whose network namespace and resolv.conf; the pod's own when absent.")
+    names: list[Annotated[str, AfterValidator(_name)]] = Field(default_factory=list, max_length=20)
+    connect: list[Annotated[str, AfterValidator(_host_port)]] = Field(default_factory=list, max_length=20)
+    http: list[Annotated[str, AfterValidator(_url)]] = Field(default_factory=list, max_length=20)
+    timeout_seconds: float = Field(default=5, ge=0.1, le=60, description="Seconds each check may take.")
+    nameservers: list[Annotated[str, AfterValidator(_nameserver)]] = Field(default_factory=list, max_length=3)
+    insecure: bool = False
+    sockets: bool = True
+
+    def agent_args(self) -> list[str]:
+        args = ["network", "--timeout", f"{self.timeout_seconds:g}"]
+        if self.pid is not None:
+            args += ["--pid", str(self.pid)]
+        # `--flag=value`: a value can never be read as an option of its own.
+        args += [f"--resolve={name}" for name in self.names]
+        args += [f"--connect={target}" for target in self.connect]
+        args += [f"--http={url}" for url in self.http]
+        args += [f"--nameserver={server}" for server in self.nameservers]
+        args += ["--insecure"] if self.insecure else []
+        return args + ([] if self.sockets else ["--no-sockets"])
+
+    def timeout(self) -> float:
+        checks = len(self.names) + len(self.connect) + len(self.http)
+        return math.ceil(checks / 8) * self.timeout_seconds * 2 + 60  # the agent runs 8 checks at a time
+
+
 def _handles(ctx: CallContext, result: dict[str, Any]) -> dict[str, Any]:
     """Move embedded artifacts into the invocation's store; the guest gets handles."""
     artifacts = result.get("artifacts")
@@ -136,5 +232,6 @@ def register(router: CapabilityRouter, backend: DebugBackend) -> None:
         ("debug.processList", ProcessList), ("debug.pythonProfile", Profile),
         ("debug.pythonStackTrace", StackTrace), ("debug.pythonMemory", Memory),
         ("debug.pythonInspect", Inspect), ("debug.pythonDebugger", Debugger),
+        ("debug.goProfile", GoProfile), ("debug.nodeProfile", NodeProfile), ("debug.networkCheck", NetworkCheck),
     ):
         router.register(method, model, handler(model))

@@ -30,6 +30,9 @@ Capability = Literal[
     "debug.pythonMemory",
     "debug.pythonInspect",
     "debug.pythonDebugger",
+    "debug.goProfile",
+    "debug.nodeProfile",
+    "debug.networkCheck",
 ]
 
 EventKind = Literal[
@@ -116,6 +119,16 @@ METHODS: Mapping[str, Method] = MappingProxyType(
         "debug.pythonInspect": Method("debug.pythonInspect", "Inspect a Python process."),
         "debug.pythonDebugger": Method(
             "debug.pythonDebugger", "Make a Python process listen for a debugger."
+        ),
+        "debug.goProfile": Method(
+            "debug.goProfile", "Profile a Go process and dump its goroutines (through its net/http/pprof)."
+        ),
+        "debug.nodeProfile": Method(
+            "debug.nodeProfile", "Profile a Node.js process (through its inspector, opened and closed again)."
+        ),
+        "debug.networkCheck": Method(
+            "debug.networkCheck",
+            "List a pod's sockets; resolve names, connect and GET from its network namespace.",
         ),
     }
 )

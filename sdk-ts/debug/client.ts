@@ -1,10 +1,13 @@
 /**
- * `ctx.debug`, the client of the six debug actions.
+ * `ctx.debug`, the client of the debug actions.
  *
  * @module
  */
 
 import type { CallOptions } from "../k8s.ts";
+import type { GoProfileOptions, GoProfileResult } from "./go_profile.ts";
+import type { NetworkCheckOptions, NetworkCheckResult } from "./network_check.ts";
+import type { NodeProfileOptions, NodeProfileResult } from "./node_profile.ts";
 import type { ProcessListResult } from "./process_list.ts";
 import type { PythonDebuggerOptions, PythonDebuggerResult } from "./python_debugger.ts";
 import type { PythonInspectResult } from "./python_inspect.ts";
@@ -32,7 +35,7 @@ import type { DebugTarget, PidOptions } from "./target.ts";
  * ```
  */
 export interface DebugClient {
-  /** Lists the processes in the target container, Python ones flagged. */
+  /** Lists the processes in the target container, each with its runtime. */
   processList(target: DebugTarget, options?: CallOptions): Promise<ProcessListResult>;
   /** Samples a Python process with py-spy and renders a flamegraph. */
   pythonProfile(target: DebugTarget, options: PythonProfileOptions): Promise<PythonProfileResult>;
@@ -50,4 +53,10 @@ export interface DebugClient {
     target: DebugTarget,
     options: PythonDebuggerOptions,
   ): Promise<PythonDebuggerResult>;
+  /** Profiles a Go process and dumps its goroutines, through its net/http/pprof. */
+  goProfile(target: DebugTarget, options: GoProfileOptions): Promise<GoProfileResult>;
+  /** Profiles a Node.js process through its inspector (opened and closed again). */
+  nodeProfile(target: DebugTarget, options: NodeProfileOptions): Promise<NodeProfileResult>;
+  /** Lists the pod's sockets; resolves names, connects and GETs from its network namespace. */
+  networkCheck(target: DebugTarget, options?: NetworkCheckOptions): Promise<NetworkCheckResult>;
 }

@@ -1,6 +1,9 @@
 import { deepStrictEqual, rejects, strictEqual } from "node:assert/strict";
 import type {
   DebugClient,
+  GoProfileResult,
+  NetworkCheckResult,
+  NodeProfileResult,
   ProcessInfo,
   ProcessListResult,
   PythonDebuggerResult,
@@ -30,6 +33,9 @@ function process(overrides: Partial<ProcessInfo> = {}): ProcessInfo {
     startTime: "2024-05-01T10:00:00Z",
     python: true,
     pythonVersion: "3.11",
+    runtime: "python",
+    runtimeVersion: "3.11",
+    runtimeDetail: null,
     ...overrides,
   };
 }
@@ -70,6 +76,12 @@ Deno.test("types each debug method's wire result as its own result type", () => 
   assertType<
     IsExact<Awaited<ReturnType<DebugClient["pythonDebugger"]>>, PythonDebuggerResult>
   >(true);
+  assertType<IsExact<HostMethods["debug.goProfile"]["result"], GoProfileResult>>(true);
+  assertType<IsExact<HostMethods["debug.nodeProfile"]["result"], NodeProfileResult>>(true);
+  assertType<IsExact<HostMethods["debug.networkCheck"]["result"], NetworkCheckResult>>(true);
+  assertType<
+    IsExact<Awaited<ReturnType<DebugClient["networkCheck"]>>, NetworkCheckResult>
+  >(true);
 });
 
 Deno.test("requires pid on the wire for every action but processList, as the options do", () => {
@@ -81,6 +93,8 @@ Deno.test("requires pid on the wire for every action but processList, as the opt
   assertType<IsExact<Pid<"debug.pythonMemory">, number>>(true);
   assertType<IsExact<Pid<"debug.pythonInspect">, number>>(true);
   assertType<IsExact<Pid<"debug.pythonDebugger">, number>>(true);
+  assertType<IsExact<Pid<"debug.goProfile">, number>>(true);
+  assertType<IsExact<Pid<"debug.nodeProfile">, number>>(true);
   // @ts-expect-error the host refuses a debug action without a pid
   const missing: HostMethods["debug.pythonInspect"]["params"] = { target: TARGET };
   strictEqual(missing.target, TARGET);
@@ -158,4 +172,66 @@ Deno.test("checks the target before asking the host", async () => {
     InvalidParamsError,
   );
   strictEqual(test.calls.length, 0);
+});
+
+Deno.test("marks each process's runtime, its version nullable", () => {
+  assertType<IsExact<ProcessInfo["runtime"], "python" | "go" | "jvm" | "node" | "native">>(true);
+  assertType<IsExact<ProcessInfo["runtimeVersion"], string | null>>(true);
+  const go = process({
+    pid: 9,
+    python: false,
+    pythonVersion: null,
+    runtime: "go",
+    runtimeVersion: "go1.22.3",
+    runtimeDetail: "example.com/shop/cmd/api",
+  });
+  strictEqual(go.runtime, "go");
+});
+
+Deno.test("sends the new actions' options as the host reads them", async () => {
+  const network: NetworkCheckResult = {
+    pid: null,
+    netnsShared: true,
+    resolvConf: "/etc/resolv.conf",
+    nameservers: ["10.96.0.10"],
+    search: ["shop.svc.cluster.local"],
+    ndots: 5,
+    listening: [],
+    established: [],
+    establishedTotal: 0,
+    otherSockets: {},
+    dns: [],
+    connects: [{
+      target: "db:5432",
+      ok: false,
+      outcome: "refused",
+      address: null,
+      error: "connect to 10.0.0.5:5432: Connection refused",
+      timings: { dnsMs: 1, connectMs: 0.2, tlsMs: null, firstByteMs: null, totalMs: 1.3 },
+    }],
+    http: [],
+    seconds: 0.01,
+  };
+  const test = createTestContext({
+    responses: {
+      "debug.networkCheck": network,
+      "debug.goProfile": new UpstreamError("not available: this Go program does not serve pprof", {
+        data: { reason: "pprof_unavailable" },
+      }),
+    },
+  });
+  const result = await test.ctx.debug.networkCheck(TARGET, {
+    connect: ["db:5432"],
+    timeoutSeconds: 2,
+  });
+  strictEqual(result.connects[0]?.outcome, "refused");
+  const caught = await test.ctx.debug.goProfile(TARGET, { pid: 1, duration: 3 }).then(
+    () => undefined,
+    (failure: unknown) => failure,
+  );
+  strictEqual(caught instanceof UpstreamError && caught.reason, "pprof_unavailable");
+  deepStrictEqual(test.calls.map((call) => call.params), [
+    { target: TARGET, connect: ["db:5432"], timeoutSeconds: 2 },
+    { target: TARGET, pid: 1, duration: 3 },
+  ]);
 });

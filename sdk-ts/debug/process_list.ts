@@ -5,6 +5,19 @@
  */
 
 /**
+ * What a process runs, as the debug agent reads it from the executable and
+ * the mapped libraries (nothing attaches to the process).
+ *
+ * @example
+ * ```ts
+ * import type { Runtime } from "./process_list.ts";
+ *
+ * const runtime: Runtime = "go";
+ * ```
+ */
+export type Runtime = "python" | "go" | "jvm" | "node" | "native";
+
+/**
  * One process in the target container, as `ctx.debug.processList` reports it.
  *
  * @example
@@ -23,6 +36,9 @@
  *   startTime: "2024-05-01T10:00:00Z",
  *   python: true,
  *   pythonVersion: "3.11",
+ *   runtime: "python",
+ *   runtimeVersion: "3.11",
+ *   runtimeDetail: null,
  * };
  * ```
  */
@@ -49,6 +65,18 @@ export interface ProcessInfo {
   readonly python: boolean;
   /** The interpreter's `major.minor`, e.g. `3.11`, for Python processes; else `null`. */
   readonly pythonVersion: string | null;
+  /**
+   * The runtime: `python`, `go` (build info in the binary), `jvm` (`libjvm.so`
+   * mapped), `node`, or `native` for anything else (and unreadable processes).
+   */
+  readonly runtime: Runtime;
+  /**
+   * Its version where readable: `3.11` (Python), `go1.22.3` (Go),
+   * `17.0.15` (the Java home's `JAVA_VERSION`), `20.11.1` (Node.js); else `null`.
+   */
+  readonly runtimeVersion: string | null;
+  /** Go: the main package's path; JVM: the Java home; otherwise `null`. */
+  readonly runtimeDetail: string | null;
 }
 
 /**

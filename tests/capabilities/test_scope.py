@@ -54,7 +54,8 @@ def _ctx(findings: list[Finding], *, event_subject: Subject | None, namespaces: 
 
 
 POD_METHODS = ["k8s.getPod", "k8s.podLogs", "debug.processList", "debug.pythonProfile", "debug.pythonStackTrace",
-               "debug.pythonMemory", "debug.pythonInspect", "debug.pythonDebugger"]
+               "debug.pythonMemory", "debug.pythonInspect", "debug.pythonDebugger", "debug.goProfile",
+               "debug.nodeProfile", "debug.networkCheck"]
 TARGET_KEY = {"k8s.getPod": "pod", "k8s.podLogs": "pod"}  # debug.* name it `target`
 
 
