@@ -100,6 +100,52 @@ class PythonDebuggerConfig(BuiltinWorkflow):
     default_port: int = Field(default=5678, ge=1024, le=65535, description="Port debugpy listens on.")
 
 
+class GoProfilerConfig(BuiltinWorkflow):
+    default_duration: int = Field(default=5, ge=1, le=300, description="Seconds of CPU profile.")
+    pprof_port: int = Field(
+        default=0, ge=0, le=65535,
+        description="The programs' net/http/pprof port; 0: probe each program's listening ports.",
+    )
+
+
+class NodeProfilerConfig(BuiltinWorkflow):
+    default_duration: int = Field(default=5, ge=1, le=300, description="Seconds of CPU profile.")
+
+
+def _check_network_entries(values: list[str], what: str) -> list[str]:
+    if len(values) > 20:
+        raise ValueError(f"at most 20 {what}, not {len(values)}")
+    for value in values:
+        if not value or len(value) > 2048 or any(ch.isspace() or ch == "," for ch in value):
+            raise ValueError(f"{value!r}: {what} are single words without spaces or commas")
+    return values
+
+
+class NetworkCheckConfig(BuiltinWorkflow):
+    names: list[str] = Field(
+        default_factory=lambda: ["kubernetes.default"],
+        description="DNS names to resolve from the pod, with its resolv.conf (search list, ndots).",
+    )
+    targets: list[str] = Field(
+        default_factory=list,
+        description="What to reach from the pod: host:port for a TCP connect, an http:// or https:// URL for a GET.",
+    )
+    timeout_seconds: float = Field(default=5, ge=0.1, le=60, description="Seconds each check may take.")
+    slow_seconds: float = Field(
+        default=1, ge=0, le=60, description="An HTTP answer whose first byte took longer is reported as slow."
+    )
+
+    @field_validator("names")
+    @classmethod
+    def _names(cls, values: list[str]) -> list[str]:
+        return _check_network_entries(values, "names")
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, values: list[str]) -> list[str]:
+        return _check_network_entries(values, "targets")
+
+
 class PodTroubleshooting(Model):
     python_profiler: PythonProfilerConfig = PythonProfilerConfig()
     pod_process_list: BuiltinWorkflow = BuiltinWorkflow()
@@ -107,6 +153,9 @@ class PodTroubleshooting(Model):
     debugger_stack_trace: DebuggerStackTraceConfig = DebuggerStackTraceConfig()
     python_process_inspector: BuiltinWorkflow = BuiltinWorkflow()
     python_debugger: PythonDebuggerConfig = PythonDebuggerConfig()
+    go_profiler: GoProfilerConfig = GoProfilerConfig()
+    node_profiler: NodeProfilerConfig = NodeProfilerConfig()
+    network_check: NetworkCheckConfig = NetworkCheckConfig()
 
 
 class LogTailConfig(BuiltinWorkflow):

@@ -1,12 +1,13 @@
 /**
  * What every pod-troubleshooting built-in does before and around its action:
  * find the pod and container the event is about, list the container's
- * processes, pick the Python ones (all of them, or the one asked for by `pid`
- * or `process`), run the action on each, and turn a process-level failure
- * (it exited, it is already being debugged) into a finding rather than a
- * failed run. Anything the workflow cannot act on is reported as a clear
- * finding too: no Python process, a pid that is not in the pod. Which
- * processes qualify is decided in `_select.ts`.
+ * processes, pick the ones of the workflow's runtime (all of them, or the one
+ * asked for by `pid` or `process`), run the action on each, and turn a
+ * process-level failure (it exited, it is already being debugged, it serves
+ * no pprof) into a finding rather than a failed run. Anything the workflow
+ * cannot act on is reported as a clear finding too: no process of its
+ * runtime, a pid that is not in the pod. Which processes qualify is decided
+ * in `_select.ts`.
  *
  * @module
  */
@@ -18,6 +19,7 @@ import {
   podRefOf,
   type ProcessInfo,
   type ProcessListResult,
+  type Runtime,
   type Severity,
   UpstreamError,
   type WorkflowEvent,
@@ -34,6 +36,13 @@ import {
 import { selectProcesses, type TargetParams, withoutDebugAgent } from "./_select.ts";
 
 export { MAX_PROCESSES, TARGET_PARAMS, type TargetParams } from "./_select.ts";
+
+/** How findings name a runtime. */
+const RUNTIME_LABELS: Readonly<Record<Exclude<Runtime, "native" | "python">, string>> = {
+  go: "Go",
+  jvm: "JVM",
+  node: "Node.js",
+};
 
 /** How many processes are acted on at the same time. */
 const CONCURRENCY = 4;
@@ -153,20 +162,26 @@ export async function listProcesses(
  * @param ctx The run's context.
  * @param event The event.
  * @param options `action` names what the workflow does, for the finding;
- *   `pythonOnly` whether only Python processes qualify; `limit` as in
- *   {@linkcode selectProcesses}.
+ *   `pythonOnly` whether only Python processes qualify (or `runtime`, the
+ *   one runtime that does); `limit` as in {@linkcode selectProcesses}.
  * @returns The plan, or `undefined` when a finding already said why not.
  */
 export async function plan(
   ctx: AnyContext,
   event: WorkflowEvent,
-  options: { readonly action: string; readonly pythonOnly: boolean; readonly limit?: number },
+  options: {
+    readonly action: string;
+    readonly pythonOnly: boolean;
+    readonly runtime?: Exclude<Runtime, "native">;
+    readonly limit?: number;
+  },
 ): Promise<Plan | undefined> {
   const target = await resolveTarget(ctx, event);
   const { processes, notes } = await listProcesses(ctx, target);
   const params = ctx.params as TargetParams;
   const selection = selectProcesses(processes, params, {
     pythonOnly: options.pythonOnly,
+    ...(options.runtime === undefined ? {} : { runtime: options.runtime }),
     where: target.where,
     ...(options.limit === undefined ? {} : { limit: options.limit }),
   });
@@ -207,6 +222,27 @@ const PROCESS_REASONS: Readonly<
     hint: "The process ended between the listing and the action; run again.",
   },
   "not_python": { severity: "low", hint: "The process is not a CPython interpreter." },
+  "wrong_runtime": {
+    severity: "low",
+    hint: "The process runs another runtime than this workflow's (see pod-process-list).",
+  },
+  "pprof_unavailable": {
+    severity: "low",
+    hint: "The Go program serves no net/http/pprof, which the profile and goroutine dump come " +
+      'from. Add `import _ "net/http/pprof"` to its main package and serve it on a local port, ' +
+      'e.g. `go http.ListenAndServe("localhost:6060", nil)`; pass `port` when it is not found ' +
+      "by probing.",
+  },
+  "inspector_unavailable": {
+    severity: "low",
+    hint: "Node.js did not open its inspector on SIGUSR1: the process may handle SIGUSR1 " +
+      "itself, run with `--disable-sigusr1`, or port 9229 may be taken in the pod. Starting it " +
+      "with `--inspect=127.0.0.1:9229` and passing `port` works too.",
+  },
+  "protocol_error": {
+    severity: "low",
+    hint: "The process's diagnostics endpoint answered something the agent could not read.",
+  },
   "out_of_scope": {
     severity: "low",
     hint: "The process is outside what the debug agent may act on.",
@@ -317,7 +353,13 @@ export async function eachProcess(
  * @returns Markdown.
  */
 export function processHeader(plan: Plan, process: ProcessInfo): string {
-  const python = process.pythonVersion === null ? "" : `Python ${process.pythonVersion}, `;
+  const python = process.pythonVersion !== null
+    ? `Python ${process.pythonVersion}, `
+    : process.runtime === "native" || process.runtime === "python"
+    ? ""
+    : `${RUNTIME_LABELS[process.runtime]}${
+      process.runtimeVersion === null ? "" : ` ${process.runtimeVersion}`
+    }, `;
   return [
     `**Pod:** ${code(plan.target.pod)}, container ${code(plan.target.ref.container)}  `,
     `**Process:** pid ${process.pid}, ${code(command(process, 500))} (${python}` +

@@ -177,12 +177,26 @@ export function sections(...sections: readonly (string | undefined)[]): string {
 export function processTable(processes: readonly ProcessInfo[], heading = "Processes"): Table {
   return {
     title: heading,
-    columns: ["pid", "ppid", "user", "python", "cpu", "rss", "threads", "started", "command"],
+    columns: [
+      "pid",
+      "ppid",
+      "user",
+      "python",
+      "runtime",
+      "cpu",
+      "rss",
+      "threads",
+      "started",
+      "command",
+    ],
     rows: processes.map((process) => [
       process.pid,
       process.ppid,
       process.user,
       process.python ? (process.pythonVersion ?? "yes") : "no",
+      process.runtimeVersion === null
+        ? process.runtime
+        : `${process.runtime} ${process.runtimeVersion}`,
       `${process.cpuPercent}%`,
       bytes(process.rssBytes),
       process.threads,

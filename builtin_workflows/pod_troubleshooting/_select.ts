@@ -1,14 +1,14 @@
 /**
  * How the pod-troubleshooting built-ins pick the processes to act on: the
  * debug agent's own processes never count; `pid` picks one process, `process`
- * the ones whose command line matches; without either, every Python process
- * (the busiest few when there are many). Pure functions of the listing, so
- * unit tests can pin the rules down.
+ * the ones whose command line matches; without either, every process of the
+ * workflow's runtime (Python, Go, Node.js; the busiest few when there are
+ * many). Pure functions of the listing, so unit tests can pin the rules down.
  *
  * @module
  */
 
-import type { ParamSpecs, ProcessInfo, Severity } from "@wfhost/sdk";
+import type { ParamSpecs, ProcessInfo, Runtime, Severity } from "@wfhost/sdk";
 import { processLabel } from "./_markdown.ts";
 
 /** Params every built-in takes to pick its process. */
@@ -30,6 +30,16 @@ export interface TargetParams {
   readonly pid?: number;
   readonly process?: string;
 }
+
+/** How sentences name the processes of a runtime, and what one of them is. */
+export const RUNTIME_WORDS: Readonly<
+  Record<Exclude<Runtime, "native">, { readonly noun: string; readonly is: string }>
+> = {
+  python: { noun: "Python process", is: "a CPython interpreter" },
+  go: { noun: "Go process", is: "a Go program" },
+  jvm: { noun: "JVM process", is: "a Java virtual machine" },
+  node: { noun: "Node.js process", is: "a Node.js process" },
+};
 
 /** At most this many processes are acted on in one run; the busiest are kept. */
 export const MAX_PROCESSES = 8;
@@ -115,18 +125,28 @@ function capped(processes: readonly ProcessInfo[], why: string, limit: number): 
  *
  * @param processes Every process in the container.
  * @param params `pid` wins over `process`; with neither, every candidate.
- * @param options `pythonOnly`: only Python processes are candidates;
- *   `where` names the container in sentences; `limit` caps how many are
- *   chosen ({@linkcode MAX_PROCESSES} when absent), keeping the busiest.
+ * @param options `runtime`: only processes of that runtime are candidates
+ *   (`pythonOnly` is `runtime: "python"`); `where` names the container in
+ *   sentences; `limit` caps how many are chosen ({@linkcode MAX_PROCESSES}
+ *   when absent), keeping the busiest.
  * @returns The chosen processes with the reason, or why there are none.
  */
 export function selectProcesses(
   processes: readonly ProcessInfo[],
   params: TargetParams,
-  options: { readonly pythonOnly: boolean; readonly where: string; readonly limit?: number },
+  options: {
+    readonly pythonOnly?: boolean;
+    readonly runtime?: Exclude<Runtime, "native">;
+    readonly where: string;
+    readonly limit?: number;
+  },
 ): Selection {
-  const { pythonOnly, where, limit = MAX_PROCESSES } = options;
-  const kind = pythonOnly ? "Python process" : "process";
+  const { where, limit = MAX_PROCESSES } = options;
+  const runtime = options.runtime ?? (options.pythonOnly === true ? "python" : undefined);
+  const words = runtime === undefined ? undefined : RUNTIME_WORDS[runtime];
+  const kind = words?.noun ?? "process";
+  const ofRuntime = (process: ProcessInfo): boolean =>
+    runtime === undefined || (runtime === "python" ? process.python : process.runtime === runtime);
   if (params.pid !== undefined) {
     const pid = params.pid;
     const found = processes.find((process) => process.pid === pid);
@@ -140,13 +160,22 @@ export function selectProcesses(
           `(its processes: ${pids}). Pids differ between containers and change on restart.`,
       };
     }
-    if (pythonOnly && !found.python) {
+    if (words !== undefined && !ofRuntime(found)) {
+      if (runtime === "python") {
+        return {
+          ok: false,
+          severity: "low",
+          title: `Process ${processLabel(found)} in ${where} is not Python`,
+          why: `\`pid=${pid}\` was asked for, but it is not a CPython interpreter, so there is ` +
+            "nothing to do. Pick a process with a Python version in the table below.",
+        };
+      }
       return {
         ok: false,
         severity: "low",
-        title: `Process ${processLabel(found)} in ${where} is not Python`,
-        why: `\`pid=${pid}\` was asked for, but it is not a CPython interpreter, so there is ` +
-          "nothing to do. Pick a process with a Python version in the table below.",
+        title: `Process ${processLabel(found)} in ${where} is not a ${kind}`,
+        why: `\`pid=${pid}\` was asked for, but it is ${runtimeOf(found)}, not ${words.is}, so ` +
+          `there is nothing to do. Pick a process whose runtime is ${runtime} in the table below.`,
       };
     }
     const ignored = params.process === undefined
@@ -154,7 +183,7 @@ export function selectProcesses(
       : ` (\`process\` is ignored when \`pid\` is given)`;
     return { ok: true, chosen: [found], why: `\`pid=${pid}\` was asked for${ignored}.` };
   }
-  const candidates = pythonOnly ? processes.filter((process) => process.python) : processes;
+  const candidates = processes.filter(ofRuntime);
   if (params.process !== undefined) {
     const pattern = params.process;
     const matches = processes.filter(matcher(pattern));
@@ -165,11 +194,11 @@ export function selectProcesses(
         ok: false,
         severity: "low",
         title: some
-          ? `No Python process in ${where} matches ${JSON.stringify(pattern)}`
+          ? `No ${kind} in ${where} matches ${JSON.stringify(pattern)}`
           : `No process in ${where} matches ${JSON.stringify(pattern)}`,
         why: some
           ? `\`process=${pattern}\` matches ${matches.map(processLabel).join(", ")}, ` +
-            "but none of them is a CPython interpreter."
+            `but none of them is ${words?.is ?? "one to act on"}.`
           : `\`process=${pattern}\` matches no command line in the container.`,
       };
     }
@@ -190,8 +219,9 @@ export function selectProcesses(
       severity: "info",
       title: `No ${kind} in ${where}`,
       why: `The container runs ${processes.length} process${processes.length === 1 ? "" : "es"}, ` +
-        `none of them a CPython interpreter, so there is nothing to do here. ` +
-        "If the application runs in another container of the pod, name it as the target's container.",
+        `none of them ${words?.is ?? "one to act on"}, so there is nothing to do here. ` +
+        "If the application runs in another container of the pod, name it as the target's container." +
+        (runtime === "python" ? "" : ` Runtimes seen: ${runtimesSeen(processes)}.`),
     };
   }
   if (candidates.length === 1) {
@@ -207,4 +237,19 @@ export function selectProcesses(
       "each in its own finding; pass `pid` or `process` to pick one.",
     limit,
   );
+}
+
+function runtimeOf(process: ProcessInfo): string {
+  const version = process.runtimeVersion === null ? "" : ` ${process.runtimeVersion}`;
+  return process.runtime === "native"
+    ? "a native program"
+    : `a ${process.runtime}${version} process`;
+}
+
+function runtimesSeen(processes: readonly ProcessInfo[]): string {
+  const counts = new Map<string, number>();
+  for (const process of processes) {
+    counts.set(process.runtime, (counts.get(process.runtime) ?? 0) + 1);
+  }
+  return [...counts].map(([runtime, count]) => `${runtime} ${count}`).join(", ") || "none";
 }

@@ -1,7 +1,7 @@
 /**
- * `pod-process-list`: lists the processes of a pod's container, with the
- * Python interpreters flagged, so the other built-ins can be pointed at the
- * right `pid`. Nothing attaches to any process.
+ * `pod-process-list`: lists the processes of a pod's container, each with its
+ * runtime (Python, Go, JVM, Node.js, native), so the other built-ins can be
+ * pointed at the right `pid`. Nothing attaches to any process.
  *
  * Switched on by `workflows.podTroubleshooting.podProcessList`; `pid` or
  * `process` narrow the listing.
@@ -24,6 +24,30 @@ import {
 
 /** The other built-ins, suggested for each Python process. */
 const NEXT_STEPS = ["python-profiler", "debugger-stack-trace", "python-process-inspector"];
+
+/** The built-in for each other runtime's processes. */
+const RUNTIME_STEPS: Readonly<
+  Record<string, { readonly label: string; readonly workflow?: string }>
+> = {
+  go: { label: "Go", workflow: "go-profiler" },
+  node: { label: "Node.js", workflow: "node-profiler" },
+  jvm: { label: "JVM" },
+};
+
+function otherRuntimes(pod: string, container: string, processes: readonly ProcessInfo[]): string {
+  const lines = processes.flatMap((process) => {
+    const step = RUNTIME_STEPS[process.runtime];
+    if (step === undefined) return [];
+    const version = process.runtimeVersion === null ? "" : ` ${process.runtimeVersion}`;
+    const next = step.workflow === undefined ? "" : `: ${
+      code(
+        `wfhost trigger ${step.workflow} --pod ${pod} --container ${container} --param pid=${process.pid}`,
+      )
+    }`;
+    return [`- pid ${process.pid}, ${code(command(process, 200))}: ${step.label}${version}${next}`];
+  });
+  return lines.length === 0 ? "" : `### Other runtimes\n\n${lines.join("\n")}`;
+}
 
 function pythonSummary(pythons: readonly ProcessInfo[]): string {
   if (pythons.length === 0) return "";
@@ -56,7 +80,8 @@ function nextSteps(pod: string, container: string, pythons: readonly ProcessInfo
 
 export default defineWorkflow({
   name: "pod-process-list",
-  description: "The processes of a pod's container, Python interpreters flagged.",
+  description: "The processes of a pod's container, each with its runtime (Python, Go, JVM, " +
+    "Node.js).",
   triggers: [{ on: "manual" }],
   capabilities: ["k8s.read", "findings.report", "debug.processList"],
   params: { ...TARGET_PARAMS },
@@ -82,6 +107,7 @@ export default defineWorkflow({
         run.notes.join(" "),
         markdownTable(table),
         nextSteps(target.pod, target.ref.container, pythons),
+        otherRuntimes(target.pod, target.ref.container, chosen),
       ),
       tables: [table],
     });

@@ -62,6 +62,21 @@ BUILTINS: dict[str, _Entry] = {
     "python-debugger": _Entry(
         "pod_troubleshooting", "pythonDebugger", "python_debugger", lambda c: {"port": c.default_port}
     ),
+    "go-profiler": _Entry(
+        "pod_troubleshooting", "goProfiler", "go_profiler",
+        lambda c: {"duration": c.default_duration, **({"port": c.pprof_port} if c.pprof_port else {})},
+    ),
+    "node-profiler": _Entry(
+        "pod_troubleshooting", "nodeProfiler", "node_profiler", lambda c: {"duration": c.default_duration}
+    ),
+    "network-check": _Entry(
+        "pod_troubleshooting", "networkCheck", "network_check",
+        # Workflow params are scalars: the lists travel comma-separated.
+        lambda c: {
+            "names": ",".join(c.names), "targets": ",".join(c.targets),
+            "timeoutSeconds": c.timeout_seconds, "slowSeconds": c.slow_seconds,
+        },
+    ),
     # Explainers.
     "restart-loop-reporter": _Entry(
         "pod_enrichment", "restartLoopReporter", "restart_loop_reporter",

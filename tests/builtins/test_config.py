@@ -16,7 +16,7 @@ from host.workflows.builtins import DEBUG_BUILTINS
 ALL_OFF: dict[str, Any] = {
     key: {"enabled": False}
     for key in ("pythonProfiler", "podProcessList", "pythonMemoryAnalysis", "debuggerStackTrace",
-                "pythonProcessInspector", "pythonDebugger")
+                "pythonProcessInspector", "pythonDebugger", "goProfiler", "nodeProfiler", "networkCheck")
 }
 
 
@@ -58,6 +58,35 @@ async def test_config_values_become_the_built_ins_params(start_host: Any) -> Non
     assert profiler is not None and stack is not None
     assert profiler.config_params == {"duration": 7, "includeIdle": True}
     assert stack.config_params == {"count": 3, "interval": 0.5}
+
+
+async def test_the_go_node_and_network_settings_become_their_params(start_host: Any) -> None:
+    host = await start_host({
+        **ALL_OFF,
+        "goProfiler": {"enabled": True, "defaultDuration": 12, "pprofPort": 6061},
+        "nodeProfiler": {"enabled": True, "defaultDuration": 3},
+        "networkCheck": {
+            "enabled": True, "names": ["db.shop", "api.example.com"], "targets": ["db.shop:5432", "https://x.example/"],
+            "timeoutSeconds": 2.5, "slowSeconds": 0.5,
+        },
+    })
+    go, node, network = (host.registry.get(n) for n in ("go-profiler", "node-profiler", "network-check"))
+    assert go is not None and node is not None and network is not None
+    assert go.config_params == {"duration": 12, "port": 6061}
+    assert node.config_params == {"duration": 3}
+    assert network.config_params == {
+        "names": "db.shop,api.example.com", "targets": "db.shop:5432,https://x.example/",
+        "timeoutSeconds": 2.5, "slowSeconds": 0.5,
+    }
+    assert "debug.processList" not in network.policy.effective  # it lists sockets, not processes
+
+
+def test_network_entries_with_spaces_or_commas_are_refused_with_their_key() -> None:
+    from host.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        parse_config({"workflows": {"podTroubleshooting": {"networkCheck": {"targets": ["db:5432, api:80"]}}}})
+    assert "workflows.podTroubleshooting.networkCheck.targets" in str(info.value)
 
 
 def test_a_config_value_outside_what_the_agent_accepts_fails_fast_with_its_key() -> None:

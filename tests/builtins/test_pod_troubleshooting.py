@@ -48,13 +48,17 @@ DEBUG_CAPABILITIES = {
     "python-profiler": {"debug.pythonProfile"}, "pod-process-list": set(),
     "python-memory-analysis": {"debug.pythonMemory"}, "debugger-stack-trace": {"debug.pythonStackTrace"},
     "python-process-inspector": {"debug.pythonInspect"}, "python-debugger": {"debug.pythonDebugger"},
+    "go-profiler": {"debug.goProfile"}, "node-profiler": {"debug.nodeProfile"},
+    "network-check": {"debug.networkCheck"},
 }
+# What every debug built-in holds besides its action; the network check lists no processes.
+BASE_CAPABILITIES = {"network-check": {"k8s.read", "findings.report"}}
 
 
 async def test_loads_all_six_with_exactly_the_params_and_capabilities_config_grants(env: BuiltinsEnv) -> None:
     chart = parse_config({})
-    base = {"k8s.read", "findings.report", "debug.processList"}
     for name in DEBUG_BUILTINS:
+        base = BASE_CAPABILITIES.get(name, {"k8s.read", "findings.report", "debug.processList"})
         wf = env.host.registry.get(name)
         assert wf is not None, f"{name} is not loaded"
         settings = builtin_settings(chart, name)
@@ -63,7 +67,7 @@ async def test_loads_all_six_with_exactly_the_params_and_capabilities_config_gra
         assert wf.policy.effective == frozenset(base | DEBUG_CAPABILITIES[name]), name
         assert wf.policy.granted.capabilities == frozenset(wf.manifest.capabilities), name
         assert [t.on for t in wf.manifest.triggers] == ["manual"], name
-        assert {"pid", "process"} <= set(wf.manifest.params), name
+        assert {"pid", "process"} <= set(wf.manifest.params) or name == "network-check", name
         for param, value in settings.params.items():
             assert wf.manifest.params[param].default == value, f"{name}.{param}: manifest default differs from the chart's"
 

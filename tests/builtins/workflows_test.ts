@@ -4,6 +4,9 @@
 
 import { deepStrictEqual, match, ok, rejects, strictEqual } from "node:assert/strict";
 import {
+  type GoProfileResult,
+  type NetworkCheckResult,
+  type NodeProfileResult,
   type ProcessInfo,
   type PythonDebuggerResult,
   type PythonStackTraceResult,
@@ -14,6 +17,11 @@ import debuggerWorkflow from "../../builtin_workflows/pod_troubleshooting/python
 import processListWorkflow from "../../builtin_workflows/pod_troubleshooting/pod-process-list.ts";
 import profilerWorkflow from "../../builtin_workflows/pod_troubleshooting/python-profiler.ts";
 import stackWorkflow from "../../builtin_workflows/pod_troubleshooting/debugger-stack-trace.ts";
+import goWorkflow from "../../builtin_workflows/pod_troubleshooting/go-profiler.ts";
+import nodeWorkflow from "../../builtin_workflows/pod_troubleshooting/node-profiler.ts";
+import networkWorkflow, {
+  sortTargets,
+} from "../../builtin_workflows/pod_troubleshooting/network-check.ts";
 
 function proc(pid: number, cmdline: string[], overrides: Partial<ProcessInfo> = {}): ProcessInfo {
   const python = cmdline[0]?.startsWith("python") ?? false;
@@ -29,8 +37,15 @@ function proc(pid: number, cmdline: string[], overrides: Partial<ProcessInfo> = 
     startTime: "2024-05-01T10:00:00Z",
     python,
     pythonVersion: python ? "3.11" : null,
+    runtime: python ? "python" : "native",
+    runtimeVersion: python ? "3.11" : null,
+    runtimeDetail: null,
     ...overrides,
   };
+}
+
+function goProc(pid: number, cmdline: string[]): ProcessInfo {
+  return proc(pid, cmdline, { runtime: "go", runtimeVersion: "go1.22.3" });
 }
 
 function listing(...processes: ProcessInfo[]): TestResponses {
@@ -243,4 +258,211 @@ Deno.test("fails the run on an agent failure that is not about one process, afte
     UpstreamError,
   );
   strictEqual(finished, 1);
+});
+
+// --- go-profiler, node-profiler, network-check ------------------------------------------------
+
+const STATS = [{
+  function: "main.burnCPU",
+  file: "/src/main.go",
+  line: 21,
+  selfSamples: 90,
+  selfShare: 0.9,
+  totalSamples: 95,
+  totalShare: 0.95,
+}];
+
+function goProfile(pid: number, waitMinutes: number | null): GoProfileResult {
+  return {
+    pid,
+    goVersion: "go1.22.3",
+    mainPackage: "example.com/shop",
+    endpoint: "http://127.0.0.1:6060/debug/pprof/",
+    probedPorts: [6060],
+    durationSeconds: 5,
+    samples: 100,
+    cpuSeconds: 1,
+    topFunctions: STATS,
+    goroutines: {
+      total: 4,
+      byState: [{ state: "chan receive", count: 3 }, { state: "running", count: 1 }],
+      longestBlocked: [{
+        id: 20,
+        state: "chan receive",
+        waitMinutes,
+        lockedToThread: false,
+        function: "main.waitForOrders",
+        file: "/src/main.go",
+        line: 29,
+        createdBy: "main.main (/src/main.go:49)",
+      }],
+    },
+    artifacts: [],
+  };
+}
+
+Deno.test("profiles only the Go processes and calls out goroutines waiting for long", async () => {
+  const run = await runWorkflow(goWorkflow, MANUAL, {
+    responses: {
+      ...listing(proc(1, ["python", "app.py"]), goProc(2, ["/app/server"])),
+      "debug.goProfile": (params) => goProfile(params.pid, 42),
+    },
+  });
+  deepStrictEqual(run.calls.filter((c) => c.method === "debug.goProfile").map((c) => c.params), [
+    { target: { namespace: "shop", name: "web-1", container: "app" }, pid: 2, duration: 5 },
+  ]);
+  const finding = run.findings[0];
+  match(
+    finding?.title ?? "",
+    /^Go profile of shop\/web-1 pid 2 \(\/app\/server\): main\.burnCPU 90%/,
+  );
+  match(finding?.body ?? "", /It is the only Go process in the container/);
+  match(finding?.body ?? "", /1 goroutine has waited 10 minutes or more\*\*, the longest 42 min/);
+  match(finding?.body ?? "", /Go go1\.22\.3, /);
+});
+
+Deno.test("says there is no Go process, naming the runtimes it saw", async () => {
+  const run = await runWorkflow(goWorkflow, MANUAL, {
+    responses: listing(proc(1, ["python", "app.py"]), proc(2, ["sleep", "300"])),
+  });
+  strictEqual(run.findings[0]?.title, "No Go process in shop/web-1 (container app)");
+  match(
+    run.findings[0]?.body ?? "",
+    /none of them a Go program.*Runtimes seen: python 1, native 1/,
+  );
+});
+
+Deno.test("turns a Go program without pprof into a finding with the fix", async () => {
+  const run = await runWorkflow(goWorkflow, MANUAL, {
+    responses: {
+      ...listing(goProc(2, ["/app/server"])),
+      "debug.goProfile": new UpstreamError("not available: this Go program does not serve pprof", {
+        data: { reason: "pprof_unavailable" },
+      }),
+    },
+  });
+  const finding = run.findings[0];
+  match(finding?.title ?? "", /^Could not profile shop\/web-1 pid 2/);
+  match(finding?.body ?? "", /import _ "net\/http\/pprof"/);
+});
+
+Deno.test("flags a Node.js inspector that did not close", async () => {
+  const result: NodeProfileResult = {
+    pid: 3,
+    nodeVersion: "20.11.1",
+    inspectorPort: 9229,
+    inspectorWasOpen: false,
+    inspectorClosed: false,
+    durationSeconds: 5,
+    samplingIntervalMicros: 1000,
+    samples: 4000,
+    topFunctions: [{ ...STATS[0]!, function: "burnCpu", file: "/app/index.js" }],
+    artifacts: [],
+  };
+  const run = await runWorkflow(nodeWorkflow, MANUAL, {
+    responses: {
+      ...listing(proc(3, ["node", "index.js"], { runtime: "node", runtimeVersion: "20.11.1" })),
+      "debug.nodeProfile": result,
+    },
+  });
+  const finding = run.findings[0];
+  strictEqual(finding?.severity, "medium");
+  match(
+    finding?.title ?? "",
+    /^Node\.js profile of shop\/web-1 pid 3 \(node index\.js\): burnCpu 90%/,
+  );
+  match(finding?.body ?? "", /did not close/);
+});
+
+Deno.test("sorts network targets into connects, GETs and the ones it cannot check", () => {
+  deepStrictEqual(sortTargets(["db:5432", "https://api.example.com/x", "[::1]:80", "nonsense"]), {
+    connect: ["db:5432", "[::1]:80"],
+    http: ["https://api.example.com/x"],
+    bad: ["nonsense"],
+  });
+});
+
+Deno.test("reports a refused port, a name that does not resolve and a slow answer", async () => {
+  const timings = { dnsMs: null, connectMs: 0.3, tlsMs: null, firstByteMs: null, totalMs: 0.4 };
+  const result: NetworkCheckResult = {
+    pid: null,
+    netnsShared: true,
+    resolvConf: "/proc/1/root/etc/resolv.conf (the target's)",
+    nameservers: ["10.96.0.10"],
+    search: ["shop.svc.cluster.local"],
+    ndots: 5,
+    listening: [{
+      family: "ipv4",
+      localAddress: "0.0.0.0",
+      localPort: 8080,
+      remoteAddress: null,
+      remotePort: null,
+      state: "LISTEN",
+      pid: 1,
+      process: "server",
+      sendQueue: 0,
+      receiveQueue: 0,
+    }],
+    established: [],
+    establishedTotal: 0,
+    otherSockets: { TIME_WAIT: 3 },
+    dns: [{
+      name: "db.invalid",
+      outcome: "nxdomain",
+      addresses: [],
+      canonicalName: null,
+      answeredName: null,
+      server: null,
+      tried: ["db.invalid: NXDOMAIN"],
+      error: "db.invalid does not exist",
+      ms: 1,
+    }],
+    connects: [{
+      target: "db:5432",
+      ok: false,
+      outcome: "refused",
+      address: null,
+      error: "connect to 10.0.0.5:5432: Connection refused",
+      timings,
+    }],
+    http: [{
+      url: "http://api/slow",
+      ok: true,
+      outcome: "answered",
+      phase: null,
+      status: 200,
+      reason: "OK",
+      address: "10.0.0.6:80",
+      headers: {},
+      bodyBytes: 2,
+      bodyPreview: "ok",
+      tls: null,
+      error: null,
+      timings: { ...timings, firstByteMs: 2500, totalMs: 2501 },
+    }],
+    seconds: 2.6,
+  };
+  const run = await runWorkflow(networkWorkflow, MANUAL, {
+    params: { names: "db.invalid", targets: "db:5432, http://api/slow, oops" },
+    responses: { "debug.networkCheck": result },
+  });
+  const call = run.calls.find((c) => c.method === "debug.networkCheck");
+  deepStrictEqual(call?.params, {
+    target: { namespace: "shop", name: "web-1", container: "app" },
+    names: ["db.invalid"],
+    connect: ["db:5432"],
+    http: ["http://api/slow"],
+    timeoutSeconds: 5,
+    insecure: false,
+  });
+  const finding = run.findings[0];
+  strictEqual(finding?.severity, "medium");
+  strictEqual(
+    finding?.title,
+    "Network from shop/web-1: 2 of 3 checks failed, 1 slow: db.invalid nxdomain, db:5432 refused, " +
+      "http://api/slow slow (2500 ms)",
+  );
+  match(finding?.body ?? "", /Not checked, neither a URL nor `host:port`: `oops`/);
+  match(finding?.body ?? "", /slow \(over 1 s to the first byte\)/);
+  match(finding?.body ?? "", /3 TIME_WAIT/);
 });

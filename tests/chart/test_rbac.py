@@ -125,6 +125,9 @@ def test_no_ephemeralcontainers_permission_when_every_debug_workflow_is_off() ->
         "debuggerStackTrace",
         "pythonProcessInspector",
         "pythonDebugger",
+        "goProfiler",
+        "nodeProfiler",
+        "networkCheck",
     ],
 )
 def test_any_one_builtin_workflow_turns_the_debug_permissions_on(workflow: str) -> None:

@@ -27,6 +27,12 @@ ISSUE_DEFAULTS: dict[str, Any] = {
             "debuggerStackTrace": {"enabled": True, "tracesAmount": 1, "sleepDuration": 1},
             "pythonProcessInspector": {"enabled": True},
             "pythonDebugger": {"enabled": True, "defaultPort": 5678},
+            # Issue 15: the Go and Node.js profilers and the network check, on like the Python ones.
+            "goProfiler": {"enabled": True, "defaultDuration": 5, "pprofPort": 0},
+            "nodeProfiler": {"enabled": True, "defaultDuration": 5},
+            "networkCheck": {
+                "enabled": True, "names": ["kubernetes.default"], "targets": [], "timeoutSeconds": 5, "slowSeconds": 1,
+            },
         },
         # The explainers (issue 12): on by default, with the settings our users' docs name.
         "podEnrichment": {
@@ -108,6 +114,11 @@ BAD_VALUES = [
     ),
     pytest.param(
         "workflows.podTroubleshooting.pythonDebugger.defaultPort", 80, "minimum", id="debugpy-privileged-port"
+    ),
+    pytest.param("workflows.podTroubleshooting.goProfiler.pprofPort", 70000, "maximum", id="pprof-port"),
+    pytest.param("workflows.podTroubleshooting.networkCheck.timeoutSeconds", 0, "minimum", id="network-timeout"),
+    pytest.param(
+        "workflows.podTroubleshooting.networkCheck.targets", ["a b"], "does not match", id="network-target-space"
     ),
     pytest.param("api.port", 70000, "maximum", id="api-port-too-high"),
     pytest.param("api.port", 0, "minimum", id="api-port-zero"),
