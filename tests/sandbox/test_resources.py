@@ -59,8 +59,10 @@ async def test_an_endless_loop_at_the_top_level_refuses_the_workflow(arena_facto
         ("const hog: number[][] = []; while (true) hog.push(new Array(1e6).fill(Math.random()));", "crashed",
          "worker died"),
         ("let s = 'x'; while (true) s = s + s;", "failed", "Invalid string length"),
-        ("const keep: ArrayBuffer[] = []; while (true) keep.push(new ArrayBuffer(64 << 20));", "failed",
-         "Array buffer allocation failed"),
+        # Either bound may stop it first: RLIMIT_DATA fails the allocation (a RangeError), or V8
+        # ends the child over its external memory (seen on a loaded CI machine). Both are bounded.
+        ("const keep: ArrayBuffer[] = []; while (true) keep.push(new ArrayBuffer(64 << 20));", "failed|crashed",
+         "Array buffer allocation failed|worker died"),
         ("new ArrayBuffer(4 * 1024 ** 3);", "failed", "Array buffer allocation failed"),
         ("const m = new WebAssembly.Memory({ initial: 1, maximum: 65536 }); while (true) m.grow(1024);", "failed",
          "WebAssembly.Memory.grow()"),
@@ -83,8 +85,8 @@ async def test_memory_exhaustion_is_bounded_by_the_heap_cap_and_rlimit_data(
             pass
         await asyncio.sleep(0.02)
     result = await run
-    assert result.outcome == outcome, (result.outcome, result.error)
-    assert words in (result.error or ""), result.error
+    assert result.outcome in outcome.split("|"), (result.outcome, result.error)
+    assert any(w in (result.error or "") for w in words.split("|")), result.error
     assert peak < 1200 << 20, f"child reached {peak >> 20} MiB"  # RLIMIT_DATA is 1 GiB at a 64 MiB heap cap
     await arena.healthy(wf)
 
