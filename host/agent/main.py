@@ -106,6 +106,10 @@ def _parser() -> argparse.ArgumentParser:
     nodep.add_argument("--duration", type=int, required=True, help="whole seconds, 1-300")
     nodep.add_argument("--port", type=int, help="an inspector port already open (default: open one)")
     nodep.add_argument("--interval", type=int, default=1000, help="sampling interval in microseconds")
+    nodep.add_argument(
+        "--keep-jit", action="store_true",
+        help="do not deoptimize before sampling (cheaper; code inlined earlier counts as its caller)",
+    )
 
     net = sub.add_parser(
         "network", parents=[common], help="sockets, DNS, TCP and HTTP(S) checks from the pod's network namespace"
@@ -179,7 +183,12 @@ def _dispatch(args: argparse.Namespace) -> Wire:
         return goprofile.run(resolve_target(args.pid, "go"), duration=args.duration, port=args.port, sink=sink)
     if args.action == "nodeprofile":
         return nodeprofile.run(
-            resolve_target(args.pid, "node"), duration=args.duration, port=args.port, interval=args.interval, sink=sink
+            resolve_target(args.pid, "node"),
+            duration=args.duration,
+            port=args.port,
+            interval=args.interval,
+            sink=sink,
+            reset_jit=not args.keep_jit,
         )
     target = resolve_target(args.pid)
     if args.action == "profile":

@@ -1,0 +1,232 @@
+"""The Go and Node.js debug actions' cost on their target, measured as bench/agent_cost.py does
+for the Python ones: work per CPU-second and per wall second while the action runs, against
+the target's own baseline, and the longest gap between two units of work (how long it stood
+still).
+
+    .venv/bin/python tools/runtime_cost.py [--rounds 3] [--duration 5]
+
+Each target (a Go program with net/http/pprof, a Node.js script) runs a loop of small units of
+work (a map, a string, a 1 KiB buffer) and prints every 0.2 s how many units it finished per
+CPU-second of the whole process (getrusage / process.cpuUsage) and per wall second, and its
+longest gap. Needs `go` and `node`; prints one JSON line per action with medians over rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+
+GO_TARGET = r"""
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	_ "net/http/pprof"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+var sink int
+
+func work(i int) int {
+	record := map[string]int{"id": i, "next": i + 1}
+	text := strconv.Itoa(record["id"]) + "-" + strconv.Itoa(record["next"])
+	buffer := make([]byte, 1024)
+	return len(text) + len(buffer)
+}
+
+func cpu() float64 {
+	var usage syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &usage)
+	return float64(usage.Utime.Nano()+usage.Stime.Nano()) / 1e9
+}
+
+func main() {
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		os.Exit(1)
+	}
+	go func() { _ = http.Serve(listener, nil) }()
+	fmt.Println("ready", listener.Addr().(*net.TCPAddr).Port)
+	done, i := 0, 0
+	start, last := time.Now(), time.Now()
+	cpu0 := cpu()
+	maxGap := 0.0
+	for {
+		sink += work(i)
+		i++
+		done++
+		now := time.Now()
+		if gap := now.Sub(last).Seconds(); gap > maxGap {
+			maxGap = gap
+		}
+		last = now
+		if wall := now.Sub(start).Seconds(); wall >= 0.2 {
+			cpu1 := cpu()
+			line, _ := json.Marshal(map[string]float64{
+				"t": float64(now.UnixNano()) / 1e9, "perCpuSecond": float64(done) / (cpu1 - cpu0),
+				"perWallSecond": float64(done) / wall, "maxGapMs": maxGap * 1000,
+			})
+			fmt.Println(string(line))
+			done, maxGap, start, cpu0 = 0, 0, now, cpu1
+		}
+	}
+}
+"""
+
+NODE_TARGET = r"""
+"use strict";
+function work(i) {
+  const record = { id: i, next: i + 1 };
+  const text = `${record.id}-${record.next}`;
+  const buffer = Buffer.alloc(1024);
+  return text.length + buffer.length;
+}
+let sink = 0;
+let done = 0, i = 0, maxGap = 0;
+let start = performance.now(), last = start;
+let cpu0 = process.cpuUsage();
+console.log(`ready ${process.pid}`);
+function batch() {
+  const until = performance.now() + 20;
+  while (performance.now() < until) {
+    sink += work(i++);
+    done++;
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - last);
+    last = now;
+    if (now - start >= 200) {
+      const cpu = process.cpuUsage(cpu0);
+      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+      console.log(JSON.stringify({ t: Date.now() / 1000, perCpuSecond: done / cpuSeconds,
+        perWallSecond: done / ((now - start) / 1000), maxGapMs: maxGap }));
+      done = 0; maxGap = 0; start = now; cpu0 = process.cpuUsage();
+    }
+  }
+  setImmediate(batch);
+}
+batch();
+"""
+
+
+def _reader(proc: subprocess.Popen[str], lines: queue.Queue[str]) -> None:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.put(line)
+
+
+def _windows(lines: queue.Queue[str], since: float, until: float) -> list[dict[str, float]]:
+    out: list[dict[str, float]] = []
+    while True:
+        try:
+            line = lines.get_nowait()
+        except queue.Empty:
+            return out
+        if line.startswith("{"):
+            row = json.loads(line)
+            if since <= row["t"] <= until:
+                out.append(row)
+
+
+def _measure(argv: list[str], action: list[str], *, baseline: float = 3.0) -> dict[str, Any]:
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    try:
+        assert proc.stdout is not None
+        ready = proc.stdout.readline()
+        assert ready.startswith("ready"), ready
+        threading.Thread(target=_reader, args=(proc, lines), daemon=True).start()
+        time.sleep(1.0 + baseline)  # warm up, then the baseline window
+        began = time.time()
+        agent = subprocess.run(
+            [sys.executable, "-m", "host.agent", *action, "--pid", str(proc.pid)],
+            cwd=REPO, capture_output=True, text=True, check=False,
+        )
+        ended = time.time()
+        time.sleep(2.0)
+        rows = _windows(lines, began - baseline, ended + 2.0)
+    finally:
+        proc.kill()
+        proc.wait()
+    reply = json.loads(agent.stdout)
+    assert reply["ok"], reply
+    base = [r for r in rows if r["t"] < began]
+    # Windows ending inside the action (or the first one after it, for actions under a window).
+    during = [r for r in rows if began + 0.2 <= r["t"] <= ended] or [r for r in rows if began < r["t"] <= ended + 0.2]
+    after = [r for r in rows if r["t"] > ended + 0.2]
+
+    def ratio(key: str, part: list[dict[str, float]]) -> float:
+        return statistics.median(r[key] for r in part) / statistics.median(r[key] for r in base)
+
+    return {
+        "cpuRatio": ratio("perCpuSecond", during),
+        "wallRatio": ratio("perWallSecond", during),
+        "worstWindowWallRatio": min(r["perWallSecond"] for r in during)
+        / statistics.median(r["perWallSecond"] for r in base),
+        "wallRatioAfter": ratio("perWallSecond", after) if after else None,
+        "maxGapMs": max(r["maxGapMs"] for r in during),
+        "baselineMaxGapMs": max(r["maxGapMs"] for r in base),
+        "agentSeconds": ended - began,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=5)
+    args = parser.parse_args()
+    go = shutil.which("go") or "/usr/local/go/bin/go"
+    node = shutil.which("node")
+    with tempfile.TemporaryDirectory(prefix="wfhost-runtime-cost-") as tmp:
+        work = Path(tmp)
+        (work / "go.mod").write_text("module wfhost.bench/cost\n\ngo 1.21\n", encoding="utf-8")
+        (work / "main.go").write_text(GO_TARGET, encoding="utf-8")
+        env = {**os.environ, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local", "GOPROXY": "off", "CGO_ENABLED": "0"}
+        subprocess.run([go, "build", "-o", str(work / "cost"), "."], cwd=work, env=env, check=True)
+        (work / "cost.js").write_text(NODE_TARGET, encoding="utf-8")
+        cases = {
+            f"goprofile --duration {args.duration}": ([str(work / "cost")], ["goprofile", "--duration", str(args.duration)]),
+        }
+        if node is not None:
+            cases[f"nodeprofile --duration {args.duration}"] = (
+                [node, str(work / "cost.js")], ["nodeprofile", "--duration", str(args.duration)]
+            )
+            cases[f"nodeprofile --duration {args.duration} --keep-jit"] = (
+                [node, str(work / "cost.js")], ["nodeprofile", "--duration", str(args.duration), "--keep-jit"]
+            )
+            cases[f"nodeprofile --duration {args.duration} --interval 100"] = (
+                [node, str(work / "cost.js")], ["nodeprofile", "--duration", str(args.duration), "--interval", "100"]
+            )
+        cases["network (sockets + 1 name + 1 connect)"] = (
+            [str(work / "cost")], ["network", "--resolve", "localhost", "--connect", "127.0.0.1:1"]
+        )
+        for name, (argv, action) in cases.items():
+            rounds = [_measure(argv, action) for _ in range(args.rounds)]
+            summary = {
+                key: round(statistics.median(r[key] for r in rounds if r[key] is not None), 3)
+                for key in rounds[0]
+                if any(r[key] is not None for r in rounds)
+            }
+            print(json.dumps({"action": name, **summary}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
