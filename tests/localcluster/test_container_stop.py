@@ -18,18 +18,10 @@ import pytest
 
 from host.localcluster.kubelet.logs import ContainerLog
 from host.localcluster.kubelet.process import ContainerProcess
+from tests.child_scripts import STUBBORN
 
 pytestmark = pytest.mark.timeout(60)
 
-# Notes when SIGTERM arrives (CLOCK_MONOTONIC, the clock of asyncio's loop) and carries on.
-STUBBORN = (
-    "import signal, sys, time\n"
-    "def noted(*_):\n"
-    "    with open(sys.argv[1], 'a') as f: f.write(f'{time.monotonic()}\\n')\n"
-    "signal.signal(signal.SIGTERM, noted)\n"
-    "print('ready', flush=True)\n"
-    "time.sleep(600)\n"
-)
 GRACE = 1.0
 SIGKILLED = 128 + signal.SIGKILL  # the exit code a runtime reports for a death by SIGKILL
 

@@ -16,18 +16,10 @@ import psutil
 import pytest
 
 from host.sandbox.process import ChildProcess
+from tests.child_scripts import STUBBORN
 
 pytestmark = pytest.mark.timeout(60)
 
-# Notes when SIGTERM arrives (CLOCK_MONOTONIC, the clock of asyncio's loop) and carries on.
-STUBBORN = (
-    "import signal, sys, time\n"
-    "def noted(*_):\n"
-    "    with open(sys.argv[1], 'a') as f: f.write(f'{time.monotonic()}\\n')\n"
-    "signal.signal(signal.SIGTERM, noted)\n"
-    "print('ready', flush=True)\n"
-    "time.sleep(600)\n"
-)
 WAIT = 0.5  # each bounded wait of the stops below
 
 
