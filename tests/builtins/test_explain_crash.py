@@ -265,7 +265,8 @@ def _config(root: Path, kubeconfig: Path) -> Any:
         "workflows": {
             "podTroubleshooting": {
                 key: off for key in ("pythonProfiler", "podProcessList", "pythonMemoryAnalysis",
-                                     "debuggerStackTrace", "pythonProcessInspector", "pythonDebugger")
+                                     "debuggerStackTrace", "pythonProcessInspector", "pythonDebugger",
+                                     "goProfiler", "nodeProfiler", "networkCheck")
             },
             "podEnrichment": {
                 # 8 s rather than the default 5: this machine is shared, and ten replicas must all
