@@ -108,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     nodep.add_argument("--interval", type=int, default=1000, help="sampling interval in microseconds")
     nodep.add_argument(
         "--keep-jit", action="store_true",
-        help="do not deoptimize before sampling (cheaper; code inlined earlier counts as its caller)",
+        help="leave V8's optimized code alone (a little cheaper; inlined functions count as their caller)",
     )
 
     net = sub.add_parser(

@@ -118,9 +118,10 @@ async def test_node_profiler_profiles_through_the_inspector_and_closes_it(env: B
             pytest.skip("127.0.0.1:9229 is taken on this machine")
     finding = only(await env.run("node-profiler", "node-app"))
     assert finding.title.startswith("Node.js profile of shop/node-app pid ")
-    # V8 may have inlined burnCpu into its caller long before the profile: it is on the stack
-    # in every sample either way, and named in the table and the flamegraph.
-    assert "burnCpu" in {str(row[1]) for row in finding.tables[0].rows}
+    # The pod has run for a while: V8 inlined burnCpu into its callers long before the profile,
+    # and the agent's precise coverage makes the samples name it again.
+    assert "burnCpu" in finding.title
+    assert str(finding.tables[0].rows[0][1]) == "burnCpu"
     assert "opened with SIGUSR1 on 127.0.0.1:9229 for the profile and closed again" in finding.body
     assert finding.severity == "info"
     assert b"burnCpu" in attachment(finding, "flamegraph.svg")
