@@ -8,7 +8,10 @@ still).
 Each target (a Go program with net/http/pprof, a Node.js script) runs a loop of small units of
 work (a map, a string, a 1 KiB buffer) and prints every 0.2 s how many units it finished per
 CPU-second of the whole process (getrusage / process.cpuUsage) and per wall second, and its
-longest gap. Needs `go` and `node`; prints one JSON line per action with medians over rounds.
+longest gap. Every round runs the target twice, with the action and as a control that only
+waits as long, after a 12 s warm-up (the Node.js loop's rate falls by a quarter over its first
+~10 s, then holds), and divides: the ratios compare the target with itself at the same age. Needs
+`go` and `node`; prints one JSON line per action with medians over rounds.
 """
 
 from __future__ import annotations
@@ -146,7 +149,12 @@ def _windows(lines: queue.Queue[str], since: float, until: float) -> list[dict[s
                 out.append(row)
 
 
-def _measure(argv: list[str], action: list[str], *, baseline: float = 3.0) -> dict[str, Any]:
+WARMUP_SECONDS = 12.0  # the Node.js loop's rate settles (falls by a quarter) over its first ~10 s
+
+
+def _run(argv: list[str], action: list[str] | None, *, seconds: float = 0.0, baseline: float = 3.0) -> dict[str, Any]:
+    """Start the target, take a baseline, run the action (or just wait `seconds`), and give the
+    windows' rates relative to the baseline, during the action and after it."""
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     lines: queue.Queue[str] = queue.Queue()
     try:
@@ -154,20 +162,23 @@ def _measure(argv: list[str], action: list[str], *, baseline: float = 3.0) -> di
         ready = proc.stdout.readline()
         assert ready.startswith("ready"), ready
         threading.Thread(target=_reader, args=(proc, lines), daemon=True).start()
-        time.sleep(1.0 + baseline)  # warm up, then the baseline window
+        time.sleep(WARMUP_SECONDS + baseline)  # warm up, then the baseline window
         began = time.time()
-        agent = subprocess.run(
-            [sys.executable, "-m", "host.agent", *action, "--pid", str(proc.pid)],
-            cwd=REPO, capture_output=True, text=True, check=False,
-        )
+        if action is None:
+            time.sleep(seconds)
+        else:
+            agent = subprocess.run(
+                [sys.executable, "-m", "host.agent", *action, "--pid", str(proc.pid)],
+                cwd=REPO, capture_output=True, text=True, check=False,
+            )
+            reply = json.loads(agent.stdout)
+            assert reply["ok"], reply
         ended = time.time()
         time.sleep(2.0)
         rows = _windows(lines, began - baseline, ended + 2.0)
     finally:
         proc.kill()
         proc.wait()
-    reply = json.loads(agent.stdout)
-    assert reply["ok"], reply
     base = [r for r in rows if r["t"] < began]
     # Windows ending inside the action (or the first one after it, for actions under a window).
     during = [r for r in rows if began + 0.2 <= r["t"] <= ended] or [r for r in rows if began < r["t"] <= ended + 0.2]
@@ -177,14 +188,29 @@ def _measure(argv: list[str], action: list[str], *, baseline: float = 3.0) -> di
         return statistics.median(r[key] for r in part) / statistics.median(r[key] for r in base)
 
     return {
-        "cpuRatio": ratio("perCpuSecond", during),
-        "wallRatio": ratio("perWallSecond", during),
-        "worstWindowWallRatio": min(r["perWallSecond"] for r in during)
-        / statistics.median(r["perWallSecond"] for r in base),
-        "wallRatioAfter": ratio("perWallSecond", after) if after else None,
+        "cpu": ratio("perCpuSecond", during),
+        "wall": ratio("perWallSecond", during),
+        "worst": min(r["perWallSecond"] for r in during) / statistics.median(r["perWallSecond"] for r in base),
+        "after": ratio("perWallSecond", after) if after else None,
         "maxGapMs": max(r["maxGapMs"] for r in during),
         "baselineMaxGapMs": max(r["maxGapMs"] for r in base),
-        "agentSeconds": ended - began,
+        "seconds": ended - began,
+    }
+
+
+def _measure(argv: list[str], action: list[str]) -> dict[str, Any]:
+    """One round: the action's run, and a control run of the same target that only waits as long,
+    so a target whose own rate drifts is compared with itself at the same age."""
+    acted = _run(argv, action)
+    control = _run(argv, None, seconds=acted["seconds"])
+    return {
+        "cpuRatio": acted["cpu"] / control["cpu"],
+        "wallRatio": acted["wall"] / control["wall"],
+        "worstWindowWallRatio": acted["worst"] / control["wall"],
+        "wallRatioAfter": acted["after"] / control["after"] if acted["after"] and control["after"] else None,
+        "maxGapMs": acted["maxGapMs"],
+        "controlMaxGapMs": control["maxGapMs"],
+        "agentSeconds": acted["seconds"],
     }
 
 
@@ -192,6 +218,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--only", default="", help="run only the actions whose name contains this")
     args = parser.parse_args()
     go = shutil.which("go") or "/usr/local/go/bin/go"
     node = shutil.which("node")
@@ -219,6 +246,8 @@ def main() -> None:
             [str(work / "cost")], ["network", "--resolve", "localhost", "--connect", "127.0.0.1:1"]
         )
         for name, (argv, action) in cases.items():
+            if args.only not in name:
+                continue
             rounds = [_measure(argv, action) for _ in range(args.rounds)]
             summary = {
                 key: round(statistics.median(r[key] for r in rounds if r[key] is not None), 3)
