@@ -3,7 +3,7 @@ for the Python ones: work per CPU-second and per wall second while the action ru
 the target's own baseline, and the longest gap between two units of work (how long it stood
 still).
 
-    .venv/bin/python tools/runtime_cost.py [--rounds 3] [--duration 5]
+    .venv/bin/python bench/runtime_cost.py [--rounds 3] [--duration 5]
 
 Each target (a Go program with net/http/pprof, a Node.js script) runs a loop of small units of
 work (a map, a string, a 1 KiB buffer) and prints every 0.2 s how many units it finished per
