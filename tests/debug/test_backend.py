@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,25 +12,11 @@ from host.config import DebugConfig
 from host.debug.backend import DebugBackend, DebugError
 from host.kube.client import KubeClient
 from host.localcluster import LocalCluster
-from tests.clusters import CONTROL_PLANES, RealCluster, open_cluster
+from tests.clusters import RealCluster
 
 pytestmark = pytest.mark.timeout(180)
 
 APP = ["python", "-c", "import time\nwhile True:\n    sum(range(10000))\n    time.sleep(0.01)"]
-
-
-@pytest.fixture(params=CONTROL_PLANES)
-async def cluster(request: pytest.FixtureRequest) -> AsyncIterator[LocalCluster]:
-    """The builtin stand-in, or the session's real control plane (real ephemeral-container validation)."""
-    with open_cluster(request.param, request) as lc:
-        yield lc
-
-
-@pytest.fixture
-async def kube(cluster: LocalCluster) -> AsyncIterator[KubeClient]:
-    client = KubeClient.from_config(cluster.kubeconfig_path)
-    yield client
-    client.close()
 
 
 async def _running_pod(cluster: LocalCluster, kube: KubeClient, name: str, *, image: str = "python:3.11") -> None:

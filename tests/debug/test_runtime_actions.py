@@ -5,7 +5,6 @@ container, artifacts kept host-side; the new capabilities are privileged, so aud
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -21,24 +20,10 @@ from host.localcluster import LocalCluster
 from host.model.events import Event, Subject
 from host.rpc import ErrorCode, RpcError
 from tests.agent.conftest import build_go
-from tests.clusters import CONTROL_PLANES, open_cluster
 
 pytestmark = pytest.mark.timeout(240)
 
 NEW = ("debug.goProfile", "debug.nodeProfile", "debug.networkCheck")
-
-
-@pytest.fixture(params=CONTROL_PLANES)
-async def cluster(request: pytest.FixtureRequest) -> AsyncIterator[LocalCluster]:
-    with open_cluster(request.param, request) as lc:
-        yield lc
-
-
-@pytest.fixture
-async def kube(cluster: LocalCluster) -> AsyncIterator[KubeClient]:
-    client = KubeClient.from_config(cluster.kubeconfig_path)
-    yield client
-    client.close()
 
 
 async def _running_pod(cluster: LocalCluster, kube: KubeClient, name: str, command: list[str]) -> None:
