@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        # process_resident_memory_bytes, process_open_fds, process_cpu_seconds_total, ... (Linux /proc).
+        ProcessCollector(registry=self.registry)
+        self.asyncio_tasks = Gauge("wfhost_asyncio_tasks", "Tasks alive on the host's event loop (set when scraped)",
+                                   registry=self.registry)
         self.events_seen = Counter("wfhost_events_seen_total", "Events seen, by kind", ["kind"], registry=self.registry)
         self.invocations = Counter(
             "wfhost_invocations_total", "Invocations, by workflow and outcome", ["workflow", "outcome"],

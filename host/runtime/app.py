@@ -191,6 +191,7 @@ class Host:
     def render_metrics(self) -> bytes:
         self.dispatcher.refresh_gauges()
         self.metrics.workers_warm.set(len(self.env.warm))
+        self.metrics.asyncio_tasks.set(len(asyncio.all_tasks()))
         for sink, count in self.findings.failed.items():
             self.metrics.sink_failures.labels(sink).set(count)
         return self.metrics.render()
