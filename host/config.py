@@ -604,8 +604,12 @@ def load_config(path: Path | None) -> HostConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text: byte {exc.start} is {exc.object[exc.start]:#04x}") from exc
     try:
         data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    except RecursionError as exc:  # PyYAML's composer recurses once per level of nesting
+        raise ConfigError(f"config file {path} nests collections too deeply to read") from exc
     return parse_config(data, source=str(path))
