@@ -467,13 +467,32 @@ class FindingsConfig(Model):
     delivery: FindingsDeliveryConfig = Field(default_factory=FindingsDeliveryConfig, description="The outbox.")
 
 
+class KubernetesAuthConfig(Model):
+    """Accept Kubernetes identities on the API: TokenReview for who, SubjectAccessReview for what."""
+
+    enabled: bool = Field(default=False, description="Check bearer tokens other than api.token with a TokenReview.")
+    cache_seconds: float = Field(
+        default=10, ge=0, le=300,
+        description="How long a TokenReview or SubjectAccessReview answer is reused (0: ask every time).",
+    )
+    cache_entries: int = Field(default=4096, ge=1, le=1_000_000, description="Answers kept at most, per kind.")
+    audiences: list[str] = Field(
+        default_factory=list, description="Audiences a token must be for; empty: the API server's own."
+    )
+
+
+class ApiAuthConfig(Model):
+    kubernetes: KubernetesAuthConfig = KubernetesAuthConfig()
+
+
 class ApiConfig(Model):
     enabled: bool = True
     host: str = "0.0.0.0"
     port: int = Field(default=8080, ge=0, le=65535, description="0 picks a free port (tests, demo).")
-    token: str | None = Field(default=None, description="Bearer token for mutating endpoints.")
+    token: str | None = Field(default=None, description="Static bearer token: every right (Alertmanager, scripts).")
     token_file: Path | None = Field(default=None, description="File holding the token (a mounted Secret).")
     public_url: str | None = Field(default=None, description="How findings link back to the API.")
+    auth: ApiAuthConfig = ApiAuthConfig()
 
 
 class ClusterConfig(Model):

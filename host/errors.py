@@ -30,6 +30,7 @@ tests/test_errors.py walks the package and checks this drawing against the class
     ├── BadSchedule                 triggers.schedule: not an interval or a cron expression (also ValueError)
     ├── QueueFull                   a workflow's queue is full; the invocation is dropped
     ├── UnknownWorkflow             no loaded workflow has that name
+    ├── AuthError                   api.auth.identity: an API caller refused (401), forbidden (403) or not checkable (503)
     ├── DeliveryError               findings.http_sink: a sink's receiver did not accept a finding
     ├── SchemaError                 codegen.k8s_types: a schema shape the generator does not translate
     ├── GenerationError             codegen.vocabulary: a target file lost the shape the generator rewrites

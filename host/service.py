@@ -13,6 +13,7 @@ import gc
 import signal
 
 from host.api.server import ApiServer
+from host.errors import ConfigError
 from host.runtime.app import Host
 
 WAIT_MARGIN_SECONDS = 30
@@ -20,10 +21,17 @@ WAIT_MARGIN_SECONDS = 30
 
 
 def build_api(host: Host) -> ApiServer:
-    """The API over `host`, configured from the host's config."""
+    """The API over `host`, configured from the host's config; with `api.auth.kubernetes.enabled` it
+    checks callers' tokens and rights with the host's own Kubernetes client."""
     config = host.config
     wait = config.sandbox.invocation_timeout_seconds + WAIT_MARGIN_SECONDS
-    return ApiServer(host, config.api, wait_seconds=wait)
+    reviewer = None
+    if config.api.auth.kubernetes.enabled:
+        if host.kube is None:
+            raise ConfigError("api.auth.kubernetes.enabled: Kubernetes identities need the cluster, "
+                              "and this host runs without one")
+        reviewer = host.kube
+    return ApiServer(host, config.api, wait_seconds=wait, reviewer=reviewer)
 
 
 class Service:

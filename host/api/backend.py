@@ -48,6 +48,15 @@ class ApiBackend(Protocol):
         """The names of the loaded workflows."""
         ...
 
+    def workflow_capabilities(self, workflow: str) -> frozenset[str] | None:
+        """The capabilities a loaded workflow declares (None: no such workflow); the API
+        asks a caller for the rights of `kubectl debug` when any is a `debug.*` one."""
+        ...
+
+    def invocation(self, invocation_id: str) -> tuple[str, Event] | None:
+        """(workflow, event) of a queued or running invocation, or None."""
+        ...
+
     def queue_depth(self, workflow: str) -> int:
         """Invocations waiting in a workflow's queue."""
         ...

@@ -1,7 +1,11 @@
 """`ApiServer`: one aiohttp app on `api.port` serving the API, health, metrics and the findings page.
 
-Mutating endpoints need `Authorization: Bearer <api.token>`; with no token configured they are
-refused, never open. Every error is JSON `{"error": reason}` with a 4xx/5xx status; no request
+Every route but `PUBLIC` (health, metrics, and the page's own HTML, script and style, which hold no
+data) needs `Authorization: Bearer <token>`: the static `api.token` (every right), or, with
+`api.auth.kubernetes.enabled`, a Kubernetes token whose user may do what is asked, as
+SubjectAccessReviews about that user say (`host.api.auth`). A route added without thought is
+guarded too: the check is a middleware over every matched route. Privileged actions are audited
+(`host.api.audit`). Every error is JSON `{"error": reason}` with a 4xx/5xx status; no request
 can crash the host. What the API asks of the host is `ApiBackend` (`host/api/backend.py`); it
 never imports the runtime.
 """
@@ -9,7 +13,7 @@ never imports the runtime.
 from __future__ import annotations
 
 import asyncio
-import hmac
+import dataclasses
 import json
 import re
 import time
@@ -23,6 +27,9 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from host import __version__
+from host.api.audit import audit
+from host.api.auth.access import Authorizer, Check, debug_checks, read_checks
+from host.api.auth.identity import Authenticator, AuthError, Principal, Reviewer
 from host.api.backend import ApiBackend
 from host.api.models import AlertmanagerPayload, TriggerRequest
 from host.config import ApiConfig
@@ -39,6 +46,9 @@ STATIC = Path(__file__).parent / "static"
 MAX_BODY = 1 << 20
 PAGE_BYTES = 8 << 20  # a findings page holds at most about this much (one finding always fits)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PUBLIC = frozenset({"/healthz", "/readyz", "/metrics", "/", "/static"})
+"""The routes served without credentials (by canonical path): no finding, log or workflow in them."""
+PRINCIPAL = web.RequestKey("principal", Principal)
 
 
 def error(status: int, reason: str, **extra: Any) -> web.Response:
@@ -55,6 +65,26 @@ def read_token(api: ApiConfig) -> str | None:
             raise ConfigError(f"api.tokenFile: cannot read {api.token_file}: {exc.strerror}") from exc
         return token or None
     return None
+
+
+def needs_debug(capabilities: frozenset[str]) -> bool:
+    """A workflow declaring any `debug.*` capability attaches a debug container: `kubectl debug`'s rights."""
+    return any(cap.startswith("debug.") for cap in capabilities)
+
+
+def doc_namespace(doc: dict[str, Any]) -> str | None:
+    """The namespace a stored finding's summary is about (as `finding_namespace` says of a Finding)."""
+    subject = doc.get("subject") or {}
+    return subject.get("namespace") or (doc.get("labels") or {}).get("namespace") or None
+
+
+def event_namespace(event: Event) -> str:
+    """The namespace an invocation's event is about ("" when none: the cluster-wide rights apply)."""
+    if event.target is not None:
+        return event.target.namespace
+    if event.subject is not None and event.subject.namespace:
+        return event.subject.namespace
+    return ""
 
 
 def finding_doc(f: Finding) -> dict[str, Any]:
@@ -161,16 +191,22 @@ def render_stored_page(page: Page) -> str:
 class ApiServer:
     """The API over `backend`; `wait_seconds` bounds a `wait: true` trigger without its own timeout."""
 
-    def __init__(self, backend: ApiBackend, config: ApiConfig, *, wait_seconds: float) -> None:
+    def __init__(
+        self, backend: ApiBackend, config: ApiConfig, *, wait_seconds: float, reviewer: Reviewer | None = None
+    ) -> None:
+        """`reviewer` (the host's Kubernetes client) when `api.auth.kubernetes.enabled`, else None."""
         self.host = backend
         self.config = config
         self.wait_seconds = wait_seconds
         self.token = read_token(config)
-        self.app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors])
+        settings = config.auth.kubernetes
+        self.authenticator = Authenticator(static_token=self.token, reviewer=reviewer, config=settings)
+        self.authorizer = Authorizer(reviewer, settings)
+        self.app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors, self._authenticate])
         r = self.app.router
-        r.add_post("/api/v1/trigger", self._auth(self.trigger))
-        r.add_post("/api/v1/alerts", self._auth(self.alerts))
-        r.add_post("/api/v1/invocations/{id}/cancel", self._auth(self.cancel))
+        r.add_post("/api/v1/trigger", self.trigger)
+        r.add_post("/api/v1/alerts", self.alerts)
+        r.add_post("/api/v1/invocations/{id}/cancel", self.cancel)
         r.add_get("/api/v1/workflows", self.workflows)
         r.add_get("/api/v1/findings", self.findings)
         r.add_get("/api/v1/findings/{id}", self.finding)
@@ -195,7 +231,8 @@ class ApiServer:
             port = sockets[0].getsockname()[1]
         shown = "127.0.0.1" if api.host in ("0.0.0.0", "::") else api.host
         self.url = f"http://{shown}:{port}"
-        log.info("api.listening", url=self.url, token_configured=self.token is not None)
+        log.info("api.listening", url=self.url, token_configured=self.token is not None,
+                 kubernetes_identities=self.authenticator.kubernetes)
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -206,6 +243,10 @@ class ApiServer:
     async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             return await handler(request)
+        except AuthError as exc:
+            headers = {"WWW-Authenticate": 'Bearer realm="wfhost"'} if exc.status == 401 else None
+            extra = {"hint": exc.hint} if exc.hint else {}
+            return web.json_response({"error": exc.reason, **extra}, status=exc.status, headers=headers)
         except web.HTTPException as exc:
             if exc.status >= 400 and exc.content_type != "application/json":
                 return error(exc.status, exc.reason)
@@ -216,19 +257,49 @@ class ApiServer:
             log.exception("api.request_failed", path=request.path)
             return error(500, f"internal error: {type(exc).__name__}")
 
-    def _auth(self, handler: Handler) -> Handler:
-        async def checked(request: web.Request) -> web.StreamResponse:
-            if self.token is None:
-                return error(401, "this host has no API token configured (api.token or api.tokenFile)")
-            header = request.headers.get("Authorization", "")
-            scheme, _, given = header.partition(" ")
-            if scheme.lower() != "bearer" or not given:
-                return error(401, "missing bearer token", hint="Authorization: Bearer <token>")
-            if not hmac.compare_digest(given.strip().encode(), self.token.encode()):
-                return error(401, "wrong bearer token")
+    @web.middleware
+    async def _authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Every matched route outside `PUBLIC` needs a principal (401 otherwise)."""
+        route = request.match_info.route
+        if request.match_info.http_exception is not None or route.resource is None:
+            return await handler(request)  # no such route: its 404/405
+        if route.resource.canonical in PUBLIC:
             return await handler(request)
+        try:
+            who = await self.authenticator.identify(request.headers.get("Authorization", ""))
+        except AuthError as exc:
+            if request.method != "GET":
+                audit(None, f"{request.method} {route.resource.canonical}", request.path, allowed=False,
+                      reason=exc.reason)
+            raise
+        request[PRINCIPAL] = who
+        return await handler(request)
 
-        return checked
+    async def _require(self, who: Principal, checks: tuple[Check, ...], *, action: str, target: str,
+                       **extra: Any) -> None:
+        """Audit `action` on `target` and raise 403 unless `who` passes every check (503 if they
+        cannot be asked)."""
+        try:
+            missing = await self.authorizer.missing(who, checks)
+        except AuthError as exc:
+            audit(who, action, target, allowed=False, reason=exc.reason, **extra)
+            raise
+        if missing:
+            reason = f"{who.name} may not {action} on {target}: that needs the right to " + \
+                "; ".join(c.describe() for c in missing)
+            audit(who, action, target, allowed=False, reason=reason, **extra)
+            raise AuthError(403, reason)
+        audit(who, action, target, allowed=True, **extra)
+
+    async def _may_read(self, who: Principal, namespace: str | None) -> bool:
+        """May `who` read findings about `namespace` (None: about no namespace, the cluster-wide right)?"""
+        missing = await self.authorizer.missing(who, read_checks(namespace or ""))
+        return not missing
+
+    def _checks_for(self, workflow: str, namespace: str) -> tuple[tuple[Check, ...], bool]:
+        caps = self.host.workflow_capabilities(workflow) or frozenset()
+        debug = needs_debug(caps)
+        return (debug_checks(namespace) if debug else read_checks(namespace)), debug
 
     @staticmethod
     async def _body(request: web.Request, model: type[BaseModel]) -> BaseModel | web.Response:
@@ -252,8 +323,13 @@ class ApiServer:
         known = self.host.workflow_names()
         if body.workflow not in known:
             return error(404, f"no loaded workflow named {body.workflow!r}", known=sorted(known))
+        who = request[PRINCIPAL]
+        target = body.target
+        checks, debug = self._checks_for(body.workflow, target.namespace)
+        await self._require(who, checks, action=f"run workflow {body.workflow}",
+                            target=f"pod {target.namespace}/{target.pod}", debug=debug)
         try:
-            event = await self.host.manual_event(body.target, requested_by="api")
+            event = await self.host.manual_event(target, requested_by=who.name)
         except NotFound:
             return error(404, f"pod {body.target.namespace}/{body.target.pod} not found")
         except KubeError as exc:
@@ -288,6 +364,9 @@ class ApiServer:
         if isinstance(body, web.Response):
             return body
         assert isinstance(body, AlertmanagerPayload)
+        # An alert names its pod itself and may start any workflow on it: the rights everywhere.
+        await self._require(request[PRINCIPAL], debug_checks(""), action="submit alerts",
+                            target=f"{len(body.alerts)} alerts")
         queued: list[dict[str, Any]] = []
         for alert in body.alerts:
             labels = alert.labels
@@ -305,9 +384,19 @@ class ApiServer:
         killed unless its run stops within `sandbox.cancelGraceSeconds`. 202 when asked, 404 when no
         invocation with that id is queued or running (never was, or already finished)."""
         inv_id = request.match_info["id"]
-        if not self.host.cancel(inv_id, reason="by an API request"):
+        live = self.host.invocation(inv_id)
+        if live is None:
             return error(404, f"no queued or running invocation {inv_id!r}")
-        log.info("api.cancel_requested", invocation=inv_id)
+        workflow, event = live
+        namespace = event_namespace(event)
+        checks, debug = self._checks_for(workflow, namespace)
+        who = request[PRINCIPAL]
+        where = f"namespace {namespace}" if namespace else "no namespace"
+        await self._require(who, checks, action=f"cancel invocation {inv_id} of {workflow}",
+                            target=where, debug=debug)
+        if not self.host.cancel(inv_id, reason=f"by an API request of {who.name}"):
+            return error(404, f"no queued or running invocation {inv_id!r}")
+        log.info("api.cancel_requested", invocation=inv_id, by=who.name)
         return web.json_response({"invocationId": inv_id, "status": "cancelling"}, status=202)
 
     # -- reading ----------------------------------------------------------------------------
@@ -354,19 +443,53 @@ class ApiServer:
         query = findings_query(request, now=time.time())
         if isinstance(query, web.Response):
             return query
-        page = await self.host.findings.query(query, offset=offset, limit=limit, budget=PAGE_BYTES)
+        scoped = await self._readable(request[PRINCIPAL], query)
+        if isinstance(scoped, web.Response):
+            return scoped
+        page = await self.host.findings.query(scoped, offset=offset, limit=limit, budget=PAGE_BYTES)
         text = await asyncio.to_thread(render_stored_page, page)
         return web.Response(text=text, content_type="application/json")
 
+    async def _readable(self, who: Principal, query: FindingQuery) -> FindingQuery | web.Response:
+        """`query` narrowed to the namespaces `who` may get pods in (unchanged for the static token or
+        a cluster-wide reader); asking for one namespace they may not read is a 403."""
+        if await self._may_read(who, None):
+            return query
+        if query.namespace is not None:
+            if await self._may_read(who, query.namespace):
+                return query
+            audit(who, "read findings", f"namespace {query.namespace}", allowed=False)
+            return error(403, f"{who.name} may not read findings about namespace {query.namespace!r}: that needs "
+                              f"the right to {read_checks(query.namespace)[0].describe()}")
+        known = await self.host.findings.namespaces()
+        answers = await asyncio.gather(*(self._may_read(who, ns) for ns in known))
+        allowed = tuple(ns for ns, ok in zip(known, answers, strict=True) if ok)
+        return dataclasses.replace(query, namespaces=allowed)
+
+    async def _readable_doc(self, who: Principal, fid: str) -> dict[str, Any] | None:
+        """A stored finding's summary, or None when there is none or `who` may not read it: a finding
+        about a namespace the caller cannot read is answered as if it did not exist (404)."""
+        doc = await self.host.findings.summary(fid)
+        if doc is None:
+            return None
+        namespace = doc_namespace(doc)
+        if not await self._may_read(who, namespace):
+            audit(who, "read finding", f"finding {fid} ({f'namespace {namespace}' if namespace else 'no namespace'})",
+                  allowed=False)
+            return None
+        return doc
+
     async def finding(self, request: web.Request) -> web.StreamResponse:
         fid = request.match_info["id"]
-        doc = await self.host.findings.summary(fid)
+        doc = await self._readable_doc(request[PRINCIPAL], fid)
         if doc is None:
             return error(404, f"no finding {fid!r}")
         return web.json_response(with_urls(doc))
 
     async def attachment(self, request: web.Request) -> web.StreamResponse:
         fid, name = request.match_info["id"], request.match_info["name"]
+        if await self._readable_doc(request[PRINCIPAL], fid) is None:
+            return error(404, f"no finding {fid!r}")
         found, att = await self.host.findings.attachment(fid, name)
         if not found:
             return error(404, f"no finding {fid!r}")

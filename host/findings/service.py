@@ -282,6 +282,10 @@ class FindingsService:
         """A page of stored findings, newest first (see `FindingsStore.query`)."""
         return await self.store.query(q, offset=offset, limit=limit, budget=budget)
 
+    async def namespaces(self) -> list[str]:
+        """Every namespace a stored finding is about (see `FindingsStore.namespaces`)."""
+        return await self.store.namespaces()
+
     async def summary(self, finding_id: str) -> dict[str, Any] | None:
         """A stored finding as `Finding.summary()` gives it, or None (one the store could not take is
         still found in memory)."""

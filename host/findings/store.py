@@ -154,6 +154,7 @@ class FindingQuery:
 
     workflow: str | None = None
     namespace: str | None = None
+    namespaces: tuple[str, ...] | None = None  # only findings about one of these (None: any, with none too)
     severities: tuple[str, ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     since: float | None = None  # inclusive, seconds since the epoch
@@ -611,6 +612,15 @@ class FindingsStore:
 
         return await self.read(attachment)
 
+    async def namespaces(self) -> list[str]:
+        """Every namespace some stored finding is about (read through the namespace index)."""
+
+        def namespaces(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute("SELECT DISTINCT namespace FROM findings WHERE namespace IS NOT NULL")
+            return sorted(str(row[0]) for row in rows)
+
+        return await self.read(namespaces)
+
     async def query(self, q: FindingQuery, *, offset: int, limit: int, budget: int) -> Page:
         """Up to `limit` findings matching `q`, newest first, from `offset`; at most about `budget`
         bytes of JSON (one finding always fits)."""
@@ -622,6 +632,9 @@ class FindingsStore:
         if q.namespace is not None:
             where.append("f.namespace = ?")
             args.append(sql_text(q.namespace))
+        if q.namespaces is not None:
+            where.append(f"f.namespace IN ({','.join('?' * len(q.namespaces))})")
+            args.extend(sql_text(ns) for ns in q.namespaces)
         if q.severities:
             where.append(f"f.severity IN ({','.join('?' * len(q.severities))})")
             args.extend(q.severities)

@@ -59,6 +59,8 @@ class KubeClient:
         self.request_timeout = request_timeout
         self.core = kubernetes.client.CoreV1Api(api_client)
         self.coordination = kubernetes.client.CoordinationV1Api(api_client)
+        self.authentication = kubernetes.client.AuthenticationV1Api(api_client)
+        self.authorization = kubernetes.client.AuthorizationV1Api(api_client)
         self._executor = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="kube")
         self._closed = False
 
@@ -235,6 +237,25 @@ class KubeClient:
             name,
             namespace,
             body,
+        )
+
+    # -- reviews (the API's Kubernetes identities: host.api.auth) -----------------------------
+
+    async def create_token_review(self, token: str, *, audiences: list[str] | None = None) -> dict[str, Any]:
+        """Ask the API server who holds `token` (authentication.k8s.io/v1 TokenReview); the review
+        as it answered, `status.authenticated` and `status.user` filled in."""
+        spec: dict[str, Any] = {"token": token}
+        if audiences:
+            spec["audiences"] = audiences
+        body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": spec}
+        return await self._json("create a TokenReview", self.authentication.create_token_review, body)
+
+    async def create_subject_access_review(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Ask the API server whether a user may do something (authorization.k8s.io/v1
+        SubjectAccessReview); the review as it answered, `status.allowed` filled in."""
+        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec}
+        return await self._json(
+            "create a SubjectAccessReview", self.authorization.create_subject_access_review, body
         )
 
     # -- any resource (used by host.kube.watch, the k8s.read capability, discovery) ------------

@@ -168,6 +168,13 @@ class Host:
     def workflow_names(self) -> list[str]:
         return [w.name for w in self.registry.workflows()]
 
+    def workflow_capabilities(self, workflow: str) -> frozenset[str] | None:
+        wf = next((w for w in self.registry.workflows() if w.name == workflow), None)
+        return None if wf is None else wf.policy.declared
+
+    def invocation(self, invocation_id: str) -> tuple[str, Event] | None:
+        return self.dispatcher.live(invocation_id)
+
     def queue_depth(self, workflow: str) -> int:
         return self.dispatcher.depth(workflow)
 

@@ -35,6 +35,7 @@ class _Item:
     invocation_id: str = field(default_factory=lambda: new_id("inv"))
     done: asyncio.Future[InvocationResult] | None = None
     cancel: CancelRequest = field(default_factory=CancelRequest)
+    workflow: str = ""  # set when queued
 
 
 class Dispatcher:
@@ -123,6 +124,11 @@ class Dispatcher:
             log.info("dispatch.cancel_requested", invocation=invocation_id, reason=reason)
         return True
 
+    def live(self, invocation_id: str) -> tuple[str, Event] | None:
+        """(workflow, event) of a queued or running invocation, or None (the API checks who may cancel it)."""
+        item = self._live.get(invocation_id)
+        return None if item is None else (item.workflow, item.event)
+
     def refresh_gauges(self) -> None:
         """Set the gauges that mirror state (queue depths, each pool's counts) from that state: called
         when the metrics are scraped, not on every invocation (they cost nothing between scrapes)."""
@@ -178,6 +184,7 @@ class Dispatcher:
             self.metrics.dropped.labels(name, "queue_full").inc()
             log.warning("dispatch.queue_full", workflow=name, size=self.queue_size, event_kind=item.event.kind)
             raise QueueFull(f"{name}: queue of {self.queue_size} is full") from None
+        item.workflow = name
         self._live[item.invocation_id] = item
 
     # -- consumers --------------------------------------------------------------------------

@@ -80,8 +80,9 @@ async def _post(url: str, body: Any, *, token: str | None = TOKEN, raw: bytes | 
             return r.status, await r.json()
 
 
-async def _get(url: str) -> tuple[int, Any, str]:
-    async with aiohttp.ClientSession() as s, s.get(url) as r:
+async def _get(url: str, *, token: str | None = TOKEN) -> tuple[int, Any, str]:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    async with aiohttp.ClientSession() as s, s.get(url, headers=headers) as r:
         body = await r.read()
         return r.status, body, r.headers.get("Content-Type", "")
 
@@ -112,12 +113,20 @@ async def test_trigger_without_wait_is_accepted_and_queued(api: Any) -> None:
 @pytest.mark.parametrize(
     ("token", "reason"), [(None, "missing bearer token"), ("wrong", "wrong bearer token")]
 )
-async def test_mutating_endpoints_refuse_a_missing_or_wrong_token(api: Any, token: str | None, reason: str) -> None:
-    url, _ = api
-    for path in ("/api/v1/trigger", "/api/v1/alerts"):
+async def test_every_data_route_refuses_a_missing_or_wrong_token(api: Any, token: str | None, reason: str) -> None:
+    url, host = api
+    for path in ("/api/v1/trigger", "/api/v1/alerts", "/api/v1/invocations/inv-x/cancel"):
         status, doc = await _post(f"{url}{path}", TRIGGER, token=token)
         assert status == 401
         assert doc["error"] == reason
+    finding = Finding(workflow="reporter", title="secret stack trace")
+    await host.findings.publish(finding)
+    for path in ("/api/v1/workflows", "/api/v1/findings", f"/api/v1/findings/{finding.id}",
+                 f"/api/v1/findings/{finding.id}/attachments/x"):
+        status, body, _ = await _get(f"{url}{path}", token=token)
+        assert status == 401, path
+        assert b"secret stack trace" not in body
+        assert __import__("json").loads(body)["error"] == reason
 
 
 @pytest.mark.parametrize(
@@ -204,17 +213,17 @@ async def test_findings_can_be_listed_read_and_their_attachments_served_with_the
 
 async def test_health_readiness_metrics_and_page(api: Any) -> None:
     url, _ = api
-    assert (await _get(f"{url}/healthz"))[0] == 200
-    assert (await _get(f"{url}/readyz"))[0] == 200
+    assert (await _get(f"{url}/healthz", token=None))[0] == 200
+    assert (await _get(f"{url}/readyz", token=None))[0] == 200
     await _post(f"{url}/api/v1/trigger", TRIGGER)
-    status, body, _ = await _get(f"{url}/metrics")
+    status, body, _ = await _get(f"{url}/metrics", token=None)
     text = body.decode()
     assert status == 200
     assert 'wfhost_invocations_total{outcome="ok",workflow="reporter"} 1.0' in text
     assert 'wfhost_events_seen_total{kind="manual"}' in text
     assert "wfhost_queue_depth" in text
     assert "wfhost_worker_restarts" in text
-    status, body, ctype = await _get(f"{url}/")
+    status, body, ctype = await _get(f"{url}/", token=None)  # the page holds no data: it asks for a token
     assert status == 200
     assert ctype.startswith("text/html")
     assert b"findings.js" in body
@@ -260,8 +269,9 @@ async def test_findings_can_be_filtered_by_labels_all_of_them(tmp_path: Path) ->
         _labelled("odd value", note="a=b & <c>"),
     ):
         await service.publish(f)
-    host: Any = SimpleNamespace(config=make_config(tmp_path), findings=service)
-    async with TestClient(TestServer(ApiServer(host, host.config.api, wait_seconds=30).app)) as client:
+    host: Any = SimpleNamespace(config=make_config(tmp_path, api={"token": TOKEN}), findings=service)
+    server = TestServer(ApiServer(host, host.config.api, wait_seconds=30).app)
+    async with TestClient(server, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
 
         async def titles(query: str) -> list[str]:
             resp = await client.get(f"/api/v1/findings{query}")
