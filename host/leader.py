@@ -16,6 +16,14 @@ lease duration before taking it; a released Lease is taken at once.
 
 On clean shutdown the leader releases the Lease (no holder, 1 s duration) so a standby takes over
 at its next try instead of waiting for expiry.
+
+The Lease also carries notes (`LeaseNotes`, the host's `host.sources.handover.HandOver`): every
+read hands its annotations to `observed`, every write (take, renew, release) sets the annotations
+`annotations()` returns, so the record of what the leader handled travels with the lease and is
+fenced as the lease is: a write succeeds only with the resourceVersion just read and only while
+the lease names us (or has expired), so a deposed leader cannot overwrite its successor's record.
+`renew_soon()` asks for the next write early (at most one per `NOTE_INTERVAL_SECONDS` beyond the
+renewals), so the record trails what was handled by a fraction of a second, not a retry period.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -38,6 +46,19 @@ from host.kube.client import KubeClient
 log = structlog.get_logger(__name__)
 
 Callback = Callable[[], Awaitable[None]]
+NOTE_INTERVAL_SECONDS = 0.2
+
+
+class LeaseNotes(Protocol):
+    """What rides on the Lease beside the election: annotations read and written with it."""
+
+    def observed(self, annotations: dict[str, str]) -> None:
+        """The Lease's annotations, as just read (whoever holds it)."""
+        ...
+
+    def annotations(self) -> dict[str, str]:
+        """The annotations to write with our next take, renewal or release."""
+        ...
 
 
 class _Outcome(enum.Enum):
@@ -54,10 +75,14 @@ def micro_time(when: datetime | None = None) -> str:
 class LeaderElector:
     """Campaign for a Lease, lead while it is renewed, stand by otherwise."""
 
-    def __init__(self, kube: KubeClient, config: LeaderElectionConfig, identity: str) -> None:
+    def __init__(
+        self, kube: KubeClient, config: LeaderElectionConfig, identity: str, *, notes: LeaseNotes | None = None
+    ) -> None:
         self.kube = kube
         self.config = config
         self.identity = identity
+        self.notes = notes
+        self._soon = asyncio.Event()
         self.transitions = 0
         self._leader = False
         self._may_hold = False  # the lease may name us: release it on shutdown
@@ -68,6 +93,10 @@ class LeaderElector:
     @property
     def is_leader(self) -> bool:
         return self._leader
+
+    def renew_soon(self) -> None:
+        """While leading, renew (and so write the notes) within `NOTE_INTERVAL_SECONDS`."""
+        self._soon.set()
 
     async def run(self, on_started_leading: Callback, on_stopped_leading: Callback) -> None:
         """Elect forever (until cancelled).
@@ -122,7 +151,7 @@ class LeaderElector:
     async def _renew_until_lost(self, leading: asyncio.Task[None]) -> None:
         last_renewed = time.monotonic()
         while True:
-            await asyncio.sleep(self.config.retry_period_seconds)
+            await self._pause()
             if leading.done() and not leading.cancelled() and leading.exception() is not None:
                 return  # `_lead` re-raises it
             deadline = last_renewed + self.config.renew_deadline_seconds
@@ -146,6 +175,16 @@ class LeaderElector:
                 )
                 return
 
+    async def _pause(self) -> None:
+        """One retry period, or less when `renew_soon` asked (never under `NOTE_INTERVAL_SECONDS`)."""
+        started = time.monotonic()
+        try:
+            await asyncio.wait_for(self._soon.wait(), self.config.retry_period_seconds)
+        except TimeoutError:
+            return
+        self._soon.clear()
+        await asyncio.sleep(max(0.0, NOTE_INTERVAL_SECONDS - (time.monotonic() - started)))
+
     # -- one try -----------------------------------------------------------------------------
 
     async def _try_acquire_or_renew(self) -> _Outcome:
@@ -162,6 +201,8 @@ class LeaderElector:
             return _Outcome.HELD
         spec = lease.get("spec") or {}
         metadata = lease.get("metadata") or {}
+        if self.notes is not None:
+            self.notes.observed(dict(metadata.get("annotations") or {}))
         holder = spec.get("holderIdentity") or ""
         self._observe((holder, spec.get("renewTime"), metadata.get("resourceVersion")))
         duration = float(spec.get("leaseDurationSeconds") or self.config.lease_duration_seconds)
@@ -228,14 +269,21 @@ class LeaderElector:
             "leaseTransitions": transitions,
         }
 
-    @staticmethod
-    def _lease_body(name: str, namespace: str, *, spec: dict[str, Any]) -> dict[str, Any]:
-        return {
+    def _lease_body(self, name: str, namespace: str, *, spec: dict[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {
             "apiVersion": "coordination.k8s.io/v1",
             "kind": "Lease",
             "metadata": {"name": name, "namespace": namespace},
             "spec": spec,
         }
+        self._annotate(body)
+        return body
+
+    def _annotate(self, body: dict[str, Any]) -> None:
+        if self.notes is not None:
+            annotations = self.notes.annotations()
+            if annotations:
+                body["metadata"]["annotations"] = annotations
 
     @staticmethod
     def _jittered(seconds: float) -> float:

@@ -1,8 +1,10 @@
 """`Host`: the runtime assembled from config — registry, dispatcher, sinks, sources, election.
 
 Standbys (leader election on, not leading) load every workflow (and, through `host.service`,
-serve the API), so they can take over warm, but run no event sources and report not-ready, so
-the Service sends them no traffic. Stopping goes in reverse order of starting and leaves no
+serve the API), so they can take over warm, and run the event sources with their events held by
+a `HandOver` gate (no dispatch), so a new leader knows what the old one saw and fires the
+transitions the old one had not recorded as handled (`host.sources.handover`); they report
+not-ready, so the Service sends them no traffic. Stopping goes in reverse order of starting and leaves no
 child process behind. `Host` is the API's `ApiBackend` without knowing the API: the methods
 under "for the API" are all the API may ask of it.
 """
@@ -27,6 +29,7 @@ from host.model.invocation import InvocationResult
 from host.paths import builtin_workflows_root
 from host.runtime.dispatcher import Dispatcher
 from host.sandbox.prepare import SandboxEnv
+from host.sources.handover import HandOver
 from host.sources.hooks import semantic_hooks
 from host.sources.normalize import normalize_pod
 from host.triggers.index import RateLimiter, TriggerIndex
@@ -84,6 +87,7 @@ class Host:
         self._schedule_task: asyncio.Task[None] | None = None
         self.schedule_source: Any = None
         self.sources: Any = None
+        self.handover: HandOver | None = None  # with leader election: the gate of the sources
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self, *, watch: bool = True) -> None:
@@ -95,7 +99,13 @@ class Host:
             if self.config.leader_election.enabled:
                 from host.leader import LeaderElector
 
-                elector = LeaderElector(self.kube, self.config.leader_election, self.identity)
+                self.handover = HandOver(self._emit)
+                elector = LeaderElector(
+                    self.kube, self.config.leader_election, self.identity, notes=self.handover
+                )
+                self.handover.on_handled = elector.renew_soon
+                self.dispatcher.on_finished = self.handover.finished
+                self._sources_task = asyncio.create_task(self._run_sources(), name="sources")
                 self._tasks.append(asyncio.create_task(
                     elector.run(self._start_leading, self._stop_leading), name="leader-election"))
             else:
@@ -110,7 +120,10 @@ class Host:
         self.leading = True
         self.metrics.leader.set(1)
         log.info("host.leading", identity=self.identity)
-        self._sources_task = asyncio.create_task(self._run_sources(), name="sources")
+        if self.handover is not None:
+            await self.handover.take_over()
+        else:
+            self._sources_task = asyncio.create_task(self._run_sources(), name="sources")
         self._start_schedules()
 
     def _start_schedules(self) -> None:
@@ -130,6 +143,12 @@ class Host:
         self.metrics.leader.set(0)
         log.info("host.standing_by", identity=self.identity)
         await self._stop_schedules()
+        if self.handover is not None:
+            self.handover.stand_by()  # the sources keep watching, their events held
+        else:
+            await self._stop_sources()
+
+    async def _stop_sources(self) -> None:
         if self._sources_task is not None:
             self._sources_task.cancel()
             await asyncio.gather(self._sources_task, return_exceptions=True)
@@ -140,7 +159,9 @@ class Host:
         from host.sources.demand import SourceManager
 
         assert self.kube is not None
-        self.sources = SourceManager(self.kube, self.config.cluster, self._emit, **semantic_hooks(self.config))
+        self.sources = SourceManager(
+            self.kube, self.config.cluster, self._emit, gate=self.handover, **semantic_hooks(self.config)
+        )
         self.sources.want(self._wants())
         await self.sources.run()
 
@@ -155,7 +176,9 @@ class Host:
             self.sources.want(self._wants())
 
     async def _emit(self, event: Event) -> None:
-        await self.dispatcher.submit(event)
+        queued = await self.dispatcher.submit(event)
+        if self.handover is not None:
+            self.handover.queued(event.id, len(queued))
 
     async def submit(self, event: Event) -> list[str]:
         """An event for every matching workflow; returns the names of those queued."""
@@ -218,8 +241,9 @@ class Host:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._sources_task is not None:
+        if self.leading:
             await self._stop_leading()
+        await self._stop_sources()
         await self._stop_schedules()
         await self.dispatcher.close(grace=self.config.sandbox.shutdown_grace_seconds)
         await self.registry.stop()

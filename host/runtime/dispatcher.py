@@ -9,6 +9,7 @@ running invocation by its id (a running one gets `$/cancel`, see `host.sandbox.c
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,8 @@ class Dispatcher:
         self._running = 0
         self._drained = asyncio.Event()
         self._drained.set()
+        # Called with an event's id each time one of its invocations finished (not when dropped).
+        self.on_finished: Callable[[str], None] = lambda event_id: None
 
     # -- wiring -----------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -204,6 +207,7 @@ class Dispatcher:
                 self._running -= 1
                 if self._running == 0:
                     self._drained.set()
+            self.on_finished(item.event.id)
             if item.done is not None and not item.done.done():
                 item.done.set_result(result)
 

@@ -12,8 +12,9 @@ What the loaded workflows' triggers name decides which feeds run (`wants_of`):
 wanted and stops (cancels) the ones no workflow wants any more. A feed already running is kept as
 it is: which of its event kinds leave it is read from the current wants on every event. A feed
 that fails is restarted after `RESTART_SECONDS`; a kind the server does not serve is retried at
-the same pace and logged each time. Feeds run only while this host leads (the host starts and
-stops `run`).
+the same pace and logged each time. Without leader election feeds run only while this host leads;
+with it they run on every replica, and the `gate` given (`host.sources.handover.HandOver`) holds
+a standby's events back (`host.sources.follow.Gate`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from host.model.events import Event
 from host.model.resources import EVENTS, PODS, BadKind, Resource, parse_kind
 from host.model.vocabulary import POD_KINDS
 from host.sources.changes import ChangeClassifier
-from host.sources.follow import ResourceSource
+from host.sources.follow import Gate, OpenGate, ResourceSource
 from host.sources.k8s_events import WarningEventSource
 from host.sources.objects import ObjectDigest
 from host.sources.pods import PodSource
@@ -116,6 +117,7 @@ class SourceManager:
         semantic: SemanticFactory = lambda resource: [],
         pod_extras: Callable[[], tuple[list[Classifier], list[Any]]] = lambda: ([], []),
         warning_extras: Callable[[], list[Any]] = lambda: [],
+        gate: Gate | None = None,
     ) -> None:
         self.kube = kube
         self.config = config
@@ -125,6 +127,7 @@ class SourceManager:
         self._semantic = semantic
         self._pod_extras = pod_extras
         self._warning_extras = warning_extras
+        self.gate: Gate = gate if gate is not None else OpenGate()
         self._wants = Wants()
         self._wake = asyncio.Event()
         self.tasks: dict[str, asyncio.Task[None]] = {}
@@ -177,6 +180,7 @@ class SourceManager:
             except (UnknownKind, BadKind, KubeError) as exc:
                 log.error("sources.unavailable", feed=feed, error=str(exc), retry_seconds=RESTART_SECONDS)
                 continue
+            source.gate = self.gate
             self.sources[feed] = source
             self.tasks[feed] = asyncio.create_task(self._supervise(feed, source), name=f"source-{feed}")
             self.started_total += 1

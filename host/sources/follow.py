@@ -7,6 +7,12 @@ any other kind: `host.sources.objects`). Events are awaited through `emit` in or
 consumer slows the watch instead of growing a queue. A digest may also produce events from the
 passage of time (`tick`, e.g. a pod pending for too long); the source calls it every
 `TICK_SECONDS` while it runs.
+
+Between the digest and `emit` stands a `Gate`: each change's events pass it with the change's
+stream (`ResourceSource.stream`) and position (its resourceVersion; a list's for a re-list), and
+the gate is told once they were emitted. Without leader election the gate lets everything
+through; with it, `host.sources.handover.HandOver` holds a standby's events and records what the
+leader handled. Ticks run only while the gate says so (a standby does not tick).
 """
 
 from __future__ import annotations
@@ -47,6 +53,41 @@ class Digest(Protocol):
         ...
 
 
+class Gate(Protocol):
+    """What passes from a source's digest to `emit` (see the module docstring)."""
+
+    @property
+    def ticking(self) -> bool:
+        """Whether the clock's events (`Digest.tick`) are wanted now."""
+        ...
+
+    def admit(self, stream: str, position: str, events: list[Event]) -> list[Event]:
+        """The events of the change at `position` of `stream`; returns those to emit now."""
+        ...
+
+    def handled(self, stream: str, position: str) -> None:
+        """The events admitted for every change of `stream` up to `position` were emitted."""
+        ...
+
+
+class OpenGate:
+    """Everything through, ticks always: a host that does not elect a leader."""
+
+    ticking = True
+
+    def admit(self, stream: str, position: str, events: list[Event]) -> list[Event]:
+        return events
+
+    def handled(self, stream: str, position: str) -> None:
+        return None
+
+
+def _position(obj: Obj) -> str:
+    meta = obj.get("metadata")
+    version = meta.get("resourceVersion") if isinstance(meta, dict) else None
+    return str(version) if version else ""
+
+
 class ResourceSource:
     """One resource, in all namespaces or in each of `config.namespaces`, through one digest."""
 
@@ -73,6 +114,16 @@ class ResourceSource:
         self.baselined: set[str | None] = set()  # scopes whose first list has been digested
         self._scopes: list[str | None] = scopes(config.namespaces if resource.namespaced else [])
         self._clock = clock
+        self.gate: Gate = OpenGate()
+
+    def stream(self, namespace: str | None) -> str:
+        """The name of one scope's watch: resource, selectors and namespace (`*`: all)."""
+        selectors = "".join(
+            f"?{label}={value}"
+            for label, value in (("labels", self.label_selector), ("fields", self.field_selector))
+            if value
+        )
+        return f"{self.resource.key}{selectors}@{namespace or '*'}"
 
     @property
     def synced(self) -> bool:
@@ -107,6 +158,7 @@ class ResourceSource:
             field_selector=self.field_selector,
         )
         self.watchers[namespace] = watcher
+        stream = self.stream(namespace)
         baseline = True
         async with aclosing(watcher.events()) as events:
             async for kind, obj in events:
@@ -124,8 +176,12 @@ class ResourceSource:
                     baseline = False
                 else:
                     produced = self.digest.apply(kind, obj)
+                position = _position(obj)
+                produced = self.gate.admit(stream, position, produced)
                 for event in produced:
                     await emit(event)
+                if position:
+                    self.gate.handled(stream, position)
                 if produced:
                     # Let the invocations just queued start before the next change is digested: a
                     # replayed backlog then runs in the workflows' children while the host reads on,
@@ -135,5 +191,7 @@ class ResourceSource:
     async def _tick(self, emit: Emit) -> None:
         while True:
             await asyncio.sleep(TICK_SECONDS)
+            if not self.gate.ticking:
+                continue
             for event in self.digest.tick(self._clock()):
                 await emit(event)
