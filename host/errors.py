@@ -65,7 +65,8 @@ Each class carries the `code` of the agent's JSON error reply; `DebugError` is h
     ├── InjectionUnsupported        agent.errors: the kernel would break the target (not tried)
     ├── NotAvailable                agent.errors: the runtime's own diagnostics are not switched on
     │   ├── PprofUnavailable        agent.errors: the Go program serves no net/http/pprof
-    │   └── InspectorUnavailable    agent.errors: the Node.js inspector did not open or answer
+    │   ├── InspectorUnavailable    agent.errors: the Node.js inspector did not open or answer
+    │   └── AttachUnavailable       agent.errors: the JVM's attach mechanism is off or did not answer
     ├── Unreachable                 agent.errors: the target's network namespace cannot be entered
     └── ProtocolError               agent.errors: a pprof endpoint or inspector answered something unreadable
 

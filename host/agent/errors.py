@@ -18,7 +18,8 @@
     ├── InjectionUnsupported        injection_unsupported  the kernel would break the target (not tried)
     ├── NotAvailable                not_available      the runtime's own diagnostics are not switched on
     │   ├── PprofUnavailable        pprof_unavailable  the Go program serves no net/http/pprof
-    │   └── InspectorUnavailable    inspector_unavailable  the Node.js inspector did not open or answer
+    │   ├── InspectorUnavailable    inspector_unavailable  the Node.js inspector did not open or answer
+    │   └── AttachUnavailable       attach_unavailable  the JVM's attach mechanism is off or did not answer
     ├── Unreachable                 unreachable        the target's network namespace cannot be entered
     └── ProtocolError               protocol_error     a target's endpoint answered something unreadable
 
@@ -121,6 +122,12 @@ class InspectorUnavailable(NotAvailable):
     """SIGUSR1 opened no Node.js inspector, or it did not answer the DevTools protocol."""
 
     code = "inspector_unavailable"
+
+
+class AttachUnavailable(NotAvailable):
+    """The JVM refuses dynamic attach (-XX:+DisableAttachMechanism, -Xrs) or its listener did not answer."""
+
+    code = "attach_unavailable"
 
 
 class Unreachable(AgentError):

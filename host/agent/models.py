@@ -322,6 +322,96 @@ class NodeProfileResult(Wire):
     )
 
 
+# --- Java (javathreads, javaheap, javaprofile) ---------------------------------------------------
+
+
+class JavaFrame(Wire):
+    method: str = Field(description="Class and method, e.g. com.example.Orders.place.")
+    location: str | None = Field(description="As the dump prints it: Orders.java:42, Native Method, Unknown Source.")
+    locks: list[str] = Field(description="The dump's lock lines under this frame: 'locked <0x...> (a java.lang.Object)'.")
+
+
+class JavaThread(Wire):
+    name: str
+    number: int | None = Field(description="The JVM's thread number (#12); None for the VM's own threads.")
+    daemon: bool
+    state: str | None = Field(description="java.lang.Thread.State: RUNNABLE, BLOCKED, WAITING, TIMED_WAITING...")
+    state_detail: str | None = Field(description="What the dump says in brackets, e.g. 'on object monitor', 'sleeping'.")
+    cpu_millis: float | None
+    frames: list[JavaFrame] = Field(description="Innermost first, at most 64.")
+
+
+class JavaStateCount(Wire):
+    state: str
+    count: int
+
+
+class DeadlockedThread(Wire):
+    name: str
+    waiting_for: str = Field(description="As the JVM says it, e.g. 'waiting to lock monitor 0x... (object 0x..., a java.lang.Object)'.")
+    held_by: str = Field(description="The thread that holds it.")
+    frames: list[JavaFrame] = Field(description="Its stack, innermost first.")
+
+
+class JavaDeadlock(Wire):
+    threads: list[DeadlockedThread] = Field(description="The cycle, in the JVM's order.")
+
+
+class JavaThreadDumpResult(Wire):
+    pid: int
+    java_version: str | None = Field(description="From the Java home's release file.")
+    vm: str | None = Field(description="The dump's heading, e.g. 'OpenJDK 64-Bit Server VM (17.0.15+6 mixed mode)'.")
+    thread_count: int = Field(description="Java threads (the JVM's own, unnumbered ones are not counted).")
+    by_state: list[JavaStateCount] = Field(description="Java threads by state, most common first.")
+    deadlocks: list[JavaDeadlock] = Field(description="The JVM's own deadlock detection; empty when there is none.")
+    threads: list[JavaThread] = Field(description="Java threads in the dump's order, at most 500.")
+    attach_seconds: float = Field(description="From the request to the end of the JVM's reply.")
+    artifacts: list[Artifact] = Field(description="threads.txt: the dump as the JVM printed it.")
+
+
+class JavaClassStat(Wire):
+    class_name: str = Field(description="As the JVM names it: java.lang.String, [B (byte[]), com.example.Order.")
+    module: str | None = Field(description="e.g. java.base@17.0.15; None for classes outside named modules.")
+    instances: int
+    bytes: int
+    share: float = Field(description="bytes / the heap's total in the histogram, 0..1.")
+
+
+class JavaHeapHistogramResult(Wire):
+    pid: int
+    java_version: str | None
+    live_only: bool = Field(description="Only reachable objects (the JVM ran a full GC first).")
+    total_instances: int
+    total_bytes: int
+    class_count: int
+    top_classes: list[JavaClassStat] = Field(description="By bytes, largest first.")
+    attach_seconds: float = Field(description="From the request to the end of the JVM's reply (includes the GC).")
+    artifacts: list[Artifact] = Field(description="histogram.txt: the whole histogram as the JVM printed it.")
+
+
+class JavaAllocationStat(Wire):
+    class_name: str
+    bytes: int = Field(description="Estimated bytes allocated over the recording (the samples' weights).")
+    share: float = Field(description="bytes / all sampled allocation, 0..1.")
+    samples: int
+    top_site: str | None = Field(description="The method that allocated most of it (innermost frame).")
+
+
+class JavaProfileResult(Wire):
+    pid: int
+    java_version: str | None
+    duration_seconds: int
+    settings: str = Field(description="The JFR settings the recording used (profile: 10 ms execution samples).")
+    samples: int = Field(description="jdk.ExecutionSample events: Java threads seen running Java code.")
+    top_functions: list[FunctionStat] = Field(description="Hot methods, by self share, hottest first.")
+    allocation_samples: int = Field(description="jdk.ObjectAllocationSample events.")
+    top_allocations: list[JavaAllocationStat] = Field(description="Classes by estimated bytes allocated, largest first.")
+    recording_bytes: int
+    artifacts: list[Artifact] = Field(
+        description="flamegraph.svg and recording.jfr (opens in JDK Mission Control, or `jfr print`)."
+    )
+
+
 # --- network ---------------------------------------------------------------------------------
 
 
@@ -446,6 +536,9 @@ RESULT_MODELS: dict[str, type[Wire]] = {
     "debugger": DebuggerResult,
     "goprofile": GoProfileResult,
     "nodeprofile": NodeProfileResult,
+    "javathreads": JavaThreadDumpResult,
+    "javaheap": JavaHeapHistogramResult,
+    "javaprofile": JavaProfileResult,
     "network": NetworkResult,
     "wait": WaitResult,
 }

@@ -253,3 +253,51 @@ def node() -> str:
     if found is None:
         pytest.skip("no node on PATH")
     return found
+
+
+# --- Java targets ---------------------------------------------------------------------------
+
+JAVA_CACHE = Path(tempfile.gettempdir()) / "wfhost-test-java"
+
+
+def java_tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        pytest.skip(f"no {name} on PATH (a JDK)")
+    return found
+
+
+def build_java(name: str) -> Path:
+    """The class directory of `targets/java/<name>.java`, compiled once per source and javac version."""
+    javac = java_tool("javac")
+    source = TARGETS / "java" / f"{name}.java"
+    version = subprocess.run([javac, "-version"], capture_output=True, text=True, check=True).stdout.strip()
+    digest = hashlib.sha256(version.encode() + b"\0" + source.read_bytes()).hexdigest()[:16]
+    out_dir = JAVA_CACHE / f"{name}-{digest}"
+    if (out_dir / f"{name}.class").is_file():
+        return out_dir
+    JAVA_CACHE.mkdir(parents=True, exist_ok=True)
+    with open(JAVA_CACHE / ".lock", "a", encoding="utf-8") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        if (out_dir / f"{name}.class").is_file():
+            return out_dir
+        partial = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=JAVA_CACHE))
+        done = subprocess.run(
+            [javac, "-d", str(partial), str(source)], capture_output=True, text=True, timeout=300, check=False
+        )
+        assert done.returncode == 0, f"javac {name} failed:\n{done.stdout}\n{done.stderr}"
+        os.chmod(partial, 0o755)
+        os.replace(partial, out_dir)
+    return out_dir
+
+
+@pytest.fixture(scope="session")
+def java_hot_classes() -> Path:
+    """`targets/java/JavaHot.java` compiled: a hot method, an allocating loop, named threads,
+    and two deadlocked threads with the argument `deadlock`."""
+    return build_java("JavaHot")
+
+
+@pytest.fixture(scope="session")
+def java() -> str:
+    return java_tool("java")

@@ -1,0 +1,96 @@
+import java.util.ArrayList;
+import java.util.List;
+
+// A JVM for the Java actions: a hot method on a thread named "wfhost-burner", an allocating loop
+// on "wfhost-allocator" keeping a bounded list of Order objects, and with "deadlock" as its first
+// argument two threads, "locker-a" and "locker-b", deadlocked on two monitors. Prints "ready"
+// once every thread runs.
+public class JavaHot {
+    static volatile long sink;
+    static final Object LEFT = new Object();
+    static final Object RIGHT = new Object();
+
+    static final class Order {
+        final byte[] payload;
+        final long id;
+
+        Order(long id) {
+            this.id = id;
+            this.payload = new byte[256];
+        }
+    }
+
+    static long burnCpu(long seed) {
+        long x = seed;
+        for (int i = 0; i < 1_000_000; i++) {
+            x = x * 6364136223846793005L + 1442695040888963407L;
+            x ^= (x >>> 17);
+        }
+        return x;
+    }
+
+    static void allocateOrders() {
+        List<Order> kept = new ArrayList<>();
+        long id = 0;
+        while (true) {
+            kept.add(new Order(id++));
+            if (kept.size() > 20_000) {
+                kept.clear();
+            }
+            if (id % 1000 == 0) {
+                sleepQuietly(1);
+            }
+        }
+    }
+
+    static void lockBoth(Object first, Object second, java.util.concurrent.CountDownLatch both) {
+        synchronized (first) {
+            both.countDown();
+            try {
+                both.await();
+            } catch (InterruptedException e) {
+                return;
+            }
+            synchronized (second) {
+                sink++;
+            }
+        }
+    }
+
+    static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        Thread burner = new Thread(() -> {
+            long seed = 1;
+            while (true) {
+                sink = burnCpu(seed++);
+            }
+        }, "wfhost-burner");
+        burner.setDaemon(true);
+        burner.start();
+        Thread allocator = new Thread(JavaHot::allocateOrders, "wfhost-allocator");
+        allocator.setDaemon(true);
+        allocator.start();
+        if (args.length > 0 && args[0].equals("deadlock")) {
+            java.util.concurrent.CountDownLatch both = new java.util.concurrent.CountDownLatch(2);
+            Thread a = new Thread(() -> lockBoth(LEFT, RIGHT, both), "locker-a");
+            Thread b = new Thread(() -> lockBoth(RIGHT, LEFT, both), "locker-b");
+            a.setDaemon(true);
+            b.setDaemon(true);
+            a.start();
+            b.start();
+            while (a.getState() != Thread.State.BLOCKED || b.getState() != Thread.State.BLOCKED) {
+                Thread.sleep(10);
+            }
+        }
+        System.out.println("ready");
+        System.out.flush();
+        Thread.sleep(600_000L);
+    }
+}
