@@ -189,7 +189,7 @@ async def _explain_broken(host: Host, lc: LocalCluster, out: Path, stream: TextI
     return rows
 
 
-def _summary(rows: list[Row], out: Path, url: str | None, stream: TextIO) -> None:
+def _summary(rows: list[Row], out: Path, url: str | None, token: str | None, stream: TextIO) -> None:
     print("\nwfhost demo — findings", file=stream)
     print(f"{'workflow':<28} {'outcome':<10} {'time':>6}  finding", file=stream)
     print("-" * 140, file=stream)
@@ -202,7 +202,8 @@ def _summary(rows: list[Row], out: Path, url: str | None, stream: TextIO) -> Non
     if flame is not None:
         print(f"Flamegraph: {flame}", file=stream)
     if url:
-        print(f"Findings page: {url}/", file=stream)
+        print(f"Findings page: {url}/ (it asks for a token: paste this demo's API token, {token})", file=stream)
+        print(f"  from a shell: curl -H 'Authorization: Bearer {token}' {url}/api/v1/findings", file=stream)
 
 
 async def run_demo(out: Path, *, serve: bool, port: int = 0, stream: TextIO = sys.stdout) -> int:
@@ -226,7 +227,7 @@ async def run_demo(out: Path, *, serve: bool, port: int = 0, stream: TextIO = sy
             print(f"  host ready with {len(loaded)} workflows: {', '.join(loaded)}", file=stream, flush=True)
             rows = await _run_plan(host, out, pod, stream)
             rows += await _explain_broken(host, lc, out, stream)
-            _summary(rows, out, service.url, stream)
+            _summary(rows, out, service.url, config.api.token, stream)
             print(f"Done in {time.monotonic() - began:.1f}s.", file=stream, flush=True)
             if serve:
                 print("Serving the findings page; press Ctrl-C to stop.", file=stream, flush=True)

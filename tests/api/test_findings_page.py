@@ -1,11 +1,10 @@
-"""The findings page in headless Chromium: the list, a finding opened with its table and inline flamegraph,
-its labels as chips (escaped), the list filtered by a label, and an explainer's finding (made by the
-SDK's `explanationFinding`) with its Markdown table as a table and its log as preformatted text."""
+"""The findings page in headless Chromium: signing in with a token (kept in the tab only), the list, a
+finding opened with its table and inline flamegraph, its labels as chips (escaped), the list filtered by
+a label, and an explainer's finding (made by the SDK's `explanationFinding`) with its Markdown table as
+a table and its log as preformatted text. Chromium is driven over DevTools (`tests/api/browser.py`)."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,9 +13,12 @@ import pytest
 
 from host.runtime.app import Host
 from host.service import Service
+from tests.api.browser import CHROMIUM, LOADED, Browser, signed_in_page
 from tests.conftest import make_config
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+TOKEN = "page-token"
+OPENED = LOADED + " && document.querySelector('#detail h2') !== null"
+IMAGES_SHOWN = OPENED + " && [...document.querySelectorAll('#detail img')].every((i) => i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0)"
 pytestmark = [
     pytest.mark.timeout(180),
     pytest.mark.browser,
@@ -90,7 +92,7 @@ async def host(tmp_path: Path) -> AsyncIterator[Service]:
     (custom / "explained.ts").write_text(textwrap.dedent(EXPLAINED))
     (tmp_path / "builtin").mkdir()
     config = make_config(
-        tmp_path, api={"host": "127.0.0.1", "port": 0, "token": "t"},
+        tmp_path, api={"host": "127.0.0.1", "port": 0, "token": TOKEN},
         workflows={"builtinDirectory": str(tmp_path / "builtin")},
         customWorkflows={"typescript": {"enabled": True, "volume": {"mountPath": str(custom)}}},
     )
@@ -102,14 +104,58 @@ async def host(tmp_path: Path) -> AsyncIterator[Service]:
         await service.stop()
 
 
-def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
-    assert CHROMIUM is not None
-    return subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", "--window-size=1280,900", "--virtual-time-budget=5000", *args],
-        capture_output=True, text=True, timeout=120,
-    )
+def _opened_with_screenshot(url: str, profile: Path) -> tuple[str, bytes]:
+    with Browser(profile) as browser:
+        browser.open(url)
+        browser.sign_in(TOKEN)
+        browser.wait_for(IMAGES_SHOWN)
+        return browser.html(), browser.screenshot()
+
+
+def _sign_in_story(url: str, profile: Path) -> dict[str, object]:
+    """What a person sees: asked for a token, a wrong one refused, the right one kept in the tab only."""
+    seen: dict[str, object] = {}
+    with Browser(profile) as browser:
+        browser.open(url)
+        browser.wait_for("!document.getElementById('sign-in').hidden")
+        seen["before"] = browser.html()
+        browser.sign_in("not-the-token")
+        browser.wait_for("document.getElementById('sign-in-error').textContent.includes('wrong bearer token')")
+        seen["refused_kept"] = browser.evaluate("sessionStorage.getItem('wfhost.apiToken')")
+        browser.sign_in(TOKEN)
+        browser.wait_for(LOADED)
+        seen["after"] = browser.html()
+        seen["session"] = browser.evaluate("sessionStorage.getItem('wfhost.apiToken')")
+        seen["local"] = browser.evaluate("localStorage.length")
+        seen["address"] = browser.evaluate("location.href")
+        seen["cookies"] = browser.evaluate("document.cookie")
+        browser.evaluate("document.getElementById('sign-out').click(); true")
+        browser.wait_for("!document.getElementById('sign-in').hidden")
+        seen["signed_out"] = browser.evaluate("sessionStorage.getItem('wfhost.apiToken')")
+        seen["list_after_sign_out"] = browser.evaluate("document.getElementById('findings').innerHTML")
+    return seen
+
+
+async def test_the_page_asks_for_a_token_and_keeps_it_in_the_tab_only(host: Service, tmp_path: Path) -> None:
+    import asyncio
+
+    from host.model.events import Event, Target
+
+    _, fut = host.host.dispatcher.trigger(
+        "python-profiler", Event(kind="manual", target=Target(namespace="shop", pod="web-9")), {}, wait=True)
+    assert fut is not None
+    assert (await fut).outcome == "ok"
+    seen = await asyncio.to_thread(_sign_in_story, f"{host.url}/", tmp_path / "p0")
+    before, after = str(seen["before"]), str(seen["after"])
+    assert "Profile of shop/web-9" not in before  # nothing shown before signing in
+    assert 'id="sign-in"' in before
+    assert seen["refused_kept"] is None  # a refused token is not kept
+    assert "Profile of shop/web-9: checksum_catalogue 41%" in after
+    assert seen["session"] == TOKEN
+    assert seen["local"] == 0
+    assert TOKEN not in str(seen["address"]) and TOKEN not in str(seen["cookies"])
+    assert seen["signed_out"] is None
+    assert seen["list_after_sign_out"] == ""
 
 
 async def test_the_page_lists_findings_and_opens_one_with_its_table_and_flamegraph(host: Service, tmp_path: Path) -> None:
@@ -124,15 +170,14 @@ async def test_the_page_lists_findings_and_opens_one_with_its_table_and_flamegra
     assert result.outcome == "ok", result.error
     newest = result.findings[0]  # reported first, but the second is newer
     url = f"{host.url}/#{newest.id}"
-    dom = await asyncio.to_thread(_chromium, "--dump-dom", url, profile=tmp_path / "p1")
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    html = dom.stdout
+    html, shot = await asyncio.to_thread(_opened_with_screenshot, url, tmp_path / "p1")
     # the list: both findings, newest first
     assert html.index("Older finding for web-1") < html.index("Profile of shop/web-1: checksum_catalogue 41%")
     # the opened finding: body rendered from Markdown, the table, the flamegraph inline
     assert "<h2>Hottest functions</h2>" in html
     assert "<td>checksum_catalogue</td>" in html
-    assert f'<img src="/api/v1/findings/{newest.id}/attachments/flamegraph.svg"' in html
+    # the flamegraph fetched with the token and shown from a blob: URL (an <img> cannot send a header)
+    assert f'<img data-src="/api/v1/findings/{newest.id}/attachments/flamegraph.svg" alt="flamegraph.svg" src="blob:{host.url}/' in html
     # labels as chips, in the list and on the opened finding, each a link filtering by it
     assert html.count('<span class="chip-key">cause:</span> OOMKilled</a>') == 2
     assert html.count('<span class="chip-key">workload:</span> Deployment/shop/web</a>') == 2
@@ -144,10 +189,7 @@ async def test_the_page_lists_findings_and_opens_one_with_its_table_and_flamegra
     assert "<img src=\"x\"" not in html and "<img src=x" not in html
     assert "pwned" not in html.split("<body", 1)[1].split(">", 1)[0]  # no data-pwned on <body>
     assert "<title>wfhost findings</title>" in html
-    shot = tmp_path / "findings-page.png"
-    run = await asyncio.to_thread(_chromium, f"--screenshot={shot}", url, profile=tmp_path / "p2")
-    assert run.returncode == 0, run.stderr[-2000:]
-    data = shot.read_bytes()
+    data = shot
     assert data.startswith(b"\x89PNG")
     assert len(data) > 20_000  # a rendered page, not a blank one
 
@@ -162,10 +204,8 @@ async def test_the_page_filtered_by_a_label_lists_only_the_findings_carrying_it(
     assert fut is not None
     assert (await fut).outcome == "ok"
     # What clicking the cause chip leads to: the page with ?label=cause=OOMKilled.
-    dom = await asyncio.to_thread(_chromium, "--dump-dom", f"{host.url}/?label=cause%3DOOMKilled",
-                                  profile=tmp_path / "p3")
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    html = dom.stdout
+    html = await asyncio.to_thread(signed_in_page, f"{host.url}/?label=cause%3DOOMKilled", TOKEN,
+                                   profile=tmp_path / "p3")
     assert "Profile of shop/web-2: checksum_catalogue 41%" in html
     assert "Older finding for web-2" not in html
     assert "1 findings" in html
@@ -174,11 +214,11 @@ async def test_the_page_filtered_by_a_label_lists_only_the_findings_carrying_it(
     assert '<span class="chip-key">cause:</span> OOMKilled \N{MULTIPLICATION SIGN}</a>' in filters
     assert 'href="/"' in filters
     # both labels: AND
-    dom = await asyncio.to_thread(
-        _chromium, "--dump-dom", f"{host.url}/?label=cause%3DOOMKilled&label=cause%3DApplicationError",
+    html = await asyncio.to_thread(
+        signed_in_page, f"{host.url}/?label=cause%3DOOMKilled&label=cause%3DApplicationError", TOKEN,
         profile=tmp_path / "p4")
-    assert "No findings with these labels." in dom.stdout
-    assert "Older finding for web-2" not in dom.stdout
+    assert "No findings with these labels." in html
+    assert "Older finding for web-2" not in html
 
 
 async def test_an_explainer_finding_reads_well_its_table_a_table_its_log_preformatted(
@@ -197,9 +237,8 @@ async def test_an_explainer_finding_reads_well_its_table_a_table_its_log_preform
     [finding] = result.findings
     assert finding.body.startswith(finding.title + "\n\n")  # the summary is the first line
     assert "| run | state | exit code | reason / message |" in finding.body  # the body carries the table
-    dom = await asyncio.to_thread(_chromium, "--dump-dom", f"{host.url}/#{finding.id}", profile=tmp_path / "p5")
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    page = dom.stdout
+    page = await asyncio.to_thread(signed_in_page, f"{host.url}/#{finding.id}", TOKEN, profile=tmp_path / "p5",
+                                   until=OPENED)
     body = page.split('<div class="body">', 1)[1].split("</div>", 1)[0]
     # the title as the heading, the summary as the body's first paragraph (inline code rendered)
     assert f"{htmllib.escape(finding.title, quote=False)}</h2>" in page  # the opened finding's heading

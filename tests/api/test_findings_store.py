@@ -5,8 +5,6 @@ time (with 400s that name the bad value) as well as by workflow and labels."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 import textwrap
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -25,11 +23,11 @@ from host.model.events import Event, Subject, Target
 from host.model.findings import Finding
 from host.runtime.app import Host
 from host.service import Service
+from tests.api.browser import CHROMIUM, LOADED, signed_in_page
 from tests.api.test_api import REPORTER
 from tests.conftest import make_config
 
 pytestmark = pytest.mark.timeout(180)
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
@@ -78,7 +76,8 @@ async def test_after_a_restart_the_api_lists_and_serves_what_the_host_reported_b
 ) -> None:
     service, (first, second) = restarted
     assert service.host.findings.recent() == []  # not from memory: from the store
-    async with TestClient(TestServer(service.api.app)) as client:  # type: ignore[union-attr]
+    auth = {"Authorization": "Bearer t"}
+    async with TestClient(TestServer(service.api.app), headers=auth) as client:  # type: ignore[union-attr]
         listing = await (await client.get("/api/v1/findings")).json()
         assert [f["id"] for f in listing["items"]] == [second.id, first.id]
         assert [f["title"] for f in listing["items"]] == ["second report for shop/web-2", "first report for shop/web-1"]
@@ -102,16 +101,11 @@ async def test_after_a_restart_the_page_shows_what_the_host_reported_before(
     restarted: tuple[Service, list[Finding]], tmp_path: Path,
 ) -> None:
     service, (first, _) = restarted
-    assert CHROMIUM is not None
-    dom = await asyncio.to_thread(subprocess.run, [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={tmp_path / 'p'}",
-        "--virtual-time-budget=5000", "--dump-dom", f"{service.url}/#{first.id}"], capture_output=True, text=True,
-        timeout=120)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    html = dom.stdout
+    html = await asyncio.to_thread(signed_in_page, f"{service.url}/#{first.id}", "t", profile=tmp_path / "p",
+                                   until=LOADED + " && document.querySelector('#detail img[src^=\"blob:\"]') !== null")
     assert html.index("second report for shop/web-2") < html.index("first report for shop/web-1")
     assert "2 findings" in html
-    assert f'<img src="/api/v1/findings/{first.id}/attachments/picture.svg"' in html  # the opened one
+    assert f'<img data-src="/api/v1/findings/{first.id}/attachments/picture.svg"' in html  # the opened one
 
 
 def _at(minutes_ago: int, title: str, *, pod_in: str | None, severity: str, **labels: str) -> Finding:
@@ -133,7 +127,8 @@ async def client(tmp_path: Path) -> AsyncIterator[TestClient[Any, Any]]:
     ):
         await service.publish(f)
     host: Any = SimpleNamespace(findings=service)
-    async with TestClient(TestServer(ApiServer(host, make_config(tmp_path).api, wait_seconds=30).app)) as c:
+    api = ApiServer(host, make_config(tmp_path, api={"token": "t"}).api, wait_seconds=30)
+    async with TestClient(TestServer(api.app), headers={"Authorization": "Bearer t"}) as c:
         yield c
     await service.close()
 
@@ -190,12 +185,7 @@ async def test_a_bad_filter_is_a_400_that_names_the_value(client: TestClient[Any
 
 
 def _dump(url: str, profile: Path) -> str:
-    assert CHROMIUM is not None
-    dom = subprocess.run([
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={profile}",
-        "--virtual-time-budget=5000", "--dump-dom", url], capture_output=True, text=True, timeout=120)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    return dom.stdout
+    return signed_in_page(url, "t", profile=profile)
 
 
 @pytest.mark.browser
@@ -212,7 +202,8 @@ async def test_the_page_filters_by_namespace_severity_and_time_and_pages_through
     ):
         await service.publish(f)
     host: Any = SimpleNamespace(findings=service)
-    server = TestServer(ApiServer(host, make_config(tmp_path).api, wait_seconds=30).app, host="127.0.0.1")
+    api = make_config(tmp_path, api={"token": "t"}).api
+    server = TestServer(ApiServer(host, api, wait_seconds=30).app, host="127.0.0.1")
     await server.start_server()
     try:
         base = str(server.make_url("/"))

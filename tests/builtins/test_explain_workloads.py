@@ -115,7 +115,8 @@ def _start_host(root: Path, kubeconfig: Path) -> RunningHost:
 
 
 def _loaded(host: RunningHost) -> int:
-    with urllib.request.urlopen(f"{host.url}/api/v1/workflows", timeout=5) as answer:
+    request = urllib.request.Request(f"{host.url}/api/v1/workflows", headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=5) as answer:
         items = json.load(answer)["items"]
     broken = [item for item in items if item["state"] != "loaded" and item["error"]]
     assert not broken, broken

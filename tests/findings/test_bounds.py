@@ -50,9 +50,9 @@ async def test_the_findings_listing_is_paged(tmp_path: Path) -> None:
     service = FindingsService([], keep=500, keep_bytes=64 << 20)
     for i in range(30):
         await service.publish(Finding(workflow="w", title=f"f{i}"))
-    host: Any = SimpleNamespace(config=make_config(tmp_path), findings=service)
+    host: Any = SimpleNamespace(config=make_config(tmp_path, api={"token": "t"}), findings=service)
     api = ApiServer(host, host.config.api, wait_seconds=30)
-    async with TestClient(TestServer(api.app)) as client:
+    async with TestClient(TestServer(api.app), headers={"Authorization": "Bearer t"}) as client:
         first = await (await client.get("/api/v1/findings?limit=20")).json()
         second = await (await client.get(f"/api/v1/findings?limit=20&offset={first['next']}")).json()
         bad = await client.get("/api/v1/findings?offset=-1")

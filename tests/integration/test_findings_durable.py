@@ -71,7 +71,8 @@ class Receiver:
 
 
 def _get(host: RunningHost, path: str) -> Any:
-    with urllib.request.urlopen(f"{host.url}{path}", timeout=10) as resp:
+    request = urllib.request.Request(f"{host.url}{path}", headers={"Authorization": f"Bearer {host.token}"})
+    with urllib.request.urlopen(request, timeout=10) as resp:
         body = resp.read()
     return json.loads(body) if path.startswith("/api/") else body.decode()
 

@@ -81,9 +81,10 @@ async def _healthy(url: str) -> None:
 
 async def _attachment(url: str, doc: dict[str, Any]) -> aiohttp.ClientResponse:
     finding = doc["findings"][0]
-    async with aiohttp.ClientSession() as s, s.get(f"{url}/api/v1/findings/{finding['id']}") as r:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    async with aiohttp.ClientSession() as s, s.get(f"{url}/api/v1/findings/{finding['id']}", headers=auth) as r:
         att = (await r.json())["attachments"][0]
-    session = aiohttp.ClientSession()
+    session = aiohttp.ClientSession(headers=auth)
     try:
         response = await session.get(f"{url}{att['url']}")
         await response.read()

@@ -5,9 +5,14 @@
 // The toolbar narrows the list by namespace, severity and time (`?namespace=`, `?severity=`,
 // `?since=`, passed on to the API too); the list comes from the host's findings store, a page
 // at a time ("Older findings" asks for the next one).
+// Every read needs a bearer token: the page asks for one, keeps it in this tab's sessionStorage
+// only (never localStorage, never a URL) and sends it as an Authorization header. Attachments are
+// fetched the same way: images are shown from blob: URLs (an <img> runs no script), other files
+// are downloaded, never opened on this origin, where their scripts could read the token.
 "use strict";
 
-const state = { items: [], selected: null, next: null };
+const state = { items: [], selected: null, next: null, blobs: new Map() };  // blobs: attachment URL -> blob: URL
+const TOKEN_KEY = "wfhost.apiToken";
 const SEVERITIES = ["info", "low", "medium", "high", "critical"];
 const PAGE = 200;
 const $ = (id) => document.getElementById(id);
@@ -172,9 +177,87 @@ function renderDetail(f) {
     <div class="body">${markdown(f.body)}</div>
     ${f.tables.filter((t) => !inBody(f.body, t)).map((t) => `${t.title ? `<h3>${esc(t.title)}</h3>` : ""}${table(t.columns, t.rows)}`).join("")}
     <div class="attachments">
-      ${images.map((a) => `<figure><img src="${esc(a.url)}" alt="${esc(a.name)}"><figcaption class="meta"><a href="${esc(a.url)}" target="_blank" rel="noopener">${esc(a.name)}</a> (${a.size} bytes)</figcaption></figure>`).join("")}
-      ${others.length ? `<h3>Attachments</h3><ul>${others.map((a) => `<li><a href="${esc(a.url)}" target="_blank" rel="noopener">${esc(a.name)}</a> <span class="meta">${esc(a.mediaType)}, ${a.size} bytes</span></li>`).join("")}</ul>` : ""}
+      ${images.map((a) => `<figure><img data-src="${esc(a.url)}" alt="${esc(a.name)}"><figcaption class="meta">${attachmentLink(a)} (${a.size} bytes)</figcaption></figure>`).join("")}
+      ${others.length ? `<h3>Attachments</h3><ul>${others.map((a) => `<li>${attachmentLink(a)} <span class="meta">${esc(a.mediaType)}, ${a.size} bytes</span></li>`).join("")}</ul>` : ""}
     </div>`;
+  showImages();
+}
+
+function attachmentLink(a) {
+  return `<a class="attachment" href="${esc(a.url)}" data-name="${esc(a.name)}" title="Download ${esc(a.name)}">${esc(a.name)}</a>`;
+}
+
+class Unauthorized extends Error {}
+
+// A GET of the API with the tab's token; a 401 forgets the token and asks for another.
+async function api(path) {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (!token) throw new Unauthorized("");
+  const resp = await fetch(path, { headers: { Authorization: `Bearer ${token}` }, credentials: "omit", cache: "no-store" });
+  if (resp.status === 401) {
+    const doc = await resp.json().catch(() => ({}));
+    sessionStorage.removeItem(TOKEN_KEY);
+    throw new Unauthorized(doc.error ?? "the token was refused");
+  }
+  return resp;
+}
+
+function askForToken(message) {
+  $("content").hidden = true;
+  $("sign-out").hidden = true;
+  $("sign-in").hidden = false;
+  $("status").textContent = "";
+  if (message) $("sign-in-error").textContent = `Not signed in: ${message}`;
+  $("token").focus();
+}
+
+function signedIn() {
+  $("sign-in").hidden = true;
+  $("sign-in-error").textContent = "";
+  $("content").hidden = false;
+  $("sign-out").hidden = false;
+}
+
+// The opened finding's images, fetched with the token (once per finding) and shown from blob: URLs.
+async function showImages() {
+  const images = [...$("detail").querySelectorAll("img[data-src]")];
+  const wanted = new Set(images.map((img) => img.dataset.src));
+  for (const [src, url] of state.blobs) {
+    if (!wanted.has(src)) {
+      URL.revokeObjectURL(url);
+      state.blobs.delete(src);
+    }
+  }
+  for (const img of images) {
+    try {
+      let url = state.blobs.get(img.dataset.src);
+      if (!url) {
+        const resp = await api(img.dataset.src);
+        if (!resp.ok) continue;
+        url = URL.createObjectURL(await resp.blob());
+        state.blobs.set(img.dataset.src, url);
+      }
+      img.src = url;
+    } catch (err) {
+      if (err instanceof Unauthorized) return askForToken(err.message);
+    }
+  }
+}
+
+// An attachment link: fetched with the token and saved as a file (never rendered on this origin).
+async function download(link) {
+  try {
+    const resp = await api(link.getAttribute("href"));
+    if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+    const file = new Blob([await resp.arrayBuffer()], { type: "application/octet-stream" });
+    const url = URL.createObjectURL(file);
+    const save = Object.assign(document.createElement("a"), { href: url, download: link.dataset.name });
+    save.click();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  } catch (err) {
+    if (err instanceof Unauthorized) askForToken(err.message);
+    else $("status").textContent = `Cannot download ${link.dataset.name}: ${err.message}`;
+  }
 }
 
 // One page of the listing, with the page's filters, from `offset`.
@@ -182,7 +265,7 @@ async function fetchPage(offset) {
   const params = new URLSearchParams({ limit: String(PAGE), offset: String(offset) });
   for (const [key, value] of labelFilters()) params.append("label", `${key}=${value}`);
   for (const [key, value] of Object.entries(toolbarFilters())) if (value) params.set(key, value);
-  const resp = await fetch(`/api/v1/findings?${params}`);
+  const resp = await api(`/api/v1/findings?${params}`);
   if (!resp.ok) {
     const doc = await resp.json().catch(() => ({}));
     throw new Error(doc.error ?? `HTTP ${resp.status}`);
@@ -204,24 +287,28 @@ async function loadOlder() {
     showCount();
     renderList();
   } catch (err) {
-    $("status").textContent = `Cannot load findings: ${err.message}`;
+    if (err instanceof Unauthorized) askForToken(err.message);
+    else $("status").textContent = `Cannot load findings: ${err.message}`;
   }
 }
 
 async function load() {
+  if (!sessionStorage.getItem(TOKEN_KEY)) return askForToken("");
   try {
     renderFilters();
     showToolbar();
     const page = await fetchPage(0);
     state.items = page.items;
     state.next = page.next;
+    signedIn();
     showCount();
     renderList();
     const wanted = state.selected ?? decodeURIComponent(location.hash.slice(1));
     const f = state.items.find((x) => x.id === wanted);
     if (f) select(f.id);
   } catch (err) {
-    $("status").textContent = `Cannot load findings: ${err.message}`;
+    if (err instanceof Unauthorized) askForToken(err.message);
+    else $("status").textContent = `Cannot load findings: ${err.message}`;
   }
 }
 
@@ -249,7 +336,29 @@ $("findings").addEventListener("click", (e) => {
   const li = e.target.closest("li[data-id]");
   if (li) select(li.dataset.id);
 });
-$("detail").addEventListener("click", followChip);
+$("detail").addEventListener("click", (e) => {
+  if (followChip(e)) return;
+  const link = e.target.closest("a.attachment");
+  if (!link || e.button !== 0) return;
+  e.preventDefault();
+  download(link);
+});
+$("sign-in").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const token = $("token").value.trim();
+  $("token").value = "";
+  if (!token) return;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  load();
+});
+$("sign-out").addEventListener("click", () => {
+  sessionStorage.removeItem(TOKEN_KEY);
+  state.items = [];
+  state.selected = null;
+  $("findings").innerHTML = "";
+  $("detail").innerHTML = '<p class="hint">Select a finding to see its report.</p>';
+  askForToken("");
+});
 $("label-filters").addEventListener("click", followChip);
 window.addEventListener("popstate", load);
 $("filter").addEventListener("input", renderList);
