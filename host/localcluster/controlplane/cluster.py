@@ -8,10 +8,17 @@ writes an admin kubeconfig, waits for `/readyz` and for the controllers to act, 
 children in steps (SIGTERM, a bounded wait, SIGKILL) in reverse order. Unless `with_node` is
 false it then joins our process kubelet as the node `node_name` (`node.LocalNode`) and waits
 for that Node to be Ready, so pods run as they do on the builtin stand-in.
+
+Two fault hooks act on the real processes: `restart_apiserver()` stops kube-apiserver in steps
+and starts it again on the same port and etcd, and `compact_etcd()` compacts etcd's history at
+its current revision through etcd's v3 JSON gateway. With the API server's watch cache on (the
+default) a watch is served from the cache, which a compaction does not touch; with
+`watch_cache=False` watches go to etcd, so a watch from a compacted version gets a real 410.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -75,11 +82,16 @@ class KubernetesControlPlane:
     work_dir: Path | None = None
     with_node: bool = True
     node_settings: LocalClusterSettings | None = None
+    watch_cache: bool = True
     node: LocalNode | None = field(init=False, default=None)
     _dir: Path = field(init=False)
     _owns_dir: bool = field(init=False, default=False)
     _children: list[_Child] = field(init=False, default_factory=list)
     url: str = field(init=False, default="")
+    etcd_url: str = field(init=False, default="")
+    apiserver_restarts: int = field(init=False, default=0)
+    _exe: Path | None = field(init=False, default=None)
+    _apiserver_args: list[str] = field(init=False, default_factory=list)
 
     @property
     def pki(self) -> Path:
@@ -140,6 +152,8 @@ class KubernetesControlPlane:
             capture_output=True,
         )
         etcd_client, etcd_peer = free_port(), free_port()
+        self.etcd_url = f"http://127.0.0.1:{etcd_client}"
+        self._exe = exe
         began = time.monotonic()
         try:
             self._spawn(
@@ -159,38 +173,36 @@ class KubernetesControlPlane:
             self._wait(lambda: _http_ok(f"http://127.0.0.1:{etcd_client}/health"), "etcd", began)
             pki = self.pki
             self._audit_policy().write_text(AUDIT_POLICY)
-            self._spawn(
-                exe,
-                "kube-apiserver",
-                [
-                    f"--etcd-servers=http://127.0.0.1:{etcd_client}",
-                    "--bind-address=127.0.0.1",
-                    "--advertise-address=127.0.0.1",
-                    # The kubernetes Service endpoints may not be a loopback address; nothing here needs them.
-                    "--endpoint-reconciler-type=none",
-                    f"--secure-port={port}",
-                    f"--cert-dir={self._dir / 'apiserver-certs'}",
-                    f"--tls-cert-file={pki / 'apiserver.crt'}",
-                    f"--tls-private-key-file={pki / 'apiserver.key'}",
-                    f"--client-ca-file={pki / 'ca.crt'}",
-                    "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-                    f"--service-account-key-file={pki / 'sa.pub'}",
-                    f"--service-account-signing-key-file={pki / 'sa.key'}",
-                    f"--service-cluster-ip-range={SERVICE_CIDR}",
-                    "--authorization-mode=Node,RBAC",
-                    "--enable-admission-plugins=NodeRestriction",
-                    "--allow-privileged=true",
-                    f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
-                    f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
-                    f"--kubelet-certificate-authority={pki / 'ca.crt'}",
-                    "--kubelet-preferred-address-types=InternalIP",
-                    # Who opened which watch, as the API server saw it (tests assert on it).
-                    f"--audit-policy-file={self._audit_policy()}",
-                    f"--audit-log-path={self.audit_log}",
-                    "--audit-log-format=json",
-                    "--v=0",
-                ],
-            )
+            self._apiserver_args = [
+                f"--etcd-servers=http://127.0.0.1:{etcd_client}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                # The kubernetes Service endpoints may not be a loopback address; nothing here needs them.
+                "--endpoint-reconciler-type=none",
+                f"--secure-port={port}",
+                f"--cert-dir={self._dir / 'apiserver-certs'}",
+                f"--tls-cert-file={pki / 'apiserver.crt'}",
+                f"--tls-private-key-file={pki / 'apiserver.key'}",
+                f"--client-ca-file={pki / 'ca.crt'}",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                f"--service-account-key-file={pki / 'sa.pub'}",
+                f"--service-account-signing-key-file={pki / 'sa.key'}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                "--authorization-mode=Node,RBAC",
+                "--enable-admission-plugins=NodeRestriction",
+                "--allow-privileged=true",
+                f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
+                f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
+                f"--kubelet-certificate-authority={pki / 'ca.crt'}",
+                "--kubelet-preferred-address-types=InternalIP",
+                # Who opened which watch, as the API server saw it (tests assert on it).
+                f"--audit-policy-file={self._audit_policy()}",
+                f"--audit-log-path={self.audit_log}",
+                "--audit-log-format=json",
+                f"--watch-cache={str(self.watch_cache).lower()}",
+                "--v=0",
+            ]
+            self._spawn(exe, "kube-apiserver", self._apiserver_args)
             self._wait(self._ready, "kube-apiserver", began)
             common = ["--leader-elect=false", "--secure-port=0", "--v=0"]
             self._spawn(
@@ -307,7 +319,8 @@ class KubernetesControlPlane:
 
     def _spawn(self, exe: Path, name: str, args: list[str]) -> None:
         log_path = self.logs / f"{name}.log"
-        with log_path.open("wb") as out:
+        # Appended to: a restarted component (the API server) keeps the log of its first run.
+        with log_path.open("ab") as out:
             process = subprocess.Popen(
                 [str(exe), name, *args],
                 stdout=out,
@@ -320,10 +333,58 @@ class KubernetesControlPlane:
         log.debug("controlplane.started", component=name, pid=process.pid)
 
     def stop_component(self, name: str) -> None:
-        """Stop one component (a test's API server restart); `restart_component` brings it back."""
+        """Stop one component (a test's API server restart); `restart_apiserver` brings that one back."""
         for child in self._children:
             if child.name == name:
                 _stop(child)
+
+    def restart_apiserver(self, *, grace_seconds: float = STOP_GRACE_SECONDS) -> float:
+        """Stop kube-apiserver in steps (SIGTERM, `grace_seconds`, SIGKILL) and start it again on
+        the same port and etcd; the seconds from the stop until `/readyz` answered again. Open
+        connections to it break; clients see a refused port while it is down."""
+        if self._exe is None or not self._apiserver_args:
+            raise ControlPlaneUnavailable("restart_apiserver() before start()")
+        began = time.monotonic()
+        for child in self._children:
+            if child.name == "kube-apiserver":
+                _stop(child, grace_seconds=grace_seconds)
+        self._children = [child for child in self._children if child.name != "kube-apiserver"]
+        self._spawn(self._exe, "kube-apiserver", self._apiserver_args)
+        self._wait(self._ready, "kube-apiserver", began)
+        self.apiserver_restarts += 1
+        seconds = time.monotonic() - began
+        log.info("controlplane.apiserver_restarted", seconds=round(seconds, 2))
+        return seconds
+
+    def etcd_revision(self) -> int:
+        """etcd's current revision (every resourceVersion the API server hands out is one)."""
+        # A range over one key answers with the store's header: its revision is the newest.
+        answer = self._etcd("/v3/kv/range", {"key": base64.b64encode(b"/registry").decode()})
+        header = answer.get("header")
+        revision = header.get("revision") if isinstance(header, dict) else None
+        if not isinstance(revision, str | int):
+            raise ControlPlaneUnavailable(f"etcd answered a range without a revision: {answer}")
+        return int(revision)
+
+    def compact_etcd(self) -> int:
+        """Compact etcd's history at its current revision (physically, before returning) and
+        return that revision: a watch or a continued list from any older version now needs what
+        etcd no longer has."""
+        revision = self.etcd_revision()
+        self._etcd("/v3/kv/compaction", {"revision": str(revision), "physical": True})
+        log.info("controlplane.etcd_compacted", revision=revision)
+        return revision
+
+    def _etcd(self, path: str, body: dict[str, object]) -> dict[str, object]:
+        if not self.etcd_url:
+            raise ControlPlaneUnavailable("etcd is not running: start() first")
+        request = urllib.request.Request(
+            self.etcd_url + path, data=json.dumps(body).encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            data: dict[str, object] = json.loads(response.read())
+            return data
 
     def stop(self) -> None:
         """Stop the node, then every child in reverse order of start; remove the work directory if ours."""
@@ -346,12 +407,12 @@ class KubernetesControlPlane:
         self.stop()
 
 
-def _stop(child: _Child) -> None:
+def _stop(child: _Child, *, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
     if child.process.poll() is not None:
         return
     try:
         os.killpg(child.process.pid, signal.SIGTERM)
-        child.process.wait(timeout=STOP_GRACE_SECONDS)
+        child.process.wait(timeout=grace_seconds)
     except subprocess.TimeoutExpired:
         log.warning("controlplane.sigkill", component=child.name)
         os.killpg(child.process.pid, signal.SIGKILL)
