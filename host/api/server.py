@@ -31,7 +31,7 @@ from host.api.audit import audit
 from host.api.auth.access import Authorizer, Check, debug_checks, read_checks
 from host.api.auth.identity import Authenticator, AuthError, Principal, Reviewer
 from host.api.backend import ApiBackend
-from host.api.models import AlertmanagerPayload, TriggerRequest
+from host.api.models import AlertmanagerPayload, TriggerRequest, parse_body
 from host.config import ApiConfig
 from host.errors import ConfigError, KubeError, NotFound, QueueFull, UnknownWorkflow
 from host.findings.service import FindingsService
@@ -306,7 +306,7 @@ class ApiServer:
         if request.content_type != "application/json":
             return error(415, f"expected Content-Type application/json, got {request.content_type or 'none'}")
         try:
-            data = json.loads(await request.read())
+            data = parse_body(await request.read())
         except (ValueError, UnicodeDecodeError) as exc:
             return error(400, f"body is not valid JSON: {exc}")
         try:

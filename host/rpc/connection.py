@@ -255,6 +255,10 @@ class RpcConnection:
             await self._send(Response(id=msg.id, result=result))
         except ConnectionClosed:
             log.debug("rpc.reply_after_close_dropped", peer=self._name, id=msg.id)
+        except ProtocolFault as fault:  # the result holds what JSON cannot carry (a lone surrogate)
+            log.warning("rpc.reply_unencodable", peer=self._name, method=msg.method, error=str(fault))
+            await self._reply_error(msg.id, RpcError(ErrorCode.INTERNAL_ERROR,
+                                                     f"{msg.method}: the result cannot be written as JSON"))
 
     async def _reply_error(self, req_id: int | str, err: RpcError) -> None:
         try:

@@ -36,7 +36,10 @@ def encode_request(req_id: int, method: str, params: Any) -> bytes:
     payload: dict[str, Any] = {"jsonrpc": "2.0", "id": req_id, "method": method}
     if params is not None:
         payload["params"] = params
-    return dumps_line(payload)
+    try:
+        return dumps_line(payload)
+    except (TypeError, ValueError) as exc:  # a lone surrogate (not UTF-8), an integer key, an object
+        raise ProtocolFault(f"{method}: the request cannot be written as JSON: {exc}") from exc
 
 
 def encode_message(msg: Message) -> bytes:
@@ -57,7 +60,10 @@ def encode_message(msg: Message) -> bytes:
             payload["error"] = msg.error.model_dump(exclude_none=True)
         else:
             payload["result"] = msg.result
-    return _dumps(payload).encode() + b"\n"
+    try:
+        return _dumps(payload).encode() + b"\n"
+    except (TypeError, ValueError) as exc:
+        raise ProtocolFault(f"the message cannot be written as JSON: {exc}") from exc
 
 
 def decode_line(line: bytes, *, max_bytes: int) -> Message:
