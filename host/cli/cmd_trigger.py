@@ -1,7 +1,9 @@
 """`wfhost trigger WORKFLOW --pod NS/NAME`: ask a running host, over its API, to run a workflow.
 
-URL and token come from flags or the environment (WFHOST_URL, WFHOST_TOKEN). Prints the API's
-JSON answer; exit 0 when the invocation was accepted (and, with --wait, ran ok), 1 otherwise.
+URL and token come from flags or the environment (WFHOST_URL, WFHOST_TOKEN). Without a token, the
+current kubeconfig context's bearer token is sent (`--kubeconfig`, `--context`, as kubectl's), so a
+host with `api.auth.kubernetes.enabled` runs it only if the caller's own rights allow. Prints the
+API's JSON answer; exit 0 when the invocation was accepted (and, with --wait, ran ok), 1 otherwise.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ import asyncio
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from host.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, parse_params
+from host.cli.kube_token import kubeconfig_token
+from host.errors import ConfigError
 from host.text import dumps_json
 
 
@@ -27,7 +32,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     p.add_argument("--wait", action="store_true", help="wait for the invocation and print its findings")
     p.add_argument("--url", default=os.environ.get("WFHOST_URL", "http://127.0.0.1:8080"))
-    p.add_argument("--token", default=os.environ.get("WFHOST_TOKEN"))
+    p.add_argument("--token", default=os.environ.get("WFHOST_TOKEN"),
+                   help="bearer token (default: WFHOST_TOKEN, else the current kubeconfig context's token)")
+    p.add_argument("--kubeconfig", type=Path, default=None, help="kubeconfig for the default token (default: "
+                   "KUBECONFIG, else ~/.kube/config)")
+    p.add_argument("--context", default=None, help="kubeconfig context for the default token (default: current)")
     p.add_argument("--timeout", type=float, default=600)
     p.set_defaults(func=run)
 
@@ -40,13 +49,17 @@ def run(args: argparse.Namespace) -> int:
         params = parse_params(args.param)
     except ValueError as exc:
         return fail(str(exc))
-    if not args.token:
-        return fail("no API token: pass --token or set WFHOST_TOKEN")
+    token = args.token
+    if not token:
+        try:
+            token = kubeconfig_token(args.kubeconfig, context=args.context)
+        except ConfigError as exc:
+            return fail(f"no API token: {exc}", EXIT_USAGE)
     target: dict[str, Any] = {"namespace": namespace, "pod": pod}
     if args.container:
         target["container"] = args.container
     body = {"workflow": args.workflow, "target": target, "params": params, "wait": args.wait}
-    return asyncio.run(_post(args.url, args.token, body, timeout=args.timeout))
+    return asyncio.run(_post(args.url, token, body, timeout=args.timeout))
 
 
 async def _post(url: str, token: str, body: dict[str, Any], *, timeout: float) -> int:

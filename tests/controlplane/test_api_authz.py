@@ -21,6 +21,9 @@ import asyncio
 import contextlib
 import io
 import json
+import os
+import subprocess
+import sys
 import textwrap
 import time
 import uuid
@@ -352,19 +355,50 @@ async def test_answers_are_cached_for_the_window_and_asked_again_after_it(
     assert uncached.api.authenticator.reviews == 2
 
 
+def _kubeconfig(plane: KubernetesControlPlane, token: str, path: Path) -> Path:
+    """A kubeconfig whose current context authenticates with `token`."""
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "sa",
+        "clusters": [{"name": "c", "cluster": {"server": plane.url, "certificate-authority": str(plane.pki / "ca.crt")}}],
+        "users": [{"name": "sa", "user": {"token": token}}],
+        "contexts": [{"name": "sa", "context": {"cluster": "c", "user": "sa"}}],
+    }))
+    return path
+
+
+def _wfhost_trigger(*args: str, kubeconfig: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "WFHOST_TOKEN"}
+    env["KUBECONFIG"] = str(kubeconfig)
+    return subprocess.run([sys.executable, "-m", "host.cli.main", "trigger", *args],
+                          capture_output=True, text=True, timeout=60, env=env)
+
+
+async def test_wfhost_trigger_sends_the_current_kubeconfig_token_by_default(
+    control_plane: KubernetesControlPlane, identities: dict[str, str], start: Any, tmp_path: Path
+) -> None:
+    service = await start(control_plane.kubeconfig_path)
+    kubeconfig = _kubeconfig(control_plane, identities["debugger"], tmp_path / "debugger.kubeconfig")
+    ok = await asyncio.to_thread(_wfhost_trigger, "fake-debugger", "--pod", f"{A}/web", "--url", service.url,
+                                 kubeconfig=kubeconfig)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["status"] == "queued"
+    refused = await asyncio.to_thread(_wfhost_trigger, "fake-debugger", "--pod", f"{B}/web", "--url", service.url,
+                                      kubeconfig=kubeconfig)
+    assert refused.returncode == 1
+    assert "system:serviceaccount:authz-a:debugger may not run workflow fake-debugger" in refused.stderr
+    # The admin kubeconfig authenticates with a client certificate: nothing to pass on, and it says so.
+    cert = await asyncio.to_thread(_wfhost_trigger, "fake-debugger", "--pod", f"{A}/web", "--url", service.url,
+                                   kubeconfig=control_plane.kubeconfig_path)
+    assert cert.returncode == 2
+    assert "has no bearer token (a client certificate cannot be passed on to wfhost)" in cert.stderr
+    assert "--token or set WFHOST_TOKEN" in cert.stderr
+
+
 async def test_a_host_that_may_not_ask_kubernetes_fails_closed(
     control_plane: KubernetesControlPlane, identities: dict[str, str], start: Any, tmp_path: Path
 ) -> None:
     # The host runs as `nobody`: no Role at all, so Kubernetes refuses its TokenReviews (403).
-    kubeconfig = tmp_path / "nobody.kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "n",
-        "clusters": [{"name": "c", "cluster": {"server": control_plane.url,
-                                               "certificate-authority": str(control_plane.pki / "ca.crt")}}],
-        "users": [{"name": "n", "user": {"token": identities["nobody"]}}],
-        "contexts": [{"name": "n", "context": {"cluster": "c", "user": "n"}}],
-    }))
-    service = await start(kubeconfig)
+    service = await start(_kubeconfig(control_plane, identities["nobody"], tmp_path / "nobody.kubeconfig"))
     for method, path in (("GET", "/api/v1/findings"),
                          ("POST", "/api/v1/trigger")):
         status, doc = await _call(method, f"{service.url}{path}", token=identities["debugger"],
