@@ -18,7 +18,7 @@ tests/test_errors.py walks the package and checks this drawing against the class
     ├── ConnectionClosed            rpc.errors: the connection closed before a request was answered
     ├── CapabilityDenied            a capability call was refused by policy (data: capability, reason)
     ├── DebugError                  a debug-agent action could not run or failed (code: the cause)
-    ├── KubeError                   the Kubernetes API answered with an error
+    ├── KubeError                   the Kubernetes API answered with an error (retry_after when it said)
     │   ├── NotFound                404
     │   ├── Conflict                409
     │   ├── Gone                    410: the resource version expired
@@ -142,12 +142,21 @@ class CapabilityDenied(WfhostError):
 
 
 class KubeError(WfhostError):
-    """The Kubernetes API answered with an error."""
+    """The Kubernetes API answered with an error; `retry_after` in seconds when the answer said
+    when to try again (a `Retry-After` header, e.g. on a 503, or `details.retryAfterSeconds`)."""
 
-    def __init__(self, message: str, *, status: int | None = None, reason: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        reason: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason
+        self.retry_after = retry_after
 
 
 class NotFound(KubeError):
@@ -166,8 +175,7 @@ class Throttled(KubeError):
     """429 from the API server; `retry_after` in seconds when it said so."""
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message, status=429, reason="TooManyRequests")
-        self.retry_after = retry_after
+        super().__init__(message, status=429, reason="TooManyRequests", retry_after=retry_after)
 
 
 class Forbidden(KubeError):

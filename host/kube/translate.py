@@ -42,7 +42,7 @@ def error_for_status(
         return Throttled(text, retry_after=retry_after)
     if code == 403:
         return Forbidden(text, status=403, reason=reason or "Forbidden")
-    return KubeError(text, status=code, reason=reason)
+    return KubeError(text, status=code, reason=reason, retry_after=retry_after)
 
 
 def error_from_status_object(status: dict[str, Any], *, what: str) -> KubeError:

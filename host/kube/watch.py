@@ -10,9 +10,11 @@
 
 The watcher carries `resourceVersion` forward from every event and every BOOKMARK. When a stream
 ends (the server's `timeoutSeconds`) or drops, it re-watches from that version without listing. A
-429 waits for the server's `Retry-After`; other errors back off exponentially with jitter (delays
-from `ClusterConfig.backoff`) and then resume from the same version. Cancelling the consuming task
-stops it promptly: the stream's socket is shut down, nothing waits on a blocked read.
+429 waits for the server's `Retry-After`, and so does any other error that carries one (a 503
+from an API server shutting down or a proxy in front of it); other errors back off exponentially
+with jitter (delays from `ClusterConfig.backoff`) and then resume from the same version.
+Cancelling the consuming task stops it promptly: the stream's socket is shut down, nothing waits
+on a blocked read.
 """
 
 from __future__ import annotations
@@ -121,12 +123,15 @@ class Watcher:
                 await self._sleep(delay, why="throttled (429)")
             except KubeError as exc:
                 self.stats.errors += 1
-                delay = self._backoff.next_delay()
+                # The server said when: believe it, as for a 429 (the backoff still grows meanwhile).
+                backoff = self._backoff.next_delay()
+                delay = exc.retry_after if exc.retry_after is not None else backoff
                 self._log.warning(
                     "watch failed, backing off",
                     error=str(exc),
                     status=exc.status,
                     delay=round(delay, 3),
+                    retry_after=exc.retry_after,
                     relisting=need_list,
                 )
                 await asyncio.sleep(delay)
