@@ -513,11 +513,27 @@ class TriggersConfig(Model):
     )
 
 
+class NodePodConfig(Model):
+    """The `nodePod` mechanism: the agent in a short-lived hostPID pod on the target's node."""
+
+    namespace: str | None = Field(
+        default=None,
+        description="Where node pods run (labelled pod-security.kubernetes.io/enforce=privileged or exempt); "
+        "the host's own namespace when unset.",
+    )
+
+
 class DebugConfig(Model):
     image: str = "ghcr.io/wfhost/debug:0.1.0"
     max_ephemeral_containers_per_pod: int = Field(default=1, ge=1, le=10)
     action_timeout_seconds: float = Field(default=300, gt=0)
     container_start_timeout_seconds: float = Field(default=60, gt=0)
+    mechanism: Literal["ephemeralContainer", "nodePod", "auto"] = Field(
+        default="ephemeralContainer",
+        description="How the agent reaches a pod: an ephemeral container in it, a node pod beside it, or the "
+        "ephemeral container with the node pod when Pod Security rejects it.",
+    )
+    node_pod: NodePodConfig = NodePodConfig()
 
 
 class LeaderElectionConfig(Model):

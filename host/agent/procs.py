@@ -6,6 +6,10 @@ only that process and its descendants are listed and accepted; `WFHOST_AGENT_TAR
 when set and readable, names the target's current pid instead (the local kubelet rewrites it
 when the target container restarts).
 
+From a node pod (`hostPID`) the agent sees the whole node, so `select_container` narrows the
+scope to the processes of one container, found by its pod UID and container ID in their cgroup
+paths (`containers.py`); its main process then stands where the scope pid does.
+
 Runtime detection (`runtimes.py`) reads `/proc/PID/maps` (a mapped `libpython3.X.so`,
 `libjvm.so`), the executable's name (`python3.X`, `java`, `node`) and Go's build info in the
 binary, which needs no attach and costs the target nothing.
@@ -19,7 +23,7 @@ from pathlib import Path
 
 import psutil
 
-from host.agent import runtimes
+from host.agent import containers, runtimes
 from host.agent.errors import (
     BadArgument,
     NoSuchProcess,
@@ -35,6 +39,34 @@ from host.agent.runtimes import Runtime, RuntimeInfo
 SCOPE_ENV = "WFHOST_AGENT_TARGET_PID"
 SCOPE_FILE_ENV = "WFHOST_AGENT_TARGET_PID_FILE"
 
+
+@dataclass(frozen=True)
+class ContainerScope:
+    """One container of a pod, named by the pod's UID and the container's ID (node pod)."""
+
+    pod_uid: str
+    container_id: str
+
+    def pids(self) -> set[int]:
+        return containers.members(self.pod_uid, self.container_id)
+
+
+_container: ContainerScope | None = None
+
+
+def select_container(pod_uid: str, container_id: str) -> ContainerScope:
+    """Limit this run to one container's processes; NoSuchProcess when none of them is visible."""
+    global _container
+    scope = ContainerScope(containers.pod_uid(pod_uid), containers.container_hex(container_id))
+    if not scope.pids():
+        raise NoSuchProcess(
+            f"no process of container {scope.container_id[:12]} of pod {scope.pod_uid} is visible: the "
+            "container is not running, or the agent does not share the node's PID namespace (hostPID) "
+            "or cannot read /proc/*/cgroup",
+            details={"podUid": scope.pod_uid, "containerId": scope.container_id},
+        )
+    _container = scope
+    return scope
 
 
 @dataclass(frozen=True)
@@ -66,7 +98,10 @@ class Target:
 
 
 def scope_pid() -> int | None:
-    """The pid named by WFHOST_AGENT_TARGET_PID, or None when the agent sees the whole namespace."""
+    """The selected container's main pid, else the pid named by WFHOST_AGENT_TARGET_PID, or None when
+    the agent sees the whole namespace."""
+    if _container is not None:
+        return containers.main_pid(_container.pids())
     raw = os.environ.get(SCOPE_ENV, "").strip()
     pid_file = os.environ.get(SCOPE_FILE_ENV, "").strip()
     if pid_file:
@@ -85,6 +120,8 @@ def scope_pid() -> int | None:
 
 def scoped_pids() -> set[int] | None:
     """Pids the agent may act on, or None for every visible process."""
+    if _container is not None:
+        return _container.pids()
     root = scope_pid()
     if root is None:
         return None

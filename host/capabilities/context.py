@@ -61,6 +61,7 @@ class CallContext:
     active: bool = True
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     cancel: CancelRequest = field(default_factory=CancelRequest)
+    notes: list[str] = field(default_factory=list)  # said once in every finding reported after them
 
     def count_call(self, method: str) -> None:
         self.calls += 1
@@ -69,6 +70,11 @@ class CallContext:
                 ErrorCode.LIMIT_EXCEEDED,
                 f"invocation made more than {self.limits.max_calls_per_invocation} capability calls ({method})",
             )
+
+    def note(self, text: str) -> None:
+        """Remember something every later finding of this invocation should say (once each)."""
+        if text not in self.notes:
+            self.notes.append(text)
 
     def add_artifact(self, attachment: Attachment) -> str:
         artifact_id = f"art-{len(self.artifacts) + 1}"

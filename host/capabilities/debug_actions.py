@@ -2,7 +2,9 @@
 
 Artifacts the agent embeds (flamegraphs, memray reports) are kept host-side for the invocation
 and replaced by handles (`artifactId`, name, media type, size), so large files never cross the
-sandbox boundary; `findings.report` attaches them by id. A failed action raises `DebugError`,
+sandbox boundary; `findings.report` attaches them by id. A note the mechanism adds (the agent ran
+from a node pod because Pod Security rejected the debug container) goes into every finding the
+invocation reports from then on. A failed action raises `DebugError`,
 which the router turns into the guest's error code (`host.rpc.guest_error`).
 """
 
@@ -20,7 +22,7 @@ from pydantic import AfterValidator, Field
 from host.capabilities.context import CallContext
 from host.capabilities.params import CallParams, PodRef
 from host.capabilities.router import CapabilityRouter
-from host.debug.backend import DebugBackend
+from host.debug.mechanism import ActionRunner
 from host.model.findings import Attachment
 from host.rpc import ErrorCode, RpcError
 
@@ -130,6 +132,36 @@ class NodeProfile(_Pid):
         return self.duration + 90
 
 
+class JavaThreadDump(_Pid):
+    def agent_args(self) -> list[str]:
+        return ["javathreads", "--pid", str(self.pid)]
+
+    def timeout(self) -> float:
+        return 120
+
+
+class JavaHeapHistogram(_Pid):
+    top: int = Field(default=30, ge=1, le=200, description="How many classes, largest first.")
+    live_only: bool = Field(default=True, description="Reachable objects only: the JVM runs a full GC first.")
+
+    def agent_args(self) -> list[str]:
+        args = ["javaheap", "--pid", str(self.pid), "--top", str(self.top)]
+        return args if self.live_only else [*args, "--all"]
+
+    def timeout(self) -> float:
+        return 180
+
+
+class JavaProfile(_Pid):
+    duration: int = Field(default=10, ge=1, le=300)
+
+    def agent_args(self) -> list[str]:
+        return ["javaprofile", "--pid", str(self.pid), "--duration", str(self.duration)]
+
+    def timeout(self) -> float:
+        return 2 * self.duration + 150  # the recording, then jfr print over it
+
+
 _DNS_NAME = re.compile(r"^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
                        r"(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$")
 _HOST_PORT = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):(?P<port>\d{1,5})$")
@@ -219,11 +251,14 @@ def _handles(ctx: CallContext, result: dict[str, Any]) -> dict[str, Any]:
     return {**result, "artifacts": handles}
 
 
-def register(router: CapabilityRouter, backend: DebugBackend) -> None:
+def register(router: CapabilityRouter, backend: ActionRunner) -> None:
     def handler(model: type[_Target]) -> Any:
         async def handle(ctx: CallContext, p: _Target) -> dict[str, Any]:
             t = p.target
             result = await backend.run(t.namespace, t.name, t.container, p.agent_args(), timeout=p.timeout())
+            mechanism = result.get("mechanism")
+            if isinstance(mechanism, dict) and isinstance(mechanism.get("note"), str):
+                ctx.note(mechanism["note"])  # how the agent reached the pod, for the findings
             return _handles(ctx, result)
 
         return handle
@@ -233,5 +268,7 @@ def register(router: CapabilityRouter, backend: DebugBackend) -> None:
         ("debug.pythonStackTrace", StackTrace), ("debug.pythonMemory", Memory),
         ("debug.pythonInspect", Inspect), ("debug.pythonDebugger", Debugger),
         ("debug.goProfile", GoProfile), ("debug.nodeProfile", NodeProfile), ("debug.networkCheck", NetworkCheck),
+        ("debug.javaThreadDump", JavaThreadDump), ("debug.javaHeapHistogram", JavaHeapHistogram),
+        ("debug.javaProfile", JavaProfile),
     ):
         router.register(method, model, handler(model))

@@ -106,6 +106,12 @@ class Deduper:
             self._seen.popitem(last=False)
 
 
+def _with_notes(body: str, notes: list[str]) -> str:
+    """The body with the invocation's notes (how the debug agent reached the pod) it does not say yet."""
+    missing = [note for note in notes if note not in body]
+    return "\n\n".join(part for part in [body, *(f"**Note:** {note}" for note in missing)] if part)
+
+
 async def report(ctx: CallContext, params: ReportParams, deduper: Deduper | None = None) -> dict[str, Any]:
     if params.dedupe_key is not None and deduper is not None:
         earlier = deduper.seen(ctx.workflow, params.dedupe_key)
@@ -132,7 +138,7 @@ async def report(ctx: CallContext, params: ReportParams, deduper: Deduper | None
         subject=params.subject or ctx.event.subject,
         title=params.title,
         severity=params.severity,
-        body=params.body,
+        body=_with_notes(params.body, ctx.notes),
         tables=params.tables,
         attachments=attachments,
         labels=params.labels,

@@ -8,12 +8,12 @@ from host.capabilities import findings
 from host.capabilities.router import CapabilityRouter
 
 if TYPE_CHECKING:
-    from host.debug.backend import DebugBackend
+    from host.debug.mechanism import ActionRunner
     from host.kube.client import KubeClient
 
 
 def build_router(
-    *, kube: KubeClient | None = None, debug: DebugBackend | None = None, dedupe_seconds: float = 900.0
+    *, kube: KubeClient | None = None, debug: ActionRunner | None = None, dedupe_seconds: float = 900.0
 ) -> CapabilityRouter:
     router = CapabilityRouter()
     findings.register(router, dedupe_seconds=dedupe_seconds)

@@ -10,13 +10,14 @@ capability, SYS_PTRACE, which py-spy, gdb (memray, debugpy) need to attach to th
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import Any
 
 import structlog
 
 from host.config import DebugConfig
+from host.debug.agentcall import call_agent, target_container
+from host.debug.podsecurity import refusal_message, rejection
 from host.errors import DebugError, Forbidden, KubeError, NotFound
 from host.kube.client import KubeClient
 
@@ -56,22 +57,10 @@ class DebugBackend:
         except KubeError as exc:
             raise DebugError(f"cannot read pod {namespace}/{name}: {exc}", code="kube_error") from exc
 
-    @staticmethod
-    def _target_container(pod: dict[str, Any], container: str | None) -> str:
-        names = [c.get("name") for c in pod.get("spec", {}).get("containers") or []]
-        if container is None:
-            if not names:
-                raise DebugError("the pod has no containers", code="bad_target")
-            return str(names[0])
-        if container not in names:
-            raise DebugError(f"the pod has no container {container!r} (it has {', '.join(map(str, names))})",
-                             code="bad_target")
-        return container
-
     async def ensure_container(self, namespace: str, name: str, container: str | None) -> tuple[str, str]:
         """The running debug container for this target container: (target container, debug container)."""
         pod = await self._pod(namespace, name)
-        target = self._target_container(pod, container)
+        target = target_container(pod, container)
         key = (namespace, name, target)
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
@@ -115,8 +104,10 @@ class DebugBackend:
         try:
             await self.kube.patch_pod_ephemeral_containers(namespace, name, [*current, spec])
         except Forbidden as exc:
-            if "PodSecurity" in str(exc):
-                raise DebugError(_pod_security_refusal(namespace, name, str(exc)), code="pod_security") from exc
+            refused = rejection(exc)
+            if refused is not None:
+                raise DebugError(refusal_message(namespace, name, refused.message), code="pod_security",
+                                 details={"level": refused.level, "version": refused.version}) from exc
             raise DebugError(f"the cluster forbids adding ephemeral containers to {namespace}/{name} (RBAC: the "
                              f"host needs 'patch' on pods/ephemeralcontainers there): {exc}",
                              code="ephemeral_forbidden") from exc
@@ -158,44 +149,9 @@ class DebugBackend:
     async def run(self, namespace: str, name: str, container: str | None, args: list[str],
                   *, timeout: float | None = None) -> dict[str, Any]:
         """Run `wfhost-agent ARGS...` in the debug container; return its `result` or raise DebugError."""
-        target, debug_name = await self.ensure_container(namespace, name, container)
-        limit = timeout or self.config.action_timeout_seconds
-        began = time.monotonic()
-        try:
-            res = await self.kube.exec(namespace, name, debug_name, ["wfhost-agent", *args], timeout=limit)
-        except KubeError as exc:
-            await self._pod(namespace, name)  # raises pod_gone when that is why
-            if exc.reason == "ExecTimeout":
-                raise DebugError(f"{args[0]} did not finish within {limit:g}s", code="timeout") from exc
-            if isinstance(exc, Forbidden):
-                raise DebugError(f"the cluster refuses the debug agent's exec in {namespace}/{name} (RBAC: the "
-                                 f"host needs 'get' and 'create' on pods/exec there): {exc}", code="exec_forbidden") from exc
-            raise DebugError(f"cannot run the debug agent in {namespace}/{name}: {exc}", code="kube_error") from exc
-        try:
-            reply = json.loads(res.stdout)
-        except ValueError as exc:
-            await self._pod(namespace, name)
-            tail = res.stderr.decode(errors="replace").strip()[-800:]
-            raise DebugError(f"the debug agent gave no JSON answer (exit {res.exit_code}): {tail or 'no output'}",
-                             code="agent_failed") from exc
-        log.info("debug.action_done", pod=f"{namespace}/{name}", container=target, action=args[0],
-                 ok=reply.get("ok"), seconds=round(time.monotonic() - began, 3))
-        if not reply.get("ok"):
-            err = reply.get("error") or {}
-            raise DebugError(str(err.get("message") or "the debug agent failed"), code=str(err.get("code") or "agent_failed"),
-                             details=err.get("details") or {})
-        result = reply.get("result")
-        if not isinstance(result, dict):
-            raise DebugError("the debug agent answered without a result", code="agent_failed")
-        return result
-
-
-def _pod_security_refusal(namespace: str, name: str, server_message: str) -> str:
-    """What a Pod Security Admission refusal of the debug container means and what an operator can do."""
-    return (
-        f"Pod Security Admission refused the debug container for {namespace}/{name}: the namespace's enforced "
-        f"level does not allow the SYS_PTRACE capability the debug tools need to attach to a process "
-        f"(server: {server_message}). To debug pods there, an operator can label the namespace "
-        f"'pod-security.kubernetes.io/enforce=privileged' (or exempt it in the admission configuration), "
-        f"or turn the debug workflows off for it; nothing was changed in the pod."
-    )
+        _, debug_name = await self.ensure_container(namespace, name, container)
+        return await call_agent(
+            self.kube, namespace=namespace, pod=name, container=debug_name, args=args,
+            timeout=timeout or self.config.action_timeout_seconds, target=f"{namespace}/{name}",
+            check_target=lambda: self._pod(namespace, name),
+        )

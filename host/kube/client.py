@@ -184,6 +184,16 @@ class KubeClient:
             body,
         )
 
+    async def create_pod(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        name = body.get("metadata", {}).get("name") or body.get("metadata", {}).get("generateName", "?")
+        return await self._json(f"create pod {namespace}/{name}", self.core.create_namespaced_pod, namespace, body)
+
+    async def delete_pod(self, namespace: str, name: str, *, grace_period_seconds: int | None = None) -> None:
+        options: dict[str, Any] = {}
+        if grace_period_seconds is not None:
+            options["grace_period_seconds"] = grace_period_seconds
+        await self._request(f"delete pod {namespace}/{name}", self.core.delete_namespaced_pod, name, namespace, **options)
+
     async def exec(
         self, namespace: str, name: str, container: str, command: list[str], *, timeout: float
     ) -> ExecResult:

@@ -65,9 +65,9 @@ class Host:
             self.kube = KubeClient.from_config(config.cluster.kubeconfig)
         self.debug: Any = None
         if self.kube is not None:
-            from host.debug.backend import DebugBackend
+            from host.debug.mechanism import Debugger
 
-            self.debug = DebugBackend(self.kube, config.debug)
+            self.debug = Debugger(self.kube, config.debug)
         self.router = build_router(
             kube=self.kube, debug=self.debug, dedupe_seconds=config.limits.finding_dedupe_seconds
         )

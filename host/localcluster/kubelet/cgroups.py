@@ -9,6 +9,11 @@ memory limit, a CFS quota from the cpu limit. The container's command is started
 instruction and for every child. When the kernel's OOM killer ends a process in the group,
 `memory.oom_control` counts it and the kubelet reports `OOMKilled`.
 
+Every container instance also gets an identity group in the `pids` controller (no limit written)
+named as a real kubelet's cgroupfs driver names it, `.../kubepods/pod<pod UID>/<container ID>`,
+so a process's `/proc/PID/cgroup` says which pod and container it belongs to: the node pod's
+debug agent (`host.agent.containers`) finds its target that way, as it does on a real node.
+
 Elsewhere (cgroup v2 only, not root, a read-only mount) `Cgroups.available()` is False and
 limits are not enforced; the kubelet logs that once.
 """
@@ -74,9 +79,10 @@ class Limits:
 class Cgroup:
     """One container instance's groups; `wrap(argv)` starts a command inside them."""
 
-    def __init__(self, directories: list[Path], memory: Path | None) -> None:
+    def __init__(self, directories: list[Path], memory: Path | None, pod: Path | None = None) -> None:
         self._directories = directories
         self._memory = memory
+        self._pod = pod  # the identity group's pod level, removed once its last container is gone
 
     def wrap(self, argv: list[str]) -> list[str]:
         joins = "; ".join(f"echo $$ > {shlex.quote(str(d / 'cgroup.procs'))}" for d in self._directories)
@@ -102,6 +108,11 @@ class Cgroup:
                 directory.rmdir()
             except OSError as exc:
                 log.debug("cgroup.remove_failed", path=str(directory), error=str(exc))
+        if self._pod is not None:
+            try:
+                self._pod.rmdir()
+            except OSError:
+                pass  # another container of the pod still runs in it
 
 
 class Cgroups:
@@ -110,7 +121,7 @@ class Cgroups:
     def __init__(self, node_name: str, root: Path = ROOT) -> None:
         self._base = {
             controller: root / controller / _own_path(controller).lstrip("/") / f"wfhost-{node_name}"
-            for controller in ("memory", "cpu")
+            for controller in ("memory", "cpu", "pids")
         }
         self._root = root
 
@@ -124,9 +135,20 @@ class Cgroups:
             and os.access(self._base["cpu"].parent, os.W_OK)
         )
 
-    def create(self, name: str, limits: Limits) -> Cgroup:
-        """Groups for one container instance `name`, with `limits` written; OSError when refused."""
+    def identity_available(self) -> bool:
+        """Whether containers can be named by pod UID and container ID in a `pids` group."""
+        return (self._root / "pids" / "cgroup.procs").exists() and os.access(self._base["pids"].parent, os.W_OK)
+
+    def create(self, name: str, limits: Limits, *, pod_uid: str | None = None) -> Cgroup:
+        """Groups for one container instance `name`, with `limits` written, and with `pod_uid` its
+        identity group `kubepods/pod<pod_uid>/<name>`; OSError when refused."""
         directories: list[Path] = []
+        pod_dir: Path | None = None
+        if pod_uid is not None:
+            pod_dir = self._base["pids"] / "kubepods" / f"pod{pod_uid}"
+            identity = pod_dir / name
+            identity.mkdir(parents=True, exist_ok=True)
+            directories.append(identity)
         memory_dir: Path | None = None
         if limits.memory_bytes is not None:
             memory_dir = self._base["memory"] / name
@@ -142,4 +164,4 @@ class Cgroups:
             (cpu_dir / "cpu.cfs_period_us").write_text(str(_CFS_PERIOD_US))
             (cpu_dir / "cpu.cfs_quota_us").write_text(str(limits.cpu_quota_us))
             directories.append(cpu_dir)
-        return Cgroup(directories, memory_dir)
+        return Cgroup(directories, memory_dir, pod_dir)

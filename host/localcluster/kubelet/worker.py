@@ -88,6 +88,7 @@ class PodWorker:
         self.ephemeral: dict[str, Container] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._restarts: set[asyncio.Task[int]] = set()
+        self._cleanups: set[asyncio.Task[None]] = set()
         self.terminating = False
         self.final = False
 
@@ -341,19 +342,32 @@ class PodWorker:
         partial.replace(path)
 
     def _limit(self, container: Container, argv: list[str], env: dict[str, str]) -> Cgroup | None:
-        """The kernel-enforced groups for this container instance, when it has limits and we can."""
+        """The groups for this container instance: kernel-enforced limits when it has them, and the
+        identity group naming its pod UID and container ID, where the machine lets us."""
         cgroups = self._node.cgroups
         limits = Limits.of(container.spec)
-        if cgroups is None or not limits.any:
+        identity = cgroups is not None and cgroups.identity_available()
+        if cgroups is None or not (limits.any or identity):
             return None
         if shutil.which(argv[0], path=env.get("PATH")) is None:
             return None  # let the start fail as it would without limits (StartError, not sh's 127)
-        name = (container.container_id or "").removeprefix("local://")[:32]
+        name = (container.container_id or "").removeprefix("local://")
         try:
-            return cgroups.create(name, limits)
+            return cgroups.create(name, limits, pod_uid=self.uid if identity else None)
         except OSError as exc:
             log.warning("kubelet.cgroup_refused", container=container.name, error=str(exc))
             return None
+
+    def _remove_when_stopped(self, process: ContainerProcess, group: Cgroup) -> None:
+        """Remove the container's groups once whoever stops its process (terminate, kill) has."""
+
+        async def remove() -> None:
+            await process.wait()
+            group.remove()
+
+        task = asyncio.create_task(remove(), name=f"cgroup removal {self.namespace}/{self.name}")
+        self._cleanups.add(task)
+        task.add_done_callback(self._cleanups.discard)
 
     async def _run_once(self, container: Container) -> Terminated:
         settings = self._node.settings
@@ -405,7 +419,12 @@ class PodWorker:
         self.event(container, NORMAL, "Started", f"Started container {container.name}")
         container.state = Running(started_at)
         self.publish()
-        code = await process.wait()
+        try:
+            code = await process.wait()
+        except asyncio.CancelledError:
+            if group is not None:
+                self._remove_when_stopped(process, group)  # the pod is being stopped or killed
+            raise
         container.process = None
         sink.close()
         reason = "Completed" if code == 0 else "Error"
