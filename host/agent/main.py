@@ -24,6 +24,9 @@ from host.agent.actions import (
     debugger,
     goprofile,
     inspect,
+    javaheap,
+    javaprofile,
+    javathreads,
     memory,
     network,
     nodeprofile,
@@ -115,6 +118,19 @@ def _parser() -> argparse.ArgumentParser:
         help="leave V8's optimized code alone (a little cheaper; inlined functions count as their caller)",
     )
 
+    sub.add_parser(
+        "javathreads", parents=[common, target], help="Java: thread dump and deadlocks through the JVM's attach mechanism"
+    )
+    jheap = sub.add_parser(
+        "javaheap", parents=[common, target], help="Java: class histogram (GC.class_histogram) through attach"
+    )
+    jheap.add_argument("--top", type=int, default=30, help="how many classes to report (default 30)")
+    jheap.add_argument("--all", action="store_true", help="count unreachable objects too (no full GC first)")
+    jprof = sub.add_parser(
+        "javaprofile", parents=[common, target], help="Java: JFR recording: hot methods and allocating classes"
+    )
+    jprof.add_argument("--duration", type=int, required=True, help="whole seconds, 1-300")
+
     net = sub.add_parser(
         "network", parents=[common], help="sockets, DNS, TCP and HTTP(S) checks from the pod's network namespace"
     )
@@ -172,6 +188,10 @@ def _dispatch(args: argparse.Namespace) -> Wire:
         goprofile.validate(args.duration, args.port)
     elif args.action == "nodeprofile":
         nodeprofile.validate(args.duration, args.port, args.interval)
+    elif args.action == "javaheap":
+        javaheap.validate(args.top)
+    elif args.action == "javaprofile":
+        javaprofile.validate(args.duration)
     elif args.action == "network":
         network.validate(args.resolve, args.connect, args.http, args.timeout, args.nameserver)
         # Without --pid: the scope's process when there is one (locally), else the agent's own
@@ -198,6 +218,12 @@ def _dispatch(args: argparse.Namespace) -> Wire:
             sink=sink,
             reset_jit=not args.keep_jit,
         )
+    if args.action == "javathreads":
+        return javathreads.run(resolve_target(args.pid, "jvm"), sink=sink)
+    if args.action == "javaheap":
+        return javaheap.run(resolve_target(args.pid, "jvm"), top=args.top, live_only=not args.all, sink=sink)
+    if args.action == "javaprofile":
+        return javaprofile.run(resolve_target(args.pid, "jvm"), duration=args.duration, sink=sink)
     target = resolve_target(args.pid)
     if args.action == "profile":
         return profile.run(
