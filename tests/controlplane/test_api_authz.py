@@ -44,6 +44,7 @@ from host.model.events import Subject
 from host.model.findings import Attachment, Finding
 from host.runtime.app import Host
 from host.service import Service
+from tests.chart.support import NAMESPACE, fullname, render
 from tests.conftest import make_config
 from tests.controlplane.support import kubectl
 
@@ -51,6 +52,7 @@ pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
 A, B = "authz-a", "authz-b"
 STATIC = "static-authz-token"
+RBAC_KINDS = ("ServiceAccount", "ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding")
 
 DEBUGGING = """
 import { defineWorkflow } from "@wfhost/sdk";
@@ -392,6 +394,33 @@ async def test_wfhost_trigger_sends_the_current_kubeconfig_token_by_default(
     assert cert.returncode == 2
     assert "has no bearer token (a client certificate cannot be passed on to wfhost)" in cert.stderr
     assert "--token or set WFHOST_TOKEN" in cert.stderr
+
+
+async def test_the_host_as_the_charts_service_account_with_the_mode_on_can_ask(
+    control_plane: KubernetesControlPlane, identities: dict[str, str], start: Any, tmp_path: Path
+) -> None:
+    """The chart's RBAC with api.auth.kubernetes.enabled is enough for the reviews (and without
+    the mode the chart grants none: tests/chart/test_api_auth.py)."""
+    values = {"cluster": {"namespaces": [A, B]}, "api": {"auth": {"kubernetes": {"enabled": True}}}}
+    objects = [o for o in render(values).objects if o["kind"] in RBAC_KINDS]
+    assert any(o["metadata"]["name"] == f"{fullname()}-api-auth" for o in objects)
+    _apply(control_plane, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+    _apply(control_plane, *objects)
+    try:
+        minted = _admin(control_plane).create_namespaced_service_account_token(
+            fullname(), NAMESPACE, {"spec": {"expirationSeconds": 3600}})
+        service = await start(_kubeconfig(control_plane, str(minted.status.token), tmp_path / "chart.kubeconfig"))
+        await _publish(service)
+        status, listing = await _call("GET", f"{service.url}/api/v1/findings", token=identities["reader"])
+        assert status == 200, listing
+        assert [f["title"] for f in listing["items"]] == ["stack trace in a"]
+        status, doc = await _call("POST", f"{service.url}/api/v1/trigger", token=identities["debugger"],
+                                  body=_trigger("pod-reader", A))
+        assert status == 202, doc
+    finally:
+        cluster_scoped = [o for o in objects if o["kind"].startswith("Cluster")]
+        for o in cluster_scoped:
+            kubectl(control_plane, "delete", o["kind"].lower(), o["metadata"]["name"], "--ignore-not-found")
 
 
 async def test_a_host_that_may_not_ask_kubernetes_fails_closed(

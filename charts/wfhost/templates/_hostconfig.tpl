@@ -26,6 +26,7 @@ names.
 {{- with $v.api.publicUrl }}
 {{- $_ := set $api "publicUrl" . }}
 {{- end }}
+{{- $_ := set $api "auth" (dict "kubernetes" (deepCopy $v.api.auth.kubernetes)) }}
 {{- $config := dict
   "workflows" (include "wfhost.builtinWorkflows" . | fromJson)
   "customWorkflows" (dict "typescript" (dict
