@@ -11,6 +11,8 @@ import type { Context, Logger } from "./context.ts";
 import type {
   DebugTarget,
   GoProfileOptions,
+  JavaHeapHistogramOptions,
+  JavaProfileOptions,
   NetworkCheckOptions,
   NodeProfileOptions,
   PidOptions,
@@ -464,6 +466,12 @@ export function createContext<P>(init: ContextInit<P>): Context<P> {
         debugCall("debug.goProfile", value, options, ["pid", "duration", "port"]),
       nodeProfile: (value: DebugTarget, options: NodeProfileOptions) =>
         debugCall("debug.nodeProfile", value, options, ["pid", "duration", "port", "interval"]),
+      javaThreadDump: (value: DebugTarget, options: PidOptions) =>
+        debugCall("debug.javaThreadDump", value, options, ["pid"]),
+      javaHeapHistogram: (value: DebugTarget, options: JavaHeapHistogramOptions) =>
+        debugCall("debug.javaHeapHistogram", value, options, ["pid", "top", "liveOnly"]),
+      javaProfile: (value: DebugTarget, options: JavaProfileOptions) =>
+        debugCall("debug.javaProfile", value, options, ["pid", "duration"]),
       networkCheck: (value: DebugTarget, options?: NetworkCheckOptions) =>
         debugCall("debug.networkCheck", value, options, [
           "pid",

@@ -26,6 +26,9 @@ export const CAPABILITIES: readonly [
   "debug.goProfile",
   "debug.nodeProfile",
   "debug.networkCheck",
+  "debug.javaThreadDump",
+  "debug.javaHeapHistogram",
+  "debug.javaProfile",
 ] = Object.freeze(
   [
     "k8s.read",
@@ -39,6 +42,9 @@ export const CAPABILITIES: readonly [
     "debug.goProfile",
     "debug.nodeProfile",
     "debug.networkCheck",
+    "debug.javaThreadDump",
+    "debug.javaHeapHistogram",
+    "debug.javaProfile",
   ] as const,
 );
 
@@ -169,6 +175,12 @@ export const METHOD_CAPABILITY: {
   readonly "debug.nodeProfile": "debug.nodeProfile";
   /** List a pod's sockets; resolve names, connect and GET from its network namespace. */
   readonly "debug.networkCheck": "debug.networkCheck";
+  /** Dump a JVM's threads and the deadlocks it detects (through its attach mechanism). */
+  readonly "debug.javaThreadDump": "debug.javaThreadDump";
+  /** Count a JVM's heap by class (GC.class_histogram, through its attach mechanism). */
+  readonly "debug.javaHeapHistogram": "debug.javaHeapHistogram";
+  /** Record a JVM with JFR: hot methods and allocating classes (through attach). */
+  readonly "debug.javaProfile": "debug.javaProfile";
 } = Object.freeze(
   {
     "k8s.getPod": "k8s.read",
@@ -188,6 +200,9 @@ export const METHOD_CAPABILITY: {
     "debug.goProfile": "debug.goProfile",
     "debug.nodeProfile": "debug.nodeProfile",
     "debug.networkCheck": "debug.networkCheck",
+    "debug.javaThreadDump": "debug.javaThreadDump",
+    "debug.javaHeapHistogram": "debug.javaHeapHistogram",
+    "debug.javaProfile": "debug.javaProfile",
   } as const,
 );
 

@@ -6,6 +6,9 @@ import { assertType, type IsExact } from "./_type_assert.ts";
 Deno.test("maps every host method of the protocol to the capability that unlocks it", () => {
   deepStrictEqual(Object.keys(METHOD_CAPABILITY).sort(), [
     "debug.goProfile",
+    "debug.javaHeapHistogram",
+    "debug.javaProfile",
+    "debug.javaThreadDump",
     "debug.networkCheck",
     "debug.nodeProfile",
     "debug.processList",

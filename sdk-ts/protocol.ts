@@ -8,6 +8,9 @@
 
 import type {
   GoProfileResult,
+  JavaHeapHistogramResult,
+  JavaProfileResult,
+  JavaThreadDumpResult,
   NetworkCheckResult,
   NodeProfileResult,
   ProcessListResult,
@@ -251,6 +254,26 @@ export interface HostMethods {
       readonly sockets?: boolean;
     };
     result: NetworkCheckResult;
+  };
+  /** Dump a JVM's threads and the deadlocks it detects (through its attach mechanism). */
+  "debug.javaThreadDump": {
+    params: { readonly target: WireTarget; readonly pid: number };
+    result: JavaThreadDumpResult;
+  };
+  /** Count a JVM's heap by class (GC.class_histogram, through its attach mechanism). */
+  "debug.javaHeapHistogram": {
+    params: {
+      readonly target: WireTarget;
+      readonly pid: number;
+      readonly top?: number;
+      readonly liveOnly?: boolean;
+    };
+    result: JavaHeapHistogramResult;
+  };
+  /** Record a JVM with JFR: hot methods and allocating classes (through attach). */
+  "debug.javaProfile": {
+    params: { readonly target: WireTarget; readonly pid: number; readonly duration?: number };
+    result: JavaProfileResult;
   };
 }
 

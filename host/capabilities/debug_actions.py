@@ -132,6 +132,36 @@ class NodeProfile(_Pid):
         return self.duration + 90
 
 
+class JavaThreadDump(_Pid):
+    def agent_args(self) -> list[str]:
+        return ["javathreads", "--pid", str(self.pid)]
+
+    def timeout(self) -> float:
+        return 120
+
+
+class JavaHeapHistogram(_Pid):
+    top: int = Field(default=30, ge=1, le=200, description="How many classes, largest first.")
+    live_only: bool = Field(default=True, description="Reachable objects only: the JVM runs a full GC first.")
+
+    def agent_args(self) -> list[str]:
+        args = ["javaheap", "--pid", str(self.pid), "--top", str(self.top)]
+        return args if self.live_only else [*args, "--all"]
+
+    def timeout(self) -> float:
+        return 180
+
+
+class JavaProfile(_Pid):
+    duration: int = Field(default=10, ge=1, le=300)
+
+    def agent_args(self) -> list[str]:
+        return ["javaprofile", "--pid", str(self.pid), "--duration", str(self.duration)]
+
+    def timeout(self) -> float:
+        return 2 * self.duration + 150  # the recording, then jfr print over it
+
+
 _DNS_NAME = re.compile(r"^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
                        r"(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$")
 _HOST_PORT = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):(?P<port>\d{1,5})$")
@@ -238,5 +268,7 @@ def register(router: CapabilityRouter, backend: ActionRunner) -> None:
         ("debug.pythonStackTrace", StackTrace), ("debug.pythonMemory", Memory),
         ("debug.pythonInspect", Inspect), ("debug.pythonDebugger", Debugger),
         ("debug.goProfile", GoProfile), ("debug.nodeProfile", NodeProfile), ("debug.networkCheck", NetworkCheck),
+        ("debug.javaThreadDump", JavaThreadDump), ("debug.javaHeapHistogram", JavaHeapHistogram),
+        ("debug.javaProfile", JavaProfile),
     ):
         router.register(method, model, handler(model))

@@ -33,6 +33,9 @@ Capability = Literal[
     "debug.goProfile",
     "debug.nodeProfile",
     "debug.networkCheck",
+    "debug.javaThreadDump",
+    "debug.javaHeapHistogram",
+    "debug.javaProfile",
 ]
 
 EventKind = Literal[
@@ -129,6 +132,15 @@ METHODS: Mapping[str, Method] = MappingProxyType(
         "debug.networkCheck": Method(
             "debug.networkCheck",
             "List a pod's sockets; resolve names, connect and GET from its network namespace.",
+        ),
+        "debug.javaThreadDump": Method(
+            "debug.javaThreadDump", "Dump a JVM's threads and the deadlocks it detects (through its attach mechanism)."
+        ),
+        "debug.javaHeapHistogram": Method(
+            "debug.javaHeapHistogram", "Count a JVM's heap by class (GC.class_histogram, through its attach mechanism)."
+        ),
+        "debug.javaProfile": Method(
+            "debug.javaProfile", "Record a JVM with JFR: hot methods and allocating classes (through attach)."
         ),
     }
 )

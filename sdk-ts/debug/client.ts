@@ -6,6 +6,13 @@
 
 import type { CallOptions } from "../k8s.ts";
 import type { GoProfileOptions, GoProfileResult } from "./go_profile.ts";
+import type {
+  JavaHeapHistogramOptions,
+  JavaHeapHistogramResult,
+  JavaProfileOptions,
+  JavaProfileResult,
+  JavaThreadDumpResult,
+} from "./java.ts";
 import type { NetworkCheckOptions, NetworkCheckResult } from "./network_check.ts";
 import type { NodeProfileOptions, NodeProfileResult } from "./node_profile.ts";
 import type { ProcessListResult } from "./process_list.ts";
@@ -59,4 +66,13 @@ export interface DebugClient {
   nodeProfile(target: DebugTarget, options: NodeProfileOptions): Promise<NodeProfileResult>;
   /** Lists the pod's sockets; resolves names, connects and GETs from its network namespace. */
   networkCheck(target: DebugTarget, options?: NetworkCheckOptions): Promise<NetworkCheckResult>;
+  /** Dumps a JVM's threads and the deadlocks it detects, through its attach mechanism. */
+  javaThreadDump(target: DebugTarget, options: PidOptions): Promise<JavaThreadDumpResult>;
+  /** Counts a JVM's heap by class (after a full GC unless `liveOnly: false`). */
+  javaHeapHistogram(
+    target: DebugTarget,
+    options: JavaHeapHistogramOptions,
+  ): Promise<JavaHeapHistogramResult>;
+  /** Records a JVM with JFR: hot methods and the classes it allocates most. */
+  javaProfile(target: DebugTarget, options: JavaProfileOptions): Promise<JavaProfileResult>;
 }

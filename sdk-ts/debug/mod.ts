@@ -4,7 +4,8 @@
  * needs the capability of the same name, e.g. `debug.pythonProfile`: the
  * Python tools, `goProfile` (net/http/pprof), `nodeProfile` (the inspector)
  * and `networkCheck` (sockets, DNS, TCP and HTTP from the pod's network
- * namespace).
+ * namespace), and for a JVM `javaThreadDump`, `javaHeapHistogram` and
+ * `javaProfile` (JFR), through its attach mechanism.
  *
  * Results are the agent's JSON replies (`host/agent/models.py`, keys in
  * camelCase) with every embedded file replaced by an `ArtifactRef`
@@ -15,7 +16,7 @@
  *
  * The host requires `pid` for every action but `processList` and
  * `networkCheck`: list the processes first and pick the ones of the right
- * runtime (`runtime: "python"`, `"go"`, `"node"`).
+ * runtime (`runtime: "python"`, `"go"`, `"node"`, `"jvm"`).
  *
  * @module
  */
@@ -23,6 +24,7 @@
 export * from "./client.ts";
 export * from "./go_profile.ts";
 export * from "./injection.ts";
+export * from "./java.ts";
 export * from "./network_check.ts";
 export * from "./node_profile.ts";
 export * from "./process_list.ts";

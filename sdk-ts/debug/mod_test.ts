@@ -2,6 +2,9 @@ import { deepStrictEqual, rejects, strictEqual } from "node:assert/strict";
 import type {
   DebugClient,
   GoProfileResult,
+  JavaHeapHistogramResult,
+  JavaProfileResult,
+  JavaThreadDumpResult,
   NetworkCheckResult,
   NodeProfileResult,
   ProcessInfo,
@@ -82,6 +85,14 @@ Deno.test("types each debug method's wire result as its own result type", () => 
   assertType<
     IsExact<Awaited<ReturnType<DebugClient["networkCheck"]>>, NetworkCheckResult>
   >(true);
+  assertType<IsExact<HostMethods["debug.javaThreadDump"]["result"], JavaThreadDumpResult>>(true);
+  assertType<IsExact<HostMethods["debug.javaHeapHistogram"]["result"], JavaHeapHistogramResult>>(
+    true,
+  );
+  assertType<IsExact<HostMethods["debug.javaProfile"]["result"], JavaProfileResult>>(true);
+  assertType<
+    IsExact<Awaited<ReturnType<DebugClient["javaProfile"]>>, JavaProfileResult>
+  >(true);
 });
 
 Deno.test("requires pid on the wire for every action but processList, as the options do", () => {
@@ -95,6 +106,9 @@ Deno.test("requires pid on the wire for every action but processList, as the opt
   assertType<IsExact<Pid<"debug.pythonDebugger">, number>>(true);
   assertType<IsExact<Pid<"debug.goProfile">, number>>(true);
   assertType<IsExact<Pid<"debug.nodeProfile">, number>>(true);
+  assertType<IsExact<Pid<"debug.javaThreadDump">, number>>(true);
+  assertType<IsExact<Pid<"debug.javaHeapHistogram">, number>>(true);
+  assertType<IsExact<Pid<"debug.javaProfile">, number>>(true);
   // @ts-expect-error the host refuses a debug action without a pid
   const missing: HostMethods["debug.pythonInspect"]["params"] = { target: TARGET };
   strictEqual(missing.target, TARGET);
@@ -234,4 +248,36 @@ Deno.test("sends the new actions' options as the host reads them", async () => {
     { target: TARGET, connect: ["db:5432"], timeoutSeconds: 2 },
     { target: TARGET, pid: 1, duration: 3 },
   ]);
+});
+
+Deno.test("sends the Java actions' options under their wire names and nothing else", async () => {
+  const test = createTestContext({
+    responses: {
+      "debug.javaHeapHistogram": {
+        pid: 7,
+        javaVersion: "17.0.15",
+        liveOnly: false,
+        totalInstances: 10,
+        totalBytes: 100,
+        classCount: 1,
+        topClasses: [{
+          className: "[B",
+          module: "java.base@17.0.15",
+          instances: 10,
+          bytes: 100,
+          share: 1,
+        }],
+        attachSeconds: 0.02,
+        artifacts: [],
+      },
+    },
+  });
+  const result = await test.ctx.debug.javaHeapHistogram(TARGET, {
+    pid: 7,
+    top: 5,
+    liveOnly: false,
+  });
+  strictEqual(result.topClasses[0]?.className, "[B");
+  const call = test.calls.find((entry) => entry.method === "debug.javaHeapHistogram");
+  deepStrictEqual(call?.params, { target: TARGET, pid: 7, top: 5, liveOnly: false });
 });

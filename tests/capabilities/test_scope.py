@@ -55,7 +55,8 @@ def _ctx(findings: list[Finding], *, event_subject: Subject | None, namespaces: 
 
 POD_METHODS = ["k8s.getPod", "k8s.podLogs", "debug.processList", "debug.pythonProfile", "debug.pythonStackTrace",
                "debug.pythonMemory", "debug.pythonInspect", "debug.pythonDebugger", "debug.goProfile",
-               "debug.nodeProfile", "debug.networkCheck"]
+               "debug.nodeProfile", "debug.networkCheck", "debug.javaThreadDump", "debug.javaHeapHistogram",
+               "debug.javaProfile"]
 TARGET_KEY = {"k8s.getPod": "pod", "k8s.podLogs": "pod"}  # debug.* name it `target`
 
 
