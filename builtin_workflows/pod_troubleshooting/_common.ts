@@ -155,6 +155,33 @@ export async function listProcesses(
 }
 
 /**
+ * The finding for a pod the debug agent cannot reach: Pod Security refused
+ * the debug container (`debug.mechanism: ephemeralContainer`, or a node pod
+ * refused too). The message is the host's, naming the server's words.
+ *
+ * @param target The container.
+ * @param action What the workflow would have done.
+ * @param error The refusal.
+ * @returns The finding.
+ */
+function podSecurityFinding(
+  target: PodTarget,
+  action: string,
+  error: UpstreamError,
+): Parameters<AnyContext["report"]>[0] {
+  return {
+    title: title(`Cannot ${action} ${target.pod}: Pod Security rejected the debug container`),
+    severity: "medium",
+    subject: target.subject,
+    body: sections(
+      `**What happened:** ${error.message} (\`pod_security\`).`,
+      "With `debug.mechanism: auto` wfhost runs the agent from a short-lived pod on the " +
+        "target's node in its own namespace instead (see docs/debugging.md).",
+    ),
+  };
+}
+
+/**
  * Finds the target, lists its processes and picks the ones to act on. When
  * there is nothing to act on, reports a finding saying why and returns
  * `undefined`.
@@ -177,7 +204,15 @@ export async function plan(
   },
 ): Promise<Plan | undefined> {
   const target = await resolveTarget(ctx, event);
-  const { processes, notes } = await listProcesses(ctx, target);
+  let listing: Awaited<ReturnType<typeof listProcesses>>;
+  try {
+    listing = await listProcesses(ctx, target);
+  } catch (error) {
+    if (!(error instanceof UpstreamError) || error.reason !== "pod_security") throw error;
+    await ctx.report(podSecurityFinding(target, options.action, error));
+    return undefined;
+  }
+  const { processes, notes } = listing;
   const params = ctx.params as TargetParams;
   const selection = selectProcesses(processes, params, {
     pythonOnly: options.pythonOnly,

@@ -10,16 +10,20 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from host.config import DebugConfig, NodePodConfig
+from host.config import DebugConfig, NodePodConfig, parse_config
 from host.debug.mechanism import Debugger
 from host.debug.nodepod import SELECTOR, NodePodBackend
 from host.debug.podsecurity import rejection
 from host.errors import DebugError, Forbidden
 from host.kube.client import KubeClient
+from host.model.events import Event, Target
+from host.model.invocation import InvocationResult
+from host.runtime.app import Host
 from tests.clusters import RealCluster
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.parametrize("cluster", ["kubernetes"], indirect=True)]
@@ -160,3 +164,56 @@ async def test_a_leftover_node_pod_is_collected_at_the_first_action(cluster: Rea
         raise AssertionError("the stale pod did not end")
     await backend.run("open", "left", None, ["ps"])
     await _no_node_pods_left(kube)  # the stale one too, not only the action's own
+
+
+# --- the built-in python-profiler through the whole host ---------------------------------------
+
+
+async def _profile_with_host(tmp_path: Path, cluster: RealCluster, mechanism: str) -> InvocationResult:
+    config = parse_config({
+        "sandbox": {"stateDir": str(tmp_path / "state"), "invocationTimeoutSeconds": 90},
+        "cluster": {"kubeconfig": str(cluster.kubeconfig_path), "namespaces": [BASELINE]},
+        "api": {"enabled": False},
+        "sinks": {"files": {"enabled": True, "directory": str(tmp_path / "findings")}, "log": {"enabled": False}},
+        "debug": {"image": "wfhost-debug:test", "mechanism": mechanism, "nodePod": {"namespace": HOME},
+                  "containerStartTimeoutSeconds": 30},
+    })
+    host = Host(config)
+    await host.start(watch=False)
+    try:
+        event = Event(kind="manual", target=Target(namespace=BASELINE, pod="guarded", container="app"))
+        _, done = host.dispatcher.trigger("python-profiler", event, {"duration": 2}, wait=True)
+        assert done is not None
+        return await asyncio.wait_for(done, 120)
+    finally:
+        await host.stop()
+
+
+async def test_the_python_profiler_workflow_falls_back_with_auto_and_its_finding_says_so(
+    cluster: RealCluster, kube: KubeClient, tmp_path: Path
+) -> None:
+    await _target(cluster, kube, BASELINE, "guarded", {"pod-security.kubernetes.io/enforce": "baseline"})
+    result = await _profile_with_host(tmp_path, cluster, "auto")
+    assert result.outcome == "ok", result.error
+    (finding,) = result.findings
+    assert "burn_cpu" in finding.title, finding.title
+    svg = [a for a in finding.attachments if a.media_type == "image/svg+xml"]
+    assert svg and b"burn_cpu" in svg[0].data  # the flamegraph names the hot function
+    assert "Pod Security (baseline) in namespace baseline rejected the debug container; the agent ran " \
+        f"from a node pod in namespace {HOME}" in finding.body
+    await _no_node_pods_left(kube)
+
+
+async def test_the_python_profiler_workflow_names_the_pod_security_rejection_with_ephemeral_containers(
+    cluster: RealCluster, kube: KubeClient, tmp_path: Path
+) -> None:
+    await _target(cluster, kube, BASELINE, "guarded", {"pod-security.kubernetes.io/enforce": "baseline"})
+    result = await _profile_with_host(tmp_path, cluster, "ephemeralContainer")
+    assert result.outcome == "ok", result.error
+    (finding,) = result.findings
+    assert finding.title == "Cannot profile baseline/guarded: Pod Security rejected the debug container"
+    assert finding.severity == "medium"
+    assert 'violates PodSecurity "baseline:latest"' in finding.body
+    assert "SYS_PTRACE" in finding.body and "debug.mechanism: auto" in finding.body
+    assert not finding.attachments
+    assert not await _node_pods(kube)
