@@ -437,3 +437,35 @@ async def test_a_host_that_may_not_ask_kubernetes_fails_closed(
         assert "tokenreviews" in doc["error"]
     # The static token needs no review and still works.
     assert (await _call("GET", f"{service.url}/api/v1/findings", token=STATIC))[0] == 200
+
+
+async def test_a_host_that_may_review_tokens_but_not_access_fails_closed_on_every_check(
+    control_plane: KubernetesControlPlane, identities: dict[str, str], start: Any, tmp_path: Path
+) -> None:
+    # `halfway` may create TokenReviews and nothing else: who the caller is is known, what they
+    # may do cannot be asked. Nothing is served or run for them then, not even their own namespace.
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "authz-halfway"},
+            "rules": [{"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]},
+                      {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]}
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": {"name": "authz-halfway"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "authz-halfway"},
+               "subjects": [{"kind": "ServiceAccount", "name": "halfway", "namespace": A}]}
+    _apply(control_plane, _service_account("halfway"), role, binding)
+    try:
+        service = await start(_kubeconfig(control_plane, _token(control_plane, "halfway"), tmp_path / "h.kubeconfig"))
+        found = await _publish(service)
+        reader = identities["reader"]
+        for method, path, body in (
+            ("GET", "/api/v1/findings", None),
+            ("GET", f"/api/v1/findings/{found[A].id}", None),
+            ("GET", f"/api/v1/findings/{found[A].id}/attachments/trace.txt", None),
+            ("POST", "/api/v1/trigger", _trigger("pod-reader", A)),
+        ):
+            status, doc = await _call(method, f"{service.url}{path}", token=reader, body=body)
+            assert status == 503, (path, doc)
+            assert "the SubjectAccessReview failed" in doc["error"] and "subjectaccessreviews" in doc["error"], doc
+            assert "secret of a" not in json.dumps(doc)
+        assert (await _call("GET", f"{service.url}/api/v1/workflows", token=reader))[0] == 200  # who: known
+    finally:
+        kubectl(control_plane, "delete", "clusterrolebinding,clusterrole", "authz-halfway", "--ignore-not-found")
