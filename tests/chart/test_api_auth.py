@@ -82,3 +82,13 @@ def test_the_schema_rejects_bad_auth_values_naming_the_key(kubernetes: dict[str,
     text = str(caught.value)
     assert f"at '{where}'" in text, text
     assert message in text, text
+
+
+def test_the_notes_say_how_to_get_in_either_way() -> None:
+    off = render({}).files["wfhost/templates/NOTES.txt"]
+    assert 'wfhost trigger WORKFLOW --pod NAMESPACE/POD --url http://localhost:8080 --token "$TOKEN"' in off
+    assert "The findings page (http://localhost:8080/) asks for a token: paste $TOKEN." in off
+    assert "Kubernetes identities are on" not in off
+    on = render(ON).files["wfhost/templates/NOTES.txt"]
+    assert "Kubernetes identities are on (api.auth.kubernetes.enabled): without --token" in on
+    assert "patch pods/ephemeralcontainers and create pods/exec to run a debug workflow" in on
