@@ -33,6 +33,7 @@ from typing import Any
 
 from host.config import EventKind
 from host.sources.semantic._objects import get as _get
+from host.sources.semantic._objects import text as _text
 
 Obj = dict[str, Any]
 
@@ -77,11 +78,18 @@ class PodMemory:
 def _container_statuses(pod: Obj | None) -> list[Obj]:
     if pod is None:
         return []
-    status = pod.get("status") or {}
     found: list[Obj] = []
     for key in ("initContainerStatuses", "containerStatuses"):
-        found.extend(s for s in status.get(key) or [] if isinstance(s, dict) and s.get("name"))
+        statuses = _get(pod, "status", key)
+        if isinstance(statuses, list):
+            found.extend(s for s in statuses if isinstance(s, dict) and _text(s.get("name")))
     return found
+
+
+def _restarts(status: Obj) -> int:
+    """`restartCount`, 0 when it is missing or not a count."""
+    count = status.get("restartCount")
+    return count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else 0
 
 
 def _waiting_reason(status: Obj | None) -> str | None:
@@ -90,16 +98,22 @@ def _waiting_reason(status: Obj | None) -> str | None:
 
 
 def _conditions(pod: Obj) -> list[tuple[Any, ...]]:
-    conditions = _get(pod, "status", "conditions") or []
-    return sorted(
+    conditions = _get(pod, "status", "conditions")
+    found = [
         (c.get("type"), c.get("status"), c.get("reason"), c.get("message"))
-        for c in conditions
+        for c in (conditions if isinstance(conditions, list) else [])
         if isinstance(c, dict)
-    )
+    ]
+    try:
+        return sorted(found)
+    except TypeError:  # values of different types (never from an API server): any fixed order
+        return sorted(found, key=repr)
 
 
 def _containers(pod: Obj, key: str) -> list[tuple[Any, Any]]:
-    return [(c.get("name"), c.get("image")) for c in _get(pod, "spec", key) or [] if isinstance(c, dict)]
+    containers = _get(pod, "spec", key)
+    return [(c.get("name"), c.get("image")) for c in (containers if isinstance(containers, list) else [])
+            if isinstance(c, dict)]
 
 
 # What `pod.update` reports as `changes`, each with how to read it from a raw pod.
@@ -179,8 +193,8 @@ def _crashloops(old: Obj | None, new: Obj, memory: PodMemory) -> list[Derived]:
                     "pod.crashLoop",
                     container=name,
                     reason=CRASHLOOP,
-                    message=_get(status, "state", "waiting", "message"),
-                    restart_count=int(status.get("restartCount") or 0),
+                    message=_text(_get(status, "state", "waiting", "message")),
+                    restart_count=_restarts(status),
                 )
             )
     return found
@@ -208,7 +222,7 @@ def _ooms(new: Obj, memory: PodMemory) -> list[Derived]:
     found: list[Derived] = []
     for status in _container_statuses(new):
         name = status["name"]
-        restarts = int(status.get("restartCount") or 0)
+        restarts = _restarts(status)
         for where, ended_restart in (("lastState", restarts - 1), ("state", restarts)):
             record = _get(status, where, "terminated")
             if not isinstance(record, dict) or record.get("reason") != OOM_KILLED:
@@ -237,8 +251,8 @@ def _image_pulls(old: Obj | None, new: Obj) -> list[Derived]:
                 "pod.imagePullBackOff",
                 container=status["name"],
                 reason=reason,
-                message=_get(status, "state", "waiting", "message"),
-                restart_count=int(status.get("restartCount") or 0),
+                message=_text(_get(status, "state", "waiting", "message")),
+                restart_count=_restarts(status),
             )
         )
     return found
@@ -249,4 +263,4 @@ def _evictions(old: Obj | None, new: Obj) -> list[Derived]:
         old is not None and _get(old, "status", "reason") == EVICTED
     ):
         return []
-    return [Derived("pod.evicted", reason=EVICTED, message=_get(new, "status", "message"))]
+    return [Derived("pod.evicted", reason=EVICTED, message=_text(_get(new, "status", "message")))]

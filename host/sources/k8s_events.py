@@ -19,6 +19,7 @@ from host.model.events import Event, Subject
 from host.model.resources import EVENTS, PODS
 from host.sources.classify import Derived
 from host.sources.follow import ResourceSource
+from host.sources.guard import guarded
 from host.sources.normalize import event_count, involved_subject, normalize_k8s_event, normalize_pod
 from host.sources.objects import without_managed_fields
 from host.sources.scopes import EventCounts
@@ -29,7 +30,8 @@ WARNING = "Warning"
 
 
 def _uid(event: Obj) -> str | None:
-    uid = (event.get("metadata") or {}).get("uid")
+    meta = event.get("metadata")
+    uid = meta.get("uid") if isinstance(meta, dict) else None
     return uid if isinstance(uid, str) and uid else None
 
 
@@ -136,16 +138,19 @@ class WarningDigest:
         return events
 
     def relist(self, items: list[Obj], *, namespace: str | None, baseline: bool) -> list[Event]:
-        fresh = self.tracker.relist(items, namespace=namespace, baseline=baseline)
-        if baseline:
-            for raw in items:
-                if raw.get("type") == WARNING:
-                    for observer in self.extra:
-                        observer.observe(raw, baseline=True)  # an ongoing episode: remembered, not reported
-        return [event for raw in fresh for event in self.to_events(raw)]
+        def work() -> list[Event]:
+            fresh = self.tracker.relist(items, namespace=namespace, baseline=baseline)
+            if baseline:
+                for raw in items:
+                    if raw.get("type") == WARNING:
+                        for observer in self.extra:
+                            observer.observe(raw, baseline=True)  # an ongoing episode: remembered, not reported
+            return [event for raw in fresh for event in self.to_events(raw)]
+
+        return guarded(EVENTS.key, "relist", {"metadata": {"namespace": namespace}}, work)
 
     def apply(self, kind: str, obj: Obj) -> list[Event]:
-        return self.to_events(obj) if self.tracker.apply(kind, obj) else []
+        return guarded(EVENTS.key, kind, obj, lambda: self.to_events(obj) if self.tracker.apply(kind, obj) else [])
 
     def tick(self, now: float) -> list[Event]:
         return []

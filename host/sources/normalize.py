@@ -20,6 +20,16 @@ def _dict(value: object) -> Obj:
     return value if isinstance(value, dict) else {}
 
 
+def _text(value: object) -> str | None:
+    """A string, else None: what a name, namespace, uid, reason or message may be."""
+    return value if isinstance(value, str) else None
+
+
+def _count(value: object) -> int:
+    """A non-negative integer, else 0 (a count the API server would never send otherwise)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
 def _list(value: object) -> list[Obj]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
@@ -50,7 +60,7 @@ def normalize_container_status(status: Obj) -> Obj:
     return {
         "name": status.get("name"),
         "ready": bool(status.get("ready", False)),
-        "restartCount": int(status.get("restartCount") or 0),
+        "restartCount": _count(status.get("restartCount")),
         "image": status.get("image"),
         "state": normalize_state(status.get("state")),
         "lastState": normalize_state(status.get("lastState")),
@@ -85,7 +95,8 @@ def normalize_pod(pod: Obj) -> Obj:
 def pod_subject(pod: Obj) -> Subject:
     meta = _dict(pod.get("metadata"))
     return Subject(
-        kind="Pod", namespace=meta.get("namespace"), name=str(meta.get("name") or ""), uid=meta.get("uid")
+        kind="Pod", namespace=_text(meta.get("namespace")), name=_text(meta.get("name")) or "",
+        uid=_text(meta.get("uid")),
     )
 
 
@@ -117,9 +128,9 @@ def normalize_k8s_event(event: Obj) -> Obj:
     return {
         "namespace": meta.get("namespace"),
         "name": meta.get("name"),
-        "type": event.get("type"),
-        "reason": event.get("reason"),
-        "message": event.get("message"),
+        "type": _text(event.get("type")),
+        "reason": _text(event.get("reason")),
+        "message": _text(event.get("message")),
         "count": event_count(event),
         "firstTimestamp": first,
         "lastTimestamp": last,
@@ -130,12 +141,12 @@ def normalize_k8s_event(event: Obj) -> Obj:
 def involved_subject(event: Obj) -> Subject | None:
     """The object an Event is about, as a `Subject` (None when the Event names none)."""
     involved = _dict(event.get("involvedObject"))
-    name = involved.get("name")
+    name = _text(involved.get("name"))
     if not name:
         return None
     return Subject(
-        kind=str(involved.get("kind") or "Unknown"),
-        namespace=involved.get("namespace") or None,  # None for cluster-scoped objects (nodes)
-        name=str(name),
-        uid=involved.get("uid") or None,
+        kind=_text(involved.get("kind")) or "Unknown",
+        namespace=_text(involved.get("namespace")) or None,  # None for cluster-scoped objects (nodes)
+        name=name,
+        uid=_text(involved.get("uid")) or None,
     )

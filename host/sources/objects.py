@@ -15,6 +15,7 @@ from typing import Any
 from host.model.events import Event, Subject
 from host.model.resources import Resource
 from host.sources.classify import Derived
+from host.sources.guard import guarded
 from host.sources.tracker import Change, Classifier, ObjectTracker
 
 Obj = dict[str, Any]
@@ -31,11 +32,12 @@ def without_managed_fields(obj: Obj) -> Obj:
 def object_subject(resource: Resource, obj: Obj) -> Subject:
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     assert isinstance(meta, dict)
+    namespace, name, uid = meta.get("namespace"), meta.get("name"), meta.get("uid")
     return Subject(
         kind=resource.kind,
-        namespace=(meta.get("namespace") or None) if resource.namespaced else None,
-        name=str(meta.get("name") or ""),
-        uid=meta.get("uid") or None,
+        namespace=(namespace or None) if resource.namespaced and isinstance(namespace, str) else None,
+        name=name if isinstance(name, str) else "",
+        uid=(uid or None) if isinstance(uid, str) else None,
     )
 
 
@@ -80,10 +82,11 @@ class ObjectDigest:
         ]
 
     def relist(self, items: list[Obj], *, namespace: str | None, baseline: bool) -> list[Event]:
-        return self._events(self.tracker.relist(items, namespace=namespace, baseline=baseline))
+        return guarded(self.resource.key, "relist", {"metadata": {"namespace": namespace}},
+                       lambda: self._events(self.tracker.relist(items, namespace=namespace, baseline=baseline)))
 
     def apply(self, kind: str, obj: Obj) -> list[Event]:
-        return self._events(self.tracker.apply(kind, obj))
+        return guarded(self.resource.key, kind, obj, lambda: self._events(self.tracker.apply(kind, obj)))
 
     def tick(self, now: float) -> list[Event]:
         return []

@@ -19,6 +19,7 @@ from host.model.events import Event
 from host.model.resources import PODS
 from host.sources.classify import Derived
 from host.sources.follow import ResourceSource
+from host.sources.guard import guarded
 from host.sources.normalize import normalize_pod
 from host.sources.objects import object_event
 from host.sources.scopes import EventCounts
@@ -58,15 +59,18 @@ class PodDigest:
         return [pod_event(c.derived, c.obj, c.old) for c in changes if self.wants(c.derived.kind)]
 
     def relist(self, items: list[Obj], *, namespace: str | None, baseline: bool) -> list[Event]:
-        changes = self.tracker.relist(items, namespace=namespace, baseline=baseline)
-        if baseline:
-            for pod in items:
-                for timer in self.timers:
-                    timer.observe(pod)
-        return self._events(changes)
+        def work() -> list[Event]:
+            changes = self.tracker.relist(items, namespace=namespace, baseline=baseline)
+            if baseline:
+                for pod in items:
+                    for timer in self.timers:
+                        timer.observe(pod)
+            return self._events(changes)
+
+        return guarded(PODS.key, "relist", {"metadata": {"namespace": namespace}}, work)
 
     def apply(self, kind: str, obj: Obj) -> list[Event]:
-        return self._events(self.tracker.apply(kind, obj))
+        return guarded(PODS.key, kind, obj, lambda: self._events(self.tracker.apply(kind, obj)))
 
     def tick(self, now: float) -> list[Event]:
         """Events the timers say are due (each timer keeps its own clock: pending time is wall time)."""

@@ -62,7 +62,7 @@ def unscheduled_reason(pod: Obj) -> str | None:
     """The `PodScheduled=False` reason of a pod still waiting for a node, else None."""
     if text(get(pod, "spec", "nodeName")) or get(pod, "metadata", "deletionTimestamp"):
         return None
-    if get(pod, "status", "phase") in FINISHED_PHASES:
+    if text(get(pod, "status", "phase")) in FINISHED_PHASES:
         return None
     scheduled = condition(pod, POD_SCHEDULED)
     if scheduled is None or scheduled.get("status") != "False":
