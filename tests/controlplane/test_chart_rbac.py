@@ -125,9 +125,10 @@ def namespaces(control_plane: KubernetesControlPlane) -> Iterator[None]:
 async def start_host(tmp_path: Path) -> AsyncIterator[Any]:
     hosts: list[Host] = []
 
-    async def start(kubeconfig: Path, *, namespaces: list[str]) -> Host:
+    async def start(kubeconfig: Path, *, namespaces: list[str], debug: dict[str, Any] | None = None) -> Host:
         config = parse_config(
             {
+                **({"debug": debug} if debug is not None else {}),
                 "sandbox": {
                     "stateDir": str(tmp_path / f"state-{uuid.uuid4().hex[:6]}"),
                     "invocationTimeoutSeconds": 60,
@@ -298,3 +299,35 @@ def test_the_explainers_get_the_kinds_they_read_and_never_a_debug_verb(
     assert not _can_i(kubeconfig, "watch", "nodes")
     assert not _can_i(kubeconfig, "list", "deployments.apps", "--all-namespaces")
     assert not _can_i(kubeconfig, "get", "configmaps", "-n", "team-a")
+
+
+async def test_with_auto_the_charts_node_pod_role_is_enough_to_debug_where_pod_security_refuses(
+    control_plane: KubernetesControlPlane, namespaces: None, start_host: Any, tmp_path: Path
+) -> None:
+    kubectl(control_plane, "label", "namespace", "team-b", "pod-security.kubernetes.io/enforce=baseline", "--overwrite")
+    kubectl(control_plane, "label", "namespace", NAMESPACE, "pod-security.kubernetes.io/enforce=privileged", "--overwrite")
+    try:
+        values = {"cluster": {"namespaces": ["team-a", "team-b"]}, "debug": {"mechanism": "auto"}}
+        objects = apply_chart_rbac(control_plane, values)
+        (role,) = [o for o in objects if o["kind"] == "Role" and o["metadata"]["name"].endswith("-debug-node-pods")]
+        assert role["metadata"]["namespace"] == NAMESPACE
+        kubeconfig = token_kubeconfig(control_plane, tmp_path / "sa.kubeconfig")
+        assert not _can_i(kubeconfig, "create", "pods", "-n", "team-a")  # only in its own namespace
+        debug = render(values).host_config.debug.model_dump(by_alias=True)
+        host = await start_host(kubeconfig, namespaces=["team-a", "team-b"], debug=debug)
+        result = await run(host, "pod-process-list", "team-b")
+        assert result.outcome == "ok", result.error
+        (finding,) = result.findings
+        assert "python" in " ".join(str(cell) for row in finding.tables[0].rows for cell in row)
+        assert f"ran from a node pod in namespace {NAMESPACE}" in finding.body
+        admin = client.CoreV1Api(client.ApiClient(_admin_config(control_plane)))
+        for _ in range(100):  # deleted by the host, as the role allows
+            if not admin.list_namespaced_pod(NAMESPACE, label_selector="app.kubernetes.io/component=debug-node-pod").items:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the node pod outlived its action")
+        assert not admin.read_namespaced_pod("web", "team-b").spec.ephemeral_containers
+    finally:
+        kubectl(control_plane, "label", "namespace", "team-b", "pod-security.kubernetes.io/enforce-")
+        kubectl(control_plane, "label", "namespace", NAMESPACE, "pod-security.kubernetes.io/enforce-")

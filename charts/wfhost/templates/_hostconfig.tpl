@@ -50,7 +50,9 @@ names.
     "image" (include "wfhost.imageRef" (list . $v.debug.image))
     "maxEphemeralContainersPerPod" $v.debug.maxEphemeralContainersPerPod
     "actionTimeoutSeconds" $v.debug.actionTimeoutSeconds
-    "containerStartTimeoutSeconds" $v.debug.containerStartTimeoutSeconds)
+    "containerStartTimeoutSeconds" $v.debug.containerStartTimeoutSeconds
+    "mechanism" $v.debug.mechanism
+    "nodePod" (dict "namespace" (include "wfhost.nodePodNamespace" .)))
   "leaderElection" (dict
     "enabled" (eq (include "wfhost.leaderElection" .) "true")
     "leaseName" (include "wfhost.leaseName" .)
