@@ -4,8 +4,9 @@ Standbys (leader election on, not leading) load every workflow (and, through `ho
 serve the API), so they can take over warm, and run the event sources with their events held by
 a `HandOver` gate (no dispatch), so a new leader knows what the old one saw and fires the
 transitions the old one had not recorded as handled (`host.sources.handover`); they report
-not-ready, so the Service sends them no traffic. Stopping goes in reverse order of starting and leaves no
-child process behind. `Host` is the API's `ApiBackend` without knowing the API: the methods
+not-ready, so the Service sends them no traffic. A leader that stops drains its dispatcher
+before it releases the Lease, so the release records exactly what ran. Stopping goes in
+reverse order of starting and leaves no child process behind. `Host` is the API's `ApiBackend` without knowing the API: the methods
 under "for the API" are all the API may ask of it.
 """
 
@@ -238,6 +239,12 @@ class Host:
 
     async def stop(self) -> None:
         log.info("host.stopping", identity=self.identity)
+        if self.handover is not None and self.leading:
+            # Let what was queued finish (or be dropped) while we still hold the lease, so the
+            # release records exactly what ran and the next leader fires the rest once.
+            self.handover.drain()
+            await self._stop_schedules()
+            await self.dispatcher.close(grace=self.config.sandbox.shutdown_grace_seconds)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -24,6 +24,11 @@ record so its release writes it). A Lease with no record at all (no leader has r
 an older version led) gives nothing to compare with: the new leader fires none of its pending
 events, as before.
 
+A leader that stops cleanly drains first (`drain`): new events are held as a standby's are,
+while the invocations already queued finish (or are dropped by the dispatcher's close) and
+keep being recorded, so the release writes a record that covers exactly what ran, and the
+next leader fires the rest once.
+
 Events from the clock (`tick`: a pod pending too long) are not gated: a standby does not tick, so
 its timers fire what came due once it leads, even what the old leader already fired.
 """
@@ -52,6 +57,7 @@ class Role(enum.Enum):
     STANDBY = "standby"
     TAKING_OVER = "taking_over"
     LEADING = "leading"
+    DRAINING = "draining"  # leading, stopping: events held, invocations still recorded
 
 
 class _Pending(NamedTuple):
@@ -80,11 +86,11 @@ class HandOver:
     # -- the sources' side (`host.sources.follow.Gate`) --------------------------------------
     @property
     def ticking(self) -> bool:
-        return self.role is not Role.STANDBY
+        return self.role in (Role.TAKING_OVER, Role.LEADING)
 
     def admit(self, stream: str, position: str, events: list[Event]) -> list[Event]:
         """The events of one change: emit them now (leading), or keep them pending (standby)."""
-        if self.role is not Role.STANDBY or not events:
+        if self.role in (Role.TAKING_OVER, Role.LEADING) or not events:
             if events and self._record is not None and self._record.covers(stream, position):
                 return []  # a lagging new leader: the old one handled this change already
             for event in events:
@@ -116,7 +122,7 @@ class HandOver:
         self._moved()
 
     def _moved(self) -> None:
-        if self.role is Role.LEADING:
+        if self.role in (Role.LEADING, Role.DRAINING):
             self.on_handled()
 
     @property
@@ -135,7 +141,7 @@ class HandOver:
 
     def annotations(self) -> dict[str, str]:
         """The record to write into the Lease now (empty when there is none yet)."""
-        if self.role is Role.LEADING:
+        if self.role in (Role.LEADING, Role.DRAINING):
             return self._own().annotations()
         return self._record.annotations() if self._record is not None else {}
 
@@ -159,9 +165,15 @@ class HandOver:
                  streams=len(record.marks) if record is not None else 0)
         self.on_handled()
 
+    def drain(self) -> None:
+        """A leader about to stop: hold new events, keep recording what finishes."""
+        if self.role is Role.LEADING:
+            self.role = Role.DRAINING
+            log.info("handover.draining", open_events=self.ledger.open_events)
+
     def stand_by(self) -> None:
         """Stop emitting: from now on events are pending; our final record stays to be written."""
-        if self.role is Role.LEADING:
+        if self.role in (Role.LEADING, Role.DRAINING):
             self._record = self._own()
         self.role = Role.STANDBY
 

@@ -219,3 +219,21 @@ async def test_a_standby_drops_its_oldest_pending_events_past_the_bound() -> Non
     gate.observed(HandledRecord({PODS: "1"}).annotations())
     await gate.take_over()
     assert sink.emitted == ["e2", "e3", "e4"]
+
+
+async def test_a_draining_leader_holds_new_events_and_records_what_finishes_before_its_release() -> None:
+    sink = Sink()
+    gate = standby(sink)
+    gate.observed(HandledRecord({PODS: "10"}).annotations())
+    await gate.take_over()
+    [running] = see(gate, PODS, "11", "running")
+    gate.queued(running.id, 1)
+    [dropped] = see(gate, PODS, "12", "dropped-at-close")
+    gate.queued(dropped.id, 1)
+    gate.drain()
+    assert gate.role is Role.DRAINING and not gate.ticking
+    assert see(gate, PODS, "13", "after-the-sigterm") == []  # held for the next leader
+    gate.finished(running.id)
+    gate.stand_by()  # the dropped one never finished: the release's record stops below it
+    assert HandledRecord.from_annotations(gate.annotations()) == HandledRecord({PODS: "11"})
+    assert gate.pending == 1
