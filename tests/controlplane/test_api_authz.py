@@ -119,8 +119,10 @@ def identities(control_plane: KubernetesControlPlane) -> Iterator[dict[str, str]
     _apply(control_plane, *objects)
     pods = [{
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": ns},
-        # Bound to a node that does not exist: the pod is real to the API and never starts.
-        "spec": {"nodeName": "authz-nowhere", "containers": [{"name": "app", "image": "python:3.12"}]},
+        # Selecting a node that does not exist: the pod is real to the API and never starts (one
+        # bound to a missing node would be garbage-collected by the controller-manager).
+        "spec": {"nodeSelector": {"wfhost.test/nowhere": "true"},
+                 "containers": [{"name": "app", "image": "python:3.12"}]},
     } for ns in (A, B)]
     rbac: list[dict[str, Any]] = []
     for name, rules in ROLES.items():
