@@ -4,10 +4,13 @@ For namespaces whose Pod Security level refuses the ephemeral container's SYS_PT
 agent image runs in a pod of wfhost's own namespace (`debug.nodePod.namespace`, which the
 operator labels `pod-security.kubernetes.io/enforce=privileged` or exempts), pinned to the
 target's node with `nodeName`, with `hostPID` so it sees the node's processes, no service account
-token, no service links, and only the capability the action needs: SYS_PTRACE (py-spy, gdb,
-/proc/PID/root), and for `network` SYS_ADMIN as well, for `setns(2)` into the target's network
-namespace. The agent is told the target's pod UID and container ID and acts on that container's
-processes only (`host.agent.containers`); pids in its answers are the node's.
+token, no service links, and only the capabilities the action needs: SYS_PTRACE (py-spy, gdb,
+/proc/PID/root, /proc/PID/ns/net), and for the actions that talk to the target over its loopback
+(`network`, `goprofile`, `nodeprofile`) SYS_ADMIN as well, for `setns(2)` into the pod's network
+namespace, which the node pod is not in. The agent is told the target's pod UID and container ID
+and acts on that container's processes only (`host.agent.containers`); pids in its answers are
+the node's. `debugger` is refused: its port checks assume the agent shares the pod's network
+namespace, which only the ephemeral container does.
 
 One pod per action: created, awaited, exec'd into (`wfhost-agent ACTION ... --pod-uid U
 --container-id ID`), and deleted in a `finally` that runs also on error and cancellation. An
@@ -39,7 +42,9 @@ TARGET_UID_LABEL = "wfhost.io/debug-target-uid"
 AGENT = "agent"
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 # Actions that enter the target's network namespace (setns needs CAP_SYS_ADMIN).
-NETWORK_ACTIONS = frozenset({"network"})
+NETWORK_ACTIONS = frozenset({"network", "goprofile", "nodeprofile"})
+# Actions that must share the pod's network namespace for their whole run.
+EPHEMERAL_ONLY = frozenset({"debugger"})
 _PULL_FAILURES = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName")
 
 
@@ -190,6 +195,9 @@ class NodePodBackend:
     async def run(self, namespace: str, name: str, container: str | None, args: list[str],
                   *, timeout: float | None = None) -> dict[str, Any]:
         """Run `wfhost-agent ARGS...` from a node pod against the container; return its `result`."""
+        if args[0] in EPHEMERAL_ONLY:
+            raise DebugError(f"{args[0]} cannot run from a node pod: it listens and checks its port in the pod's "
+                             "network namespace, which only the ephemeral container shares", code="unsupported_mechanism")
         home = own_namespace(self.config)
         if not self._collected:
             self._collected = True

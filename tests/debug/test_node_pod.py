@@ -64,6 +64,23 @@ async def _no_node_pods_left(kube: KubeClient) -> None:
         await asyncio.sleep(0.1)
 
 
+async def _watching(kube: KubeClient, action: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run the action, noting every node pod seen meanwhile."""
+    seen: list[dict[str, Any]] = []
+
+    async def watch() -> None:
+        while True:
+            seen.extend(await _node_pods(kube))
+            await asyncio.sleep(0.05)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        result: dict[str, Any] = await action
+    finally:
+        watcher.cancel()
+    return result, seen
+
+
 async def test_the_pod_security_recogniser_reads_the_real_servers_403(cluster: RealCluster, kube: KubeClient) -> None:
     await _target(cluster, kube, BASELINE, "probe", {"pod-security.kubernetes.io/enforce": "baseline"})
     container = {"name": "dbg", "image": "wfhost-debug:test", "targetContainerName": "app",
@@ -109,18 +126,8 @@ async def test_the_node_pod_runs_with_host_pid_no_token_and_only_the_capability_
 ) -> None:
     pod = await _target(cluster, kube, "open", "plain")
     backend = NodePodBackend(kube, _config("nodePod"))
-    seen: list[dict[str, Any]] = []
-
-    async def watch() -> None:
-        while True:
-            seen.extend(await _node_pods(kube))
-            await asyncio.sleep(0.05)
-
-    watcher = asyncio.create_task(watch())
-    try:
-        await backend.run("open", "plain", "app", ["stacktrace", "--pid", str(cluster.container_pids("open", "plain")["app"])])
-    finally:
-        watcher.cancel()
+    pid = cluster.container_pids("open", "plain")["app"]
+    _, seen = await _watching(kube, backend.run("open", "plain", "app", ["stacktrace", "--pid", str(pid)]))
     assert seen, "the node pod was never seen"
     spec = seen[0]["spec"]
     assert spec["hostPID"] is True and spec["automountServiceAccountToken"] is False
@@ -133,6 +140,24 @@ async def test_the_node_pod_runs_with_host_pid_no_token_and_only_the_capability_
     with pytest.raises(DebugError) as outside:
         await backend.run("open", "plain", "app", ["stacktrace", "--pid", str(os.getpid())])
     assert outside.value.code == "out_of_scope", outside.value
+    await _no_node_pods_left(kube)
+
+
+async def test_actions_on_the_pods_loopback_get_sys_admin_for_setns_and_the_debugger_is_refused(
+    cluster: RealCluster, kube: KubeClient
+) -> None:
+    await _target(cluster, kube, "open", "net")
+    backend = NodePodBackend(kube, _config("nodePod"))
+    result, seen = await _watching(kube, backend.run("open", "net", None, ["network", "--resolve=localhost"]))
+    assert seen and all(
+        p["spec"]["containers"][0]["securityContext"]["capabilities"]["add"] == ["SYS_PTRACE", "SYS_ADMIN"] for p in seen
+    )
+    assert result["dns"][0]["name"] == "localhost", result
+    assert result["pid"] == cluster.container_pids("open", "net")["app"]  # the target's namespace, not the node pod's
+    with pytest.raises(DebugError) as refused:
+        await backend.run("open", "net", None, ["debugger", "--pid", "1", "--port", "5678"])
+    assert refused.value.code == "unsupported_mechanism"
+    assert backend.pods_created == 1
     await _no_node_pods_left(kube)
 
 
