@@ -1,8 +1,9 @@
 """`audit`: one structured line per privileged API action (trigger, cancel, alerts) and per refusal.
 
-Each line is the event `api.audit` of the logger `wfhost.audit`, with `who` (the principal: a
-Kubernetes user, or "static token"), `groups`, `action`, `target`, `decision` ("allow" or "deny")
-and, when denied, `reason`. Log pipelines can route on the logger name.
+Each line is the event `audit.api_action` with `who` (the principal: a Kubernetes user, or "static
+token"), `groups`, `action`, `target`, `decision` ("allow" or "deny") and, when denied, `reason`.
+It goes through the host's log pipeline (format, destination) but past its level filter: an audit
+line is written even with `logging.level: warning` or `error`.
 """
 
 from __future__ import annotations
@@ -13,13 +14,19 @@ import structlog
 
 from host.api.auth.identity import Principal
 
-AUDIT_LOGGER = "wfhost.audit"
+
+def _audit_logger() -> Any:
+    """A logger with the processors and destination in force now, that no level filters out."""
+    config = structlog.get_config()
+    return structlog.wrap_logger(
+        config["logger_factory"](), processors=config["processors"], wrapper_class=structlog.BoundLogger
+    )
 
 
 def audit(who: Principal | None, action: str, target: str, *, allowed: bool, **extra: Any) -> None:
     """Record that `who` (None: credentials refused) asked for `action` on `target`."""
-    structlog.get_logger(AUDIT_LOGGER).info(  # looked up per call: the logging setup in force applies
-        "api.audit",
+    _audit_logger().info(
+        "audit.api_action",
         who=who.name if who is not None else "(not authenticated)",
         groups=list(who.groups) if who is not None else [],
         action=action,
