@@ -14,9 +14,11 @@ after 410 (which can only show the newest state) still shows every transition. T
 while a round is in flight.
 
 On the real control plane the test starts its own (kube-apiserver and etcd, no node: the pods
-carry a scheduling gate, so nothing else writes their status) with the API server's watch cache
-off, so watches are served by etcd and a compaction reaches the host as etcd's own 410; the
-restart is a SIGTERM (then SIGKILL) of kube-apiserver and a new one on the same port and etcd.
+carry a scheduling gate, so nothing else writes their status), twice: with the API server's
+watch cache off, watches are served by etcd and the compaction reaches the host as etcd's own
+410; with it on (the default of every cluster), the cache does not see a compaction, and the
+410 comes from the restart (the new cache starts at the newest version). The restart is a
+SIGTERM (then SIGKILL) of kube-apiserver and a new one on the same port and etcd.
 On the stand-in the restart is `stop()` and `start()` (same port, same objects) and the 410 its
 `compact()`.
 """
@@ -119,10 +121,9 @@ class StandIn(Plane):
 
 
 class Real(Plane):
-    name = "kubernetes"
-
-    def __init__(self) -> None:
-        self.plane = KubernetesControlPlane(with_node=False, watch_cache=False)
+    def __init__(self, *, watch_cache: bool) -> None:
+        self.name = "kubernetes (watch cache on)" if watch_cache else "kubernetes (watch cache off)"
+        self.plane = KubernetesControlPlane(with_node=False, watch_cache=watch_cache)
         try:
             self.plane.start()
         except ControlPlaneUnavailable as exc:
@@ -151,9 +152,13 @@ class Real(Plane):
         self.plane.stop()
 
 
-@pytest.fixture(params=["builtin", "kubernetes"])
+@pytest.fixture(params=["builtin", "kubernetes", "kubernetes-watch-cache"])
 def plane(request: pytest.FixtureRequest) -> Iterator[Plane]:
-    made: StandIn | Real = StandIn() if request.param == "builtin" else Real()
+    made: StandIn | Real = (
+        StandIn()
+        if request.param == "builtin"
+        else Real(watch_cache=request.param == "kubernetes-watch-cache")
+    )
     try:
         yield made
     finally:
@@ -174,16 +179,27 @@ class Faults:
     proxy: ChaosProxy
     held: threading.Event
     stopped: threading.Event
+    lock: threading.Lock
     bursts: int = 0
 
     def run(self) -> None:
         statuses = [(500, None), (429, 1)]
         while not self.stopped.wait(BURST_EVERY_SECONDS):
-            if self.held.is_set() or self.proxy.pending_failures:
-                continue
-            status, retry_after = statuses[self.bursts % 2]
-            self.proxy.fail_next(BURST_SIZE, status, retry_after)
-            self.bursts += 1
+            with self.lock:
+                if self.held.is_set() or self.proxy.pending_failures:
+                    continue
+                status, retry_after = statuses[self.bursts % 2]
+                self.proxy.fail_next(BURST_SIZE, status, retry_after)
+                self.bursts += 1
+
+    def hold(self, count: int, retry_after: int) -> None:
+        """No more bursts until `release()`; the next `count` requests: 429 with `retry_after`."""
+        with self.lock:
+            self.held.set()
+            self.proxy.fail_next(count, 429, retry_after)
+
+    def release(self) -> None:
+        self.held.clear()
 
 
 def _pod(i: int) -> dict[str, Any]:
@@ -314,22 +330,31 @@ def _wait_for_round(host: RunningHost, step: int) -> None:
         if host.proc.poll() is not None:
             raise AssertionError(f"the host exited with {host.proc.returncode}: {host.log}")
         if time.monotonic() > deadline:
-            raise AssertionError(f"round {step}: not all {PODS} findings within {ROUND_TIMEOUT_SECONDS:.0f} s")
+            raise AssertionError(
+                f"round {step}: not all {PODS} findings within {ROUND_TIMEOUT_SECONDS:.0f} s"
+            )
         time.sleep(0.5)
 
 
-def _log_messages(log: Path) -> Counter[str]:
-    seen: Counter[str] = Counter()
+def _log_records(log: Path) -> list[dict[str, Any]]:
+    records = []
     for line in log.read_text().splitlines():
         try:
             record = json.loads(line)
         except ValueError:
             continue
         if isinstance(record, dict):
-            message = str(record.get("event"))
-            seen[message] += 1
-            if record.get("reason"):
-                seen[f"{message} ({record['reason']})"] += 1
+            records.append(record)
+    return records
+
+
+def _log_messages(records: list[dict[str, Any]]) -> Counter[str]:
+    seen: Counter[str] = Counter()
+    for record in records:
+        message = str(record.get("event"))
+        seen[message] += 1
+        if record.get("reason"):
+            seen[f"{message} ({record['reason']})"] += 1
     return seen
 
 
@@ -342,7 +367,7 @@ def test_2000_transitions_through_cuts_bursts_a_restart_and_a_410_each_fire_exac
     for i in range(PODS):
         core.create_namespaced_pod(NAMESPACE, _pod(i))
     host = _start_host(tmp_path, proxy)  # the pods are its baseline: no event for them
-    faults = Faults(proxy, held=threading.Event(), stopped=threading.Event())
+    faults = Faults(proxy, held=threading.Event(), stopped=threading.Event(), lock=threading.Lock())
     bursts = threading.Thread(target=faults.run, name="bursts", daemon=True)
     timings: dict[str, float] = {}
     began = time.monotonic()
@@ -354,12 +379,11 @@ def test_2000_transitions_through_cuts_bursts_a_restart_and_a_410_each_fire_exac
             if step == GONE_IN_ROUND:
                 # Hold the host back (its next two requests: 429, Retry-After 4), write the round
                 # while it is away, then compact its resourceVersion away: it comes back to a 410.
-                faults.held.set()
-                proxy.fail_next(2, 429, retry_after=4)
+                faults.hold(2, retry_after=4)
                 proxy.cut_connections()
                 _write_round(core, step, pool)
                 timings["compacted_at_revision"] = plane.expire()
-                faults.held.clear()
+                faults.release()
             else:
                 _write_round(core, step, pool)
             if step == RESTART_AFTER_ROUND:
@@ -381,14 +405,24 @@ def test_2000_transitions_through_cuts_bursts_a_restart_and_a_410_each_fire_exac
     assert len(seen) == PODS * ROUNDS == 2000
 
     # The faults really reached the host, and it took each the way it should.
-    messages = _log_messages(host.log)
+    records = _log_records(host.log)
+    messages = _log_messages(records)
+    # Each 429 the proxy sent said Retry-After 1 (the bursts) or 4 (round 7): waited exactly that.
+    waits = Counter(r.get("delay") for r in records if r.get("reason") == "throttled (429)")
     stats = proxy.stats
-    report = {"plane": plane.name, **timings, "bursts": faults.bursts, "proxy": stats.as_dict(),
-              "host": {k: v for k, v in messages.items() if ("watch" in k or "listing" in k) and "(" not in k}}
+    report = {
+        "plane": plane.name,
+        **timings,
+        "bursts": faults.bursts,
+        "proxy": stats.as_dict(),
+        "throttled_waits": {str(k): v for k, v in waits.items()},
+        "host": {k: v for k, v in messages.items() if "watch" in k or "listing" in k},
+    }
     print(json.dumps(report, indent=1))
     assert stats.cuts >= timings["seconds"] // CUT_EVERY_SECONDS - 2
     assert stats.injected.get(500, 0) >= 3 and stats.injected.get(429, 0) >= 3, stats
     assert messages["resource version expired, re-listing"] >= 1, messages
     assert messages["waiting before watching again (throttled (429))"] >= 1, messages
+    assert set(waits) <= {1.0, 4.0} and waits[4.0] >= 1, waits
     assert messages["watch failed, backing off"] >= 1, messages
     assert messages["watch stream dropped, re-watching"] >= 1, messages

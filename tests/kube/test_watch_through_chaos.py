@@ -43,7 +43,9 @@ async def kube_via_proxy(proxy: ChaosProxy, tmp_path: Path) -> AsyncIterator[Kub
 
 
 @pytest.fixture
-async def watching(kube_via_proxy: KubeClient, cluster: LocalCluster) -> AsyncIterator[tuple[Watcher, list[str]]]:
+async def watching(
+    kube_via_proxy: KubeClient, cluster: LocalCluster
+) -> AsyncIterator[tuple[Watcher, list[str]]]:
     """A pod watcher through the proxy, consumed in the background: (watcher, names of changes)."""
     watcher = Watcher(kube_via_proxy, PODS, config=FAST)
     seen: list[str] = []
