@@ -6,7 +6,9 @@ real control plane (kube-apiserver, etcd, controller-manager, scheduler and our 
 node) that is cleaned after the test. Both offer `kubeconfig_path`, `url`, `api_client()`,
 `core_v1()`, `coordination_v1()`, `container_pids()` and `kubelet_pids()`; only the stand-in
 has fault hooks (`drop_watches`, `compact`, `throttle_next`, ...), so tests that inject faults
-say so and run on it alone. The real one never skips: it fails when it cannot start.
+say so and run on it alone, unless they start a control plane of their own and use its
+`restart_apiserver()` and `compact_etcd()` and the chaos proxy (`tests/faults/`). The real one
+never skips: it fails when it cannot start.
 """
 
 from __future__ import annotations
