@@ -112,6 +112,13 @@ class NodeProfilerConfig(BuiltinWorkflow):
     default_duration: int = Field(default=5, ge=1, le=300, description="Seconds of CPU profile.")
 
 
+class JavaProfilerConfig(BuiltinWorkflow):
+    default_duration: int = Field(default=10, ge=1, le=300, description="Seconds of JFR recording.")
+    heap_histogram: bool = Field(
+        default=False, description="Also count the live heap by class (the JVM runs a full GC first)."
+    )
+
+
 def _check_network_entries(values: list[str], what: str) -> list[str]:
     if len(values) > 20:
         raise ValueError(f"at most 20 {what}, not {len(values)}")
@@ -155,6 +162,7 @@ class PodTroubleshooting(Model):
     python_debugger: PythonDebuggerConfig = PythonDebuggerConfig()
     go_profiler: GoProfilerConfig = GoProfilerConfig()
     node_profiler: NodeProfilerConfig = NodeProfilerConfig()
+    java_profiler: JavaProfilerConfig = JavaProfilerConfig()
     network_check: NetworkCheckConfig = NetworkCheckConfig()
 
 

@@ -274,6 +274,12 @@ const PROCESS_REASONS: Readonly<
       "itself, run with `--disable-sigusr1`, or port 9229 may be taken in the pod. Starting it " +
       "with `--inspect=127.0.0.1:9229` and passing `port` works too.",
   },
+  "attach_unavailable": {
+    severity: "low",
+    hint: "The JVM refused its attach mechanism, which the thread dump, the heap histogram and " +
+      "the JFR recording go through: it runs with `-XX:+DisableAttachMechanism` (drop it), " +
+      "without SIGQUIT handling (`-Xrs`) and lost its socket, or it was too busy to answer.",
+  },
   "protocol_error": {
     severity: "low",
     hint: "The process's diagnostics endpoint answered something the agent could not read.",

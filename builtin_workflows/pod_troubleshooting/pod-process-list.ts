@@ -31,7 +31,7 @@ const RUNTIME_STEPS: Readonly<
 > = {
   go: { label: "Go", workflow: "go-profiler" },
   node: { label: "Node.js", workflow: "node-profiler" },
-  jvm: { label: "JVM" },
+  jvm: { label: "JVM", workflow: "java-profiler" },
 };
 
 function otherRuntimes(pod: string, container: string, processes: readonly ProcessInfo[]): string {

@@ -69,6 +69,10 @@ BUILTINS: dict[str, _Entry] = {
     "node-profiler": _Entry(
         "pod_troubleshooting", "nodeProfiler", "node_profiler", lambda c: {"duration": c.default_duration}
     ),
+    "java-profiler": _Entry(
+        "pod_troubleshooting", "javaProfiler", "java_profiler",
+        lambda c: {"duration": c.default_duration, "heapHistogram": c.heap_histogram},
+    ),
     "network-check": _Entry(
         "pod_troubleshooting", "networkCheck", "network_check",
         # Workflow params are scalars: the lists travel comma-separated.

@@ -15,7 +15,7 @@ import pytest
 
 from tests.agent.conftest import Spawner, SpawnTarget, Target, run_agent
 
-JVM_FLAGS = ("-Xmx128m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+JVM_FLAGS = ("-Xmx128m",)
 
 
 def _jvm(spawn: Spawner, java: str, classes: Path, *args: str, flags: tuple[str, ...] = (), prefix: tuple[str, ...] = ()) -> Target:

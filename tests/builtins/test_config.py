@@ -16,7 +16,8 @@ from host.workflows.builtins import DEBUG_BUILTINS
 ALL_OFF: dict[str, Any] = {
     key: {"enabled": False}
     for key in ("pythonProfiler", "podProcessList", "pythonMemoryAnalysis", "debuggerStackTrace",
-                "pythonProcessInspector", "pythonDebugger", "goProfiler", "nodeProfiler", "networkCheck")
+                "pythonProcessInspector", "pythonDebugger", "goProfiler", "nodeProfiler", "javaProfiler",
+                "networkCheck")
 }
 
 
@@ -79,6 +80,14 @@ async def test_the_go_node_and_network_settings_become_their_params(start_host: 
         "timeoutSeconds": 2.5, "slowSeconds": 0.5,
     }
     assert "debug.processList" not in network.policy.effective  # it lists sockets, not processes
+
+
+async def test_the_java_settings_become_its_params(start_host: Any) -> None:
+    host = await start_host({**ALL_OFF, "javaProfiler": {"enabled": True, "defaultDuration": 20, "heapHistogram": True}})
+    java = host.registry.get("java-profiler")
+    assert java is not None
+    assert java.config_params == {"duration": 20, "heapHistogram": True}
+    assert {"debug.javaThreadDump", "debug.javaProfile", "debug.javaHeapHistogram"} <= java.policy.effective
 
 
 def test_network_entries_with_spaces_or_commas_are_refused_with_their_key() -> None:

@@ -266,7 +266,7 @@ def _config(root: Path, kubeconfig: Path) -> Any:
             "podTroubleshooting": {
                 key: off for key in ("pythonProfiler", "podProcessList", "pythonMemoryAnalysis",
                                      "debuggerStackTrace", "pythonProcessInspector", "pythonDebugger",
-                                     "goProfiler", "nodeProfiler", "networkCheck")
+                                     "goProfiler", "nodeProfiler", "javaProfiler", "networkCheck")
             },
             "podEnrichment": {
                 # 8 s rather than the default 5: this machine is shared, and ten replicas must all

@@ -50,6 +50,7 @@ DEBUG_CAPABILITIES = {
     "python-process-inspector": {"debug.pythonInspect"}, "python-debugger": {"debug.pythonDebugger"},
     "go-profiler": {"debug.goProfile"}, "node-profiler": {"debug.nodeProfile"},
     "network-check": {"debug.networkCheck"},
+    "java-profiler": {"debug.javaThreadDump", "debug.javaProfile", "debug.javaHeapHistogram"},
 }
 # What every debug built-in holds besides its action; the network check lists no processes.
 BASE_CAPABILITIES = {"network-check": {"k8s.read", "findings.report"}}

@@ -5,6 +5,8 @@
 import { deepStrictEqual, match, ok, rejects, strictEqual } from "node:assert/strict";
 import {
   type GoProfileResult,
+  type JavaProfileResult,
+  type JavaThreadDumpResult,
   type NetworkCheckResult,
   type NodeProfileResult,
   type ProcessInfo,
@@ -19,6 +21,7 @@ import profilerWorkflow from "../../builtin_workflows/pod_troubleshooting/python
 import stackWorkflow from "../../builtin_workflows/pod_troubleshooting/debugger-stack-trace.ts";
 import goWorkflow from "../../builtin_workflows/pod_troubleshooting/go-profiler.ts";
 import nodeWorkflow from "../../builtin_workflows/pod_troubleshooting/node-profiler.ts";
+import javaWorkflow from "../../builtin_workflows/pod_troubleshooting/java-profiler.ts";
 import networkWorkflow, {
   sortTargets,
 } from "../../builtin_workflows/pod_troubleshooting/network-check.ts";
@@ -465,4 +468,170 @@ Deno.test("reports a refused port, a name that does not resolve and a slow answe
   match(finding?.body ?? "", /Not checked, neither a URL nor `host:port`: `oops`/);
   match(finding?.body ?? "", /slow \(over 1 s to the first byte\)/);
   match(finding?.body ?? "", /3 TIME_WAIT/);
+});
+
+// --- java-profiler --------------------------------------------------------------------------
+
+function javaProc(pid: number): ProcessInfo {
+  return proc(pid, ["java", "-jar", "/app/shop.jar"], {
+    runtime: "jvm",
+    runtimeVersion: "17.0.15",
+    runtimeDetail: "/usr/lib/jvm/java-17-openjdk-amd64",
+  });
+}
+
+const LOCKER_FRAME = {
+  method: "com.shop.Ledger.transfer",
+  location: "Ledger.java:42",
+  locks: ["waiting to lock <0x01> (a java.lang.Object)", "locked <0x02> (a java.lang.Object)"],
+};
+
+function javaDump(pid: number, deadlocked: boolean): JavaThreadDumpResult {
+  const locker = (name: string) => ({
+    name,
+    number: 20,
+    daemon: false,
+    state: "BLOCKED",
+    stateDetail: "on object monitor",
+    cpuMillis: 3,
+    frames: [LOCKER_FRAME],
+  });
+  return {
+    pid,
+    javaVersion: "17.0.15",
+    vm: "OpenJDK 64-Bit Server VM (17.0.15+6 mixed mode)",
+    threadCount: 3,
+    byState: [{ state: "BLOCKED", count: 2 }, { state: "RUNNABLE", count: 1 }],
+    deadlocks: deadlocked
+      ? [{
+        threads: [
+          {
+            name: "ledger-a",
+            waitingFor: "waiting to lock monitor 0x7f (object 0x01, a java.lang.Object)",
+            heldBy: "ledger-b",
+            frames: [LOCKER_FRAME],
+          },
+          {
+            name: "ledger-b",
+            waitingFor: "waiting to lock monitor 0x7e (object 0x02, a java.lang.Object)",
+            heldBy: "ledger-a",
+            frames: [LOCKER_FRAME],
+          },
+        ],
+      }]
+      : [],
+    threads: [locker("ledger-a"), locker("ledger-b")],
+    attachSeconds: 0.01,
+    artifacts: [],
+  };
+}
+
+function javaProfile(pid: number, duration: number): JavaProfileResult {
+  return {
+    pid,
+    javaVersion: "17.0.15",
+    durationSeconds: duration,
+    settings: "profile",
+    samples: 200,
+    topFunctions: [{ ...STATS[0]!, function: "com.shop.Pricing.quote", file: null }],
+    allocationSamples: 50,
+    topAllocations: [{
+      className: "byte[]",
+      bytes: 1 << 30,
+      share: 0.8,
+      samples: 40,
+      topSite: "com.shop.Order.<init>",
+    }],
+    recordingBytes: 200_000,
+    artifacts: [],
+  };
+}
+
+Deno.test("reports a JVM's deadlock first and raises the severity", async () => {
+  const run = await runWorkflow(javaWorkflow, MANUAL, {
+    responses: {
+      ...listing(proc(1, ["python", "app.py"]), javaProc(2)),
+      "debug.javaThreadDump": (params) => javaDump(params.pid, true),
+      "debug.javaProfile": (params) => javaProfile(params.pid, params.duration ?? 0),
+    },
+  });
+  deepStrictEqual(run.calls.filter((c) => c.method.startsWith("debug.java")).map((c) => c.method), [
+    "debug.javaThreadDump",
+    "debug.javaProfile",
+  ]);
+  const finding = run.findings[0];
+  strictEqual(finding?.severity, "high");
+  match(
+    finding?.title ?? "",
+    /^Java profile of shop\/web-1 pid 2 \(java -jar \/app\/shop\.jar\): 1 deadlock, com\.shop\.Pricing\.quote 90%/,
+  );
+  match(finding?.body ?? "", /\*\*The JVM found 1 deadlock\*\*/);
+  match(
+    finding?.body ?? "",
+    /`ledger-a` waiting to lock monitor .* held by `ledger-b` at `com\.shop\.Ledger\.transfer`/,
+  );
+  match(
+    finding?.body ?? "",
+    /`byte\[\]` takes 80% of the sampled allocation, mostly in `com\.shop\.Order\.<init>`/,
+  );
+  match(finding?.body ?? "", /JVM 17\.0\.15, /);
+  match(
+    finding?.body ?? "",
+    /`com\.shop\.Pricing\.quote` \(line 21\) was the innermost frame in 90%/,
+  );
+});
+
+Deno.test("takes the heap histogram only when asked, and says when there is no deadlock", async () => {
+  const responses: TestResponses = {
+    ...listing(javaProc(2)),
+    "debug.javaThreadDump": (params) => javaDump(params.pid, false),
+    "debug.javaProfile": (params) => javaProfile(params.pid, params.duration ?? 0),
+    "debug.javaHeapHistogram": (params) => ({
+      pid: params.pid,
+      javaVersion: "17.0.15",
+      liveOnly: true,
+      totalInstances: 100,
+      totalBytes: 4096,
+      classCount: 1,
+      topClasses: [{
+        className: "com.shop.Order",
+        module: null,
+        instances: 100,
+        bytes: 4096,
+        share: 1,
+      }],
+      attachSeconds: 0.2,
+      artifacts: [],
+    }),
+  };
+  const plain = await runWorkflow(javaWorkflow, MANUAL, { responses });
+  strictEqual(plain.calls.some((c) => c.method === "debug.javaHeapHistogram"), false);
+  strictEqual(plain.findings[0]?.severity, "info");
+  match(plain.findings[0]?.body ?? "", /The JVM's deadlock detection found no deadlock/);
+  const withHeap = await runWorkflow(javaWorkflow, MANUAL, {
+    params: { heapHistogram: true, duration: 3 },
+    responses,
+  });
+  strictEqual(
+    withHeap.findings[0]?.tables?.at(-1)?.title,
+    "Heap by class (live objects, 4.0 KiB in 100 objects)",
+  );
+  deepStrictEqual(
+    withHeap.calls.filter((c) => c.method === "debug.javaProfile").map((c) => c.params),
+    [{ target: { namespace: "shop", name: "web-1", container: "app" }, pid: 2, duration: 3 }],
+  );
+});
+
+Deno.test("turns a JVM that refuses attach into a finding with the fix", async () => {
+  const run = await runWorkflow(javaWorkflow, MANUAL, {
+    responses: {
+      ...listing(javaProc(2)),
+      "debug.javaThreadDump": new UpstreamError(
+        "not available: the JVM of pid 2 refuses attach (-XX:+DisableAttachMechanism in its command line)",
+        { data: { reason: "attach_unavailable" } },
+      ),
+    },
+  });
+  match(run.findings[0]?.title ?? "", /^Could not profile shop\/web-1 pid 2/);
+  match(run.findings[0]?.body ?? "", /-XX:\+DisableAttachMechanism` \(drop it\)/);
 });

@@ -127,6 +127,7 @@ def test_no_ephemeralcontainers_permission_when_every_debug_workflow_is_off() ->
         "pythonDebugger",
         "goProfiler",
         "nodeProfiler",
+        "javaProfiler",
         "networkCheck",
     ],
 )

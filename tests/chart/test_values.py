@@ -30,6 +30,7 @@ ISSUE_DEFAULTS: dict[str, Any] = {
             # Issue 15: the Go and Node.js profilers and the network check, on like the Python ones.
             "goProfiler": {"enabled": True, "defaultDuration": 5, "pprofPort": 0},
             "nodeProfiler": {"enabled": True, "defaultDuration": 5},
+            "javaProfiler": {"enabled": True, "defaultDuration": 10, "heapHistogram": False},
             "networkCheck": {
                 "enabled": True, "names": ["kubernetes.default"], "targets": [], "timeoutSeconds": 5, "slowSeconds": 1,
             },
@@ -116,6 +117,10 @@ BAD_VALUES = [
         "workflows.podTroubleshooting.pythonDebugger.defaultPort", 80, "minimum", id="debugpy-privileged-port"
     ),
     pytest.param("workflows.podTroubleshooting.goProfiler.pprofPort", 70000, "maximum", id="pprof-port"),
+    pytest.param("workflows.podTroubleshooting.javaProfiler.defaultDuration", 301, "maximum", id="jfr-duration"),
+    pytest.param(
+        "workflows.podTroubleshooting.javaProfiler.heapHistogram", "yes", "want boolean", id="heap-histogram-bool"
+    ),
     pytest.param("workflows.podTroubleshooting.networkCheck.timeoutSeconds", 0, "minimum", id="network-timeout"),
     pytest.param(
         "workflows.podTroubleshooting.networkCheck.targets", ["a b"], "does not match", id="network-target-space"
