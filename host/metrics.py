@@ -82,6 +82,27 @@ class Metrics:
             ["sink", "reason"], registry=self.registry,
         )
         self.leader = Gauge("wfhost_leader", "1 while this replica leads", registry=self.registry)
+        self.handover_pending = Gauge(
+            "wfhost_handover_pending",
+            "Events a standby holds that the leader's record does not cover yet (set when scraped)",
+            registry=self.registry,
+        )
+        self.handover_unfinished = Gauge(
+            "wfhost_handover_unfinished_events",
+            "Events the leader emitted whose invocations have not all finished, so its record stays below "
+            "them (set when scraped)",
+            registry=self.registry,
+        )
+        self.handover_dropped = Gauge(
+            "wfhost_handover_pending_dropped",
+            "Events a standby dropped past its bound of pending events, this run (set when scraped)",
+            registry=self.registry,
+        )
+        self.handover_fired = Gauge(
+            "wfhost_handover_takeover_fired",
+            "Pending events the last take-over fired: the transitions of the gap (set when scraped)",
+            registry=self.registry,
+        )
         self.workflows_loaded = Gauge("wfhost_workflows_loaded", "Workflows loaded", registry=self.registry)
         self.workflow_errors = Gauge("wfhost_workflow_load_errors", "Workflow files with a load error",
                                      registry=self.registry)

@@ -222,6 +222,11 @@ class Host:
     def render_metrics(self) -> bytes:
         self.dispatcher.refresh_gauges()
         self.metrics.workers_warm.set(len(self.env.warm))
+        if self.handover is not None:
+            self.metrics.handover_pending.set(self.handover.pending)
+            self.metrics.handover_unfinished.set(self.handover.ledger.open_events)
+            self.metrics.handover_dropped.set(self.handover.dropped)
+            self.metrics.handover_fired.set(self.handover.fired_at_takeover)
         self.metrics.asyncio_tasks.set(len(asyncio.all_tasks()))
         for sink, count in self.findings.failed.items():
             self.metrics.sink_failures.labels(sink).set(count)

@@ -13,9 +13,11 @@ are delivered then (docs/reliability.md), so "fired" means "stored by the host t
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 import time
+import urllib.request
 from collections import Counter
 from typing import Any
 
@@ -57,6 +59,14 @@ class ReadyWatch(threading.Thread):
             time.sleep(0.05)
 
 
+def _metric(host: RunningHost, name: str) -> float:
+    with urllib.request.urlopen(f"{host.url}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    found = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
+    assert found is not None, f"{name} not in /metrics"
+    return float(found.group(1))
+
+
 def _baselined(host: RunningHost) -> bool:
     return '"source.baseline"' in host.log.read_text()
 
@@ -70,6 +80,8 @@ def _burst(cluster: LocalCluster, start_host: Any, sig: signal.Signals) -> dict[
     api.create_namespaced_pod("default", _idle_pod("sentinel"))
     wait_for(lambda: "pod.create sentinel" in titles(first.findings), timeout=60, what="the sentinel")
     assert second.status("/readyz") == 503
+    # The standby saw the sentinel too, and dropped it once the leader's record covered it.
+    wait_for(lambda: _metric(second, "wfhost_handover_pending") == 0, timeout=10, what="the standby to prune")
 
     takeover = ReadyWatch(second)
     written: dict[str, float] = {}  # transition -> when the test wrote it
@@ -109,7 +121,9 @@ def _burst(cluster: LocalCluster, start_host: Any, sig: signal.Signals) -> dict[
     assert set(counts) == set(written) | {"pod.create sentinel"}  # nothing lost
     assert counts["pod.create sentinel"] == 1
     assert '"handover.took_over"' in second.log.read_text()
-    return {"took": took, "counts": counts, "before": before, "gap": gap, "after": after}
+    fired_from_pending = _metric(second, "wfhost_handover_takeover_fired")
+    print(f"fired from the standby's pending events at the take-over: {fired_from_pending:g}")
+    return {"fired": fired_from_pending, "took": took, "counts": counts, "before": before, "gap": gap, "after": after}
 
 
 def test_a_leader_killed_during_a_burst_loses_no_transition_and_the_gap_fires_exactly_once(
@@ -119,6 +133,7 @@ def test_a_leader_killed_during_a_burst_loses_no_transition_and_the_gap_fires_ex
     counts, before, gap, after = run["counts"], run["before"], run["gap"], run["after"]
     assert run["took"] <= LEASE_SECONDS + 2 * RETRY_SECONDS + 1.5, f"took over {run['took']:.2f} s after the kill"
     assert len(gap) >= 10, "the burst must write transitions while no host leads"
+    assert run["fired"] >= 10  # the gap came from the standby's pending events, not from a re-list
     assert {t: counts[t] for t in gap | after if counts[t] != 1} == {}  # the gap, exactly once
     # Before the kill at least once: a second copy only for what the old leader had not yet
     # recorded as finished (the window docs/reliability.md describes), never a third.
