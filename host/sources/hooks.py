@@ -7,7 +7,7 @@
   `deployment.rolloutStuck`.
 
 Every hook builds fresh state when its feed starts, so a feed stopped and started again begins
-with a new baseline, as the host does when it starts leading.
+with a new baseline (with leader election feeds run on standbys too, so taking over is no start).
 """
 
 from __future__ import annotations
