@@ -12,7 +12,6 @@ import contextlib
 import os
 import random
 import shutil
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
