@@ -38,7 +38,7 @@ def assert_clear(answer: Answer) -> None:
 
 
 def mutated(base: dict[str, Any], path: list[str], value: Any, *, remove: bool) -> dict[str, Any]:
-    doc = json.loads(json.dumps(base))
+    doc: dict[str, Any] = json.loads(json.dumps(base))
     node = doc
     for key in path[:-1]:
         node = node[key]
