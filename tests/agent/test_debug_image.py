@@ -4,6 +4,7 @@ requirements and only `host/agent/` go into a fresh virtualenv, and the agent wo
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -63,3 +64,13 @@ def test_pinned_requirements_and_the_agent_alone_install_and_run(
             assert line.lower().replace("_", "-") in frozen.replace("_", "-"), (
                 f"{line} is not what pip installed"
             )
+
+
+def test_the_image_pins_the_jdk_whose_jfr_javaprofile_runs_and_the_readme_names_it() -> None:
+    dockerfile = (REPO / "debug-image" / "Dockerfile").read_text(encoding="utf-8")
+    readme = (REPO / "debug-image" / "README.md").read_text(encoding="utf-8")
+    (pinned,) = re.findall(r"^ARG JDK_VERSION=(\S+)$", dockerfile, re.MULTILINE)
+    assert re.fullmatch(r"17\.\d+(?:\.\d+)*\+\d+-\d+~deb12u\d+", pinned), pinned
+    assert '"openjdk-17-jdk-headless=${JDK_VERSION}"' in dockerfile
+    assert "&& jfr version" in dockerfile  # the build fails when the tool is missing
+    assert f"| OpenJDK  | {pinned} " in readme
