@@ -1,4 +1,5 @@
-"""`DebugBackend`: run a debug-agent action against a container of a live pod.
+"""`DebugBackend`: run a debug-agent action against a container of a live pod, from an ephemeral
+container in it (`debug.mechanism: ephemeralContainer`, and `auto` first; `mechanism.py` chooses).
 
 Ephemeral containers can never be removed from a pod, so the backend adds at most one per target
 container and reuses it: a long-lived `wfhost-agent wait` reached through `pods/exec`. Only when

@@ -159,3 +159,22 @@ async def test_pod_security_baseline_refuses_the_debug_container_with_a_clear_re
     assert "pod-security.kubernetes.io/enforce=privileged" in message  # what the operator can do
     pod = await kube.get_pod("baseline", "guarded")
     assert not pod["spec"].get("ephemeralContainers")
+
+
+# The stand-in only: a refusal that is not Pod Security's never sends `auto` to a node pod.
+@pytest.mark.parametrize("cluster", ["builtin"], indirect=True)
+async def test_auto_does_not_fall_back_when_the_refusal_is_not_pod_securitys(
+    cluster: LocalCluster, kube: KubeClient
+) -> None:
+    from host.config import NodePodConfig
+    from host.debug.mechanism import Debugger
+
+    await _running_pod(cluster, kube, "other-refusal")
+    cluster.set_ephemeral_containers_allowed(False)
+    debugger = Debugger(kube, DebugConfig(image="wfhost-debug:test", mechanism="auto",
+                                          node_pod=NodePodConfig(namespace="default")))
+    with pytest.raises(DebugError) as info:
+        await debugger.run("default", "other-refusal", None, ["ps"])
+    assert info.value.code == "ephemeral_forbidden"
+    assert debugger.fallbacks == 0 and debugger.node_pods.pods_created == 0
+    assert [p["metadata"]["name"] for p in await kube.list_pods("default")] == ["other-refusal"]
