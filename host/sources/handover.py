@@ -94,7 +94,7 @@ class HandOver:
             if events and self._record is not None and self._record.covers(stream, position):
                 return []  # a lagging new leader: the old one handled this change already
             for event in events:
-                self.ledger.open(stream, event.id)
+                self.ledger.open(stream, position, event.id)
             return events
         for event in events:
             self._pending.append(_Pending(stream, position, event))
@@ -152,13 +152,15 @@ class HandOver:
         pending, self._pending = list(self._pending), deque()
         record = self._record
         fired = skipped = 0
+        floors = dict(record.marks) if record is not None else {}
         for item in pending:
             if record is None or record.covers(item.stream, item.position):
                 skipped += 1
-                continue
-            self.ledger.open(item.stream, item.event.id, floor=record.marks.get(item.stream, ""))
-            await self._emit(item.event)
-            fired += 1
+            else:
+                self.ledger.open(item.stream, item.position, item.event.id, floor=floors.get(item.stream, ""))
+                await self._emit(item.event)
+                fired += 1
+            floors[item.stream] = item.position  # the change before the next one of its stream
         self.fired_at_takeover, self.skipped_at_takeover = fired, skipped
         self.role = Role.LEADING
         log.info("handover.took_over", fired=fired, skipped=skipped, record=record is not None,
@@ -178,4 +180,4 @@ class HandOver:
         self.role = Role.STANDBY
 
     def _own(self) -> HandledRecord:
-        return (self._record or HandledRecord()).merged(self.ledger.marks())
+        return (self._record or HandledRecord()).merged(self.ledger.record())

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from host.model.events import Event
-from host.sources.handled import ANNOTATION, MAX_RECORD_BYTES, HandledRecord
+from host.sources.handled import ANNOTATION, MAX_DONE, MAX_RECORD_BYTES, HandledRecord
 from host.sources.handover import HandOver, Role
 from host.sources.ledger import Ledger
 
@@ -64,52 +64,71 @@ def test_no_annotation_is_no_record() -> None:
     assert HandledRecord.from_annotations(None) is None
 
 
-def test_a_merged_mark_never_moves_back() -> None:
-    record = HandledRecord({PODS: "120", JOBS: "50"}).merged({PODS: "90", JOBS: "60", "v1/Node@*": "5"})
+def test_a_merged_mark_never_moves_back_and_done_changes_stay_only_above_it() -> None:
+    old = HandledRecord({PODS: "120", JOBS: "50"}, {PODS: ("125", "130"), JOBS: ("55",)})
+    record = old.merged(HandledRecord({PODS: "90", JOBS: "60", "v1/Node@*": "5"}, {PODS: ("140",)}))
     assert record.marks == {PODS: "120", JOBS: "60", "v1/Node@*": "5"}
+    assert record.done == {PODS: ("125", "130", "140")}  # JOBS' 55 is below its new mark
+    assert record.covers(PODS, "130") and not record.covers(PODS, "128")
 
 
-def test_a_record_past_its_bound_leaves_out_the_oldest_marks() -> None:
+def test_a_record_past_its_bound_leaves_out_the_done_lists_then_the_oldest_marks() -> None:
     marks = {f"example.com/v1/Widget{i:05d}@namespace-{i:05d}": str(1000 + i) for i in range(3000)}
-    text = HandledRecord(marks).encode()
+    done = {stream: (str(int(mark) + 1),) for stream, mark in marks.items()}
+    text = HandledRecord(marks, done).encode()
     assert len(text.encode()) <= MAX_RECORD_BYTES
-    kept = json.loads(text)["marks"]
+    wire = json.loads(text)
+    assert "done" not in wire
+    kept = wire["marks"]
     assert 0 < len(kept) < len(marks)
     newest = sorted(marks.values(), key=int)[-len(kept):]
     assert sorted(kept.values(), key=int) == newest
 
 
+def test_a_done_list_keeps_its_newest_entries() -> None:
+    record = HandledRecord({PODS: "1"}, {PODS: tuple(str(p) for p in range(10, 10 + MAX_DONE + 50))})
+    decoded = HandledRecord.decode(record.encode())
+    assert decoded is not None
+    assert len(decoded.done[PODS]) == MAX_DONE
+    assert decoded.done[PODS][0] == str(10 + 50) and not decoded.covers(PODS, "59")
+
+
 # -- the ledger -------------------------------------------------------------------------------
 
 
-def test_a_mark_waits_for_the_oldest_unfinished_event_of_its_stream() -> None:
+def test_a_mark_waits_for_the_oldest_unfinished_change_and_lists_the_finished_ones_above_it() -> None:
     ledger = Ledger()
     ledger.reach(PODS, "10")
-    ledger.open(PODS, "e11")
+    ledger.open(PODS, "11", "e11")
     ledger.queued("e11", 2)  # two workflows
     ledger.reach(PODS, "11")
-    ledger.open(PODS, "e12")
+    ledger.open(PODS, "12", "e12")
     ledger.queued("e12", 1)
     ledger.reach(PODS, "12")
-    assert ledger.marks() == {PODS: "10"}
-    ledger.finished("e12")  # the later one finishes first: nothing moves
-    assert ledger.marks() == {PODS: "10"}
+    ledger.open(PODS, "13", "e13")
+    ledger.queued("e13", 1)
+    ledger.reach(PODS, "13")
+    assert ledger.record() == HandledRecord({PODS: "10"})
+    ledger.finished("e12")  # a later one finishes first: listed as done, the mark stays
+    assert ledger.record() == HandledRecord({PODS: "10"}, {PODS: ("12",)})
     ledger.finished("e11")
-    assert ledger.marks() == {PODS: "10"}  # one of its two invocations is still running
+    assert ledger.record() == HandledRecord({PODS: "10"}, {PODS: ("12",)})  # one of two still runs
     ledger.finished("e11")
-    assert ledger.marks() == {PODS: "12"}
+    assert ledger.record() == HandledRecord({PODS: "12"})  # past 11 and 12; 13 still runs
+    ledger.finished("e13")
+    assert ledger.record() == HandledRecord({PODS: "13"})
     assert ledger.open_events == 0
 
 
 def test_an_event_that_queued_nothing_is_done_at_once_and_unknown_ids_are_ignored() -> None:
     ledger = Ledger()
     ledger.reach(PODS, "10")
-    ledger.open(PODS, "e11")
+    ledger.open(PODS, "11", "e11")
     ledger.queued("e11", 0)  # rate limited, or no workflow matched
     ledger.reach(PODS, "11")
     ledger.finished("manual-event")
     ledger.queued("manual-event", 3)
-    assert ledger.marks() == {PODS: "11"}
+    assert ledger.record() == HandledRecord({PODS: "11"})
     assert ledger.open_events == 0
 
 
@@ -156,6 +175,33 @@ async def test_a_new_leader_fires_the_gap_exactly_and_skips_what_the_old_one_han
     assert (gate.fired_at_takeover, gate.skipped_at_takeover) == (3, 0)
     # Leading: events pass; a later read of the lease (our own) does not touch anything.
     assert [e.object["metadata"]["name"] for e in see(gate, PODS, "16", "live") if e.object] == ["live"]
+
+
+async def test_changes_the_old_leader_finished_above_its_mark_are_pruned_and_not_fired() -> None:
+    sink = Sink()
+    gate = standby(sink)
+    for position, name in [("11", "slow"), ("12", "finished-above-the-mark"), ("13", "gap")]:
+        see(gate, PODS, position, name)
+    gate.observed(HandledRecord({PODS: "10"}, {PODS: ("12",)}).annotations())
+    assert gate.pending == 2
+    await gate.take_over()
+    assert sink.emitted == ["slow", "gap"]
+
+
+async def test_gap_changes_finishing_out_of_order_keep_the_mark_below_the_unfinished_one() -> None:
+    sink = Sink()
+    gate = standby(sink)
+    see(gate, PODS, "11", "first")
+    see(gate, PODS, "12", "second")
+    gate.observed(HandledRecord({PODS: "10"}).annotations())
+    await gate.take_over()
+    first, second = sink.ids
+    gate.queued(first, 1)
+    gate.queued(second, 1)
+    gate.finished(second)
+    assert HandledRecord.from_annotations(gate.annotations()) == HandledRecord({PODS: "10"}, {PODS: ("12",)})
+    gate.finished(first)
+    assert HandledRecord.from_annotations(gate.annotations()) == HandledRecord({PODS: "12"})
 
 
 async def test_without_any_record_a_new_leader_fires_none_of_its_pending_events() -> None:
