@@ -49,6 +49,7 @@ from host.sources.ledger import Ledger
 log = structlog.get_logger(__name__)
 
 MAX_PENDING = 20_000
+DROP_LOG_EVERY = 1000
 
 Emit = Callable[[Event], Awaitable[None]]
 
@@ -101,8 +102,9 @@ class HandOver:
         while len(self._pending) > self.max_pending:
             lost = self._pending.popleft()
             self.dropped += 1
-            log.warning("handover.pending_dropped", stream=lost.stream, position=lost.position,
-                        event_kind=lost.event.kind, max_pending=self.max_pending)
+            if self.dropped % DROP_LOG_EVERY == 1:  # the first, then one line per thousand
+                log.warning("handover.pending_dropped", stream=lost.stream, position=lost.position,
+                            event_kind=lost.event.kind, max_pending=self.max_pending, dropped=self.dropped)
         return []
 
     def handled(self, stream: str, position: str) -> None:
