@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Literal, TextIO
+from typing import Any, Literal, TextIO
 
 import structlog
 
@@ -48,4 +48,16 @@ def configure_logging(*, format: Format = "auto", level: str = "info", stream: T
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS.get(level, logging.INFO)),
         logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=True,
+    )
+
+
+def audit_logger() -> Any:
+    """A logger for audit lines: the processors and destination in force now, no level filter.
+
+    Audit lines (`audit.privileged_call`, `audit.api_action`) go where every other line goes, in the
+    same format, but are written even with `logging.level: warning` or `error`.
+    """
+    config = structlog.get_config()
+    return structlog.wrap_logger(
+        config["logger_factory"](), processors=config["processors"], wrapper_class=structlog.BoundLogger
     )

@@ -10,22 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import structlog
-
 from host.api.auth.identity import Principal
-
-
-def _audit_logger() -> Any:
-    """A logger with the processors and destination in force now, that no level filters out."""
-    config = structlog.get_config()
-    return structlog.wrap_logger(
-        config["logger_factory"](), processors=config["processors"], wrapper_class=structlog.BoundLogger
-    )
+from host.logs import audit_logger
 
 
 def audit(who: Principal | None, action: str, target: str, *, allowed: bool, **extra: Any) -> None:
     """Record that `who` (None: credentials refused) asked for `action` on `target`."""
-    _audit_logger().info(
+    audit_logger().info(
         "audit.api_action",
         who=who.name if who is not None else "(not authenticated)",
         groups=list(who.groups) if who is not None else [],

@@ -18,11 +18,11 @@ from pydantic import BaseModel, ValidationError
 from host.capabilities.context import CallContext
 from host.capabilities.policy import PRIVILEGED
 from host.errors import CapabilityDenied, WfhostError
+from host.logs import audit_logger
 from host.rpc import ErrorCode, RpcError, guest_error
 from host.validation import first_error
 
 log = structlog.get_logger(__name__)
-audit = structlog.get_logger("wfhost.audit")
 
 
 class CallParams(Protocol):
@@ -93,11 +93,11 @@ class CapabilityRouter:
         try:
             result = await route.handler(ctx, params)
         except WfhostError as exc:
-            audit.warning("audit.privileged_call", workflow=ctx.workflow, invocation=ctx.invocation_id,
-                          action=method, target=_target(params), result="error", error=str(exc))
+            audit_logger().warning("audit.privileged_call", workflow=ctx.workflow, invocation=ctx.invocation_id,
+                                   action=method, target=_target(params), result="error", error=str(exc))
             raise
-        audit.info("audit.privileged_call", workflow=ctx.workflow, invocation=ctx.invocation_id,
-                   action=method, target=_target(params), result="ok")
+        audit_logger().info("audit.privileged_call", workflow=ctx.workflow, invocation=ctx.invocation_id,
+                            action=method, target=_target(params), result="ok")
         return result
 
     @staticmethod
