@@ -58,14 +58,15 @@ def select_container(pod_uid: str, container_id: str) -> ContainerScope:
     """Limit this run to one container's processes; NoSuchProcess when none of them is visible."""
     global _container
     scope = ContainerScope(containers.pod_uid(pod_uid), containers.container_hex(container_id))
-    if not scope.pids():
+    _container = scope
+    if not scoped_pids():
+        _container = None
         raise NoSuchProcess(
             f"no process of container {scope.container_id[:12]} of pod {scope.pod_uid} is visible: the "
             "container is not running, or the agent does not share the node's PID namespace (hostPID) "
             "or cannot read /proc/*/cgroup",
             details={"podUid": scope.pod_uid, "containerId": scope.container_id},
         )
-    _container = scope
     return scope
 
 
@@ -97,11 +98,8 @@ class Target:
             raise ProcessExited(f"process {self.pid} exited during {during}", details={"pid": self.pid})
 
 
-def scope_pid() -> int | None:
-    """The selected container's main pid, else the pid named by WFHOST_AGENT_TARGET_PID, or None when
-    the agent sees the whole namespace."""
-    if _container is not None:
-        return containers.main_pid(_container.pids())
+def _namespace_pid() -> int | None:
+    """The pid named by WFHOST_AGENT_TARGET_PID (or its file): the local stand-in for a PID namespace."""
     raw = os.environ.get(SCOPE_ENV, "").strip()
     pid_file = os.environ.get(SCOPE_FILE_ENV, "").strip()
     if pid_file:
@@ -118,11 +116,8 @@ def scope_pid() -> int | None:
     return value
 
 
-def scoped_pids() -> set[int] | None:
-    """Pids the agent may act on, or None for every visible process."""
-    if _container is not None:
-        return _container.pids()
-    root = scope_pid()
+def _namespace_pids() -> set[int] | None:
+    root = _namespace_pid()
     if root is None:
         return None
     try:
@@ -132,6 +127,24 @@ def scoped_pids() -> set[int] | None:
         raise NoSuchProcess(
             f"the scope process {root} ({SCOPE_ENV}) does not exist", details={"pid": root}
         ) from exc
+
+
+def scope_pid() -> int | None:
+    """The selected container's main pid, else the pid named by WFHOST_AGENT_TARGET_PID, or None when
+    the agent sees the whole namespace."""
+    if _container is not None:
+        return containers.main_pid(scoped_pids() or set())
+    return _namespace_pid()
+
+
+def scoped_pids() -> set[int] | None:
+    """Pids the agent may act on, or None for every visible process. A selected container's
+    processes count only where the agent can see them (locally: inside its stand-in namespace)."""
+    visible = _namespace_pids()
+    if _container is not None:
+        mine = _container.pids()
+        return mine if visible is None else mine & visible
+    return visible
 
 
 def python_version_of(pid: int) -> str | None:

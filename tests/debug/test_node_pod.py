@@ -8,6 +8,7 @@ our process kubelet naming each container's cgroup by pod UID and container ID, 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from pathlib import Path
@@ -141,6 +142,32 @@ async def test_the_node_pod_runs_with_host_pid_no_token_and_only_the_capability_
         await backend.run("open", "plain", "app", ["stacktrace", "--pid", str(os.getpid())])
     assert outside.value.code == "out_of_scope", outside.value
     await _no_node_pods_left(kube)
+
+
+async def test_without_host_pid_the_agent_cannot_see_the_target_as_on_a_real_node(
+    cluster: RealCluster, kube: KubeClient
+) -> None:
+    target = await _target(cluster, kube, "open", "seen")
+    status = target["status"]["containerStatuses"][0]
+    for host_pid in (False, True):
+        name = f"agent-{str(host_pid).lower()}"
+        body = {"metadata": {"name": name}, "spec": {
+            "hostPID": host_pid, "nodeName": target["spec"]["nodeName"],
+            "containers": [{"name": "agent", "image": "wfhost-debug:test", "command": ["wfhost-agent", "wait"]}]}}
+        await kube.create_pod(HOME, body)
+        for _ in range(200):
+            pod = await kube.get_pod(HOME, name)
+            if "running" in ((pod.get("status", {}).get("containerStatuses") or [{}])[0].get("state") or {}):
+                break
+            await asyncio.sleep(0.05)
+        res = await kube.exec(HOME, name, "agent", ["wfhost-agent", "ps", "--pod-uid", target["metadata"]["uid"],
+                                                    "--container-id", status["containerID"]], timeout=60)
+        reply = json.loads(res.stdout)
+        if host_pid:
+            assert reply["ok"] and [p["pid"] for p in reply["result"]["processes"]] == [
+                cluster.container_pids("open", "seen")["app"]], reply
+        else:  # its own PID namespace holds none of the target's processes
+            assert not reply["ok"] and reply["error"]["code"] == "no_such_process", reply
 
 
 async def test_actions_on_the_pods_loopback_get_sys_admin_for_setns_and_the_debugger_is_refused(

@@ -326,7 +326,10 @@ class PodWorker:
 
     def _extra_env(self, container: Container) -> dict[str, str]:
         if container.kind != EPHEMERAL:
-            return {}
+            if self.pod.get("spec", {}).get("hostPID"):
+                return {}  # the node's PID namespace: the agent sees every process, as on a node
+            # Its own PID namespace, as far as the debug agent is concerned: its process and descendants.
+            return {TARGET_PID_FILE_VARIABLE: str(self.directory / container.name / _PID_FILE)}
         target = self.containers.get(str(container.spec.get("targetContainerName") or ""))
         if target is not None and target.process is not None:
             return {
