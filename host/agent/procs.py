@@ -98,7 +98,7 @@ class Target:
             raise ProcessExited(f"process {self.pid} exited during {during}", details={"pid": self.pid})
 
 
-def _namespace_pid() -> int | None:
+def namespace_pid() -> int | None:
     """The pid named by WFHOST_AGENT_TARGET_PID (or its file): the local stand-in for a PID namespace."""
     raw = os.environ.get(SCOPE_ENV, "").strip()
     pid_file = os.environ.get(SCOPE_FILE_ENV, "").strip()
@@ -117,7 +117,7 @@ def _namespace_pid() -> int | None:
 
 
 def _namespace_pids() -> set[int] | None:
-    root = _namespace_pid()
+    root = namespace_pid()
     if root is None:
         return None
     try:
@@ -134,7 +134,7 @@ def scope_pid() -> int | None:
     the agent sees the whole namespace."""
     if _container is not None:
         return containers.main_pid(scoped_pids() or set())
-    return _namespace_pid()
+    return namespace_pid()
 
 
 def scoped_pids() -> set[int] | None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import psutil
 
 from host.agent.models import ProcessInfo, PsResult
-from host.agent.procs import scope_pid, scoped_pids
+from host.agent.procs import namespace_pid, scoped_pids
 from host.agent.runtimes import RuntimeInfo, detect
 
 CPU_SAMPLE_SECONDS = 0.25
@@ -102,4 +102,4 @@ def run() -> PsResult:
                 )
         except psutil.NoSuchProcess:
             continue
-    return PsResult(scope_pid=scope_pid(), processes=sorted(infos, key=lambda info: info.pid))
+    return PsResult(scope_pid=namespace_pid(), processes=sorted(infos, key=lambda info: info.pid))
