@@ -72,6 +72,24 @@ def test_two_threads_deadlocked_on_two_monitors_are_reported_as_one_cycle(
     assert {"state": "BLOCKED", "count": 2} in result["byState"]
 
 
+def test_two_threads_deadlocked_on_two_reentrant_locks_are_reported_too(
+    spawn: Spawner, java: str, java_hot_classes: Path
+) -> None:
+    target = _jvm(spawn, java, java_hot_classes, "lock-deadlock")
+
+    result = run_agent("javathreads", "--pid", str(target.pid)).result
+
+    (cycle,) = result["deadlocks"]
+    by_name = {t["name"]: t for t in cycle["threads"]}
+    assert set(by_name) == {"ledger-a", "ledger-b"}
+    assert by_name["ledger-a"]["heldBy"] == "ledger-b"
+    assert by_name["ledger-a"]["waitingFor"].startswith("waiting for ownable synchronizer")
+    assert "ReentrantLock" in by_name["ledger-a"]["waitingFor"]
+    parked = _thread(result, "ledger-b")
+    assert parked["state"] == "WAITING" and parked["stateDetail"] == "parking"
+    assert any("parking to wait for" in lock for frame in parked["frames"] for lock in frame["locks"])
+
+
 def test_the_second_attach_reuses_the_listener_and_leaves_no_trigger_file(
     spawn: Spawner, java: str, java_hot_classes: Path
 ) -> None:

@@ -3,8 +3,8 @@ import java.util.List;
 
 // A JVM for the Java actions: a hot method on a thread named "wfhost-burner", an allocating loop
 // on "wfhost-allocator" keeping a bounded list of Order objects, and with "deadlock" as its first
-// argument two threads, "locker-a" and "locker-b", deadlocked on two monitors. Prints "ready"
-// once every thread runs.
+// argument two threads, "locker-a" and "locker-b", deadlocked on two monitors ("lock-deadlock":
+// "ledger-a" and "ledger-b" on two ReentrantLocks). Prints "ready" once every thread runs.
 public class JavaHot {
     static volatile long sink;
     static final Object LEFT = new Object();
@@ -57,6 +57,21 @@ public class JavaHot {
         }
     }
 
+    static void lockBoth(java.util.concurrent.locks.Lock first, java.util.concurrent.locks.Lock second,
+            java.util.concurrent.CountDownLatch both) {
+        first.lock();
+        try {
+            both.countDown();
+            both.await();
+            second.lock();
+            sink++;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            first.unlock();
+        }
+    }
+
     static void sleepQuietly(long millis) {
         try {
             Thread.sleep(millis);
@@ -86,6 +101,20 @@ public class JavaHot {
             a.start();
             b.start();
             while (a.getState() != Thread.State.BLOCKED || b.getState() != Thread.State.BLOCKED) {
+                Thread.sleep(10);
+            }
+        }
+        if (args.length > 0 && args[0].equals("lock-deadlock")) {
+            java.util.concurrent.locks.Lock left = new java.util.concurrent.locks.ReentrantLock();
+            java.util.concurrent.locks.Lock right = new java.util.concurrent.locks.ReentrantLock();
+            java.util.concurrent.CountDownLatch both = new java.util.concurrent.CountDownLatch(2);
+            Thread a = new Thread(() -> lockBoth(left, right, both), "ledger-a");
+            Thread b = new Thread(() -> lockBoth(right, left, both), "ledger-b");
+            a.setDaemon(true);
+            b.setDaemon(true);
+            a.start();
+            b.start();
+            while (a.getState() != Thread.State.WAITING || b.getState() != Thread.State.WAITING) {
                 Thread.sleep(10);
             }
         }
