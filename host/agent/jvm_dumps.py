@@ -24,7 +24,6 @@ from host.agent.models import (
     JavaThread,
 )
 
-MAX_THREADS = 500
 MAX_FRAMES = 64
 
 _HEADING = re.compile(r"^Full thread dump (?P<vm>.+?):?$")
@@ -128,8 +127,7 @@ def parse_thread_dump(text: str) -> ThreadDump:
     for line in [*lines[:cut], ""]:
         match = _THREAD.match(line)
         if (match is not None or not line.strip() or line.startswith("JNI global")) and header is not None:
-            if len(threads) < MAX_THREADS:
-                threads.append(_thread(header, body))
+            threads.append(_thread(header, body))
             header, body = None, []
         if match is not None:
             header = match

@@ -16,6 +16,7 @@ from host.agent.procs import Target
 from host.agent.tools import exclusive_target
 
 DUMP_TIMEOUT_SECONDS = 60.0
+MAX_THREADS = 500
 
 
 def run(target: Target, *, sink: ArtifactSink) -> JavaThreadDumpResult:
@@ -36,7 +37,7 @@ def run(target: Target, *, sink: ArtifactSink) -> JavaThreadDumpResult:
         thread_count=len(java_threads),
         by_state=by_state(dump.threads),
         deadlocks=dump.deadlocks,
-        threads=java_threads,
+        threads=java_threads[:MAX_THREADS],
         attach_seconds=round(reply.seconds, 3),
         artifacts=[sink.add("threads.txt", "text/plain", reply.output.encode("utf-8"))],
     )
