@@ -202,6 +202,22 @@ async def test_with_ephemeral_container_the_error_names_the_pod_security_rejecti
     assert not await _node_pods(kube)
 
 
+async def test_a_cancelled_action_still_removes_its_node_pod(cluster: RealCluster, kube: KubeClient) -> None:
+    await _target(cluster, kube, "open", "cancelled")
+    backend = NodePodBackend(kube, _config("nodePod"))
+    pid = cluster.container_pids("open", "cancelled")["app"]
+    action = asyncio.create_task(backend.run("open", "cancelled", None, ["profile", "--pid", str(pid), "--duration", "30"]))
+    deadline = time.monotonic() + 30
+    while not [p for p in await _node_pods(kube) if p.get("status", {}).get("phase") == "Running"]:
+        assert time.monotonic() < deadline and not action.done(), "the node pod never ran"
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1)  # the exec is under way
+    action.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await action
+    await _no_node_pods_left(kube)
+
+
 async def test_a_leftover_node_pod_is_collected_at_the_first_action(cluster: RealCluster, kube: KubeClient) -> None:
     pod = await _target(cluster, kube, "open", "left")
     backend = NodePodBackend(kube, _config("nodePod"))
