@@ -59,7 +59,8 @@ class Dispatcher:
         self._running = 0
         self._drained = asyncio.Event()
         self._drained.set()
-        # Called with an event's id each time one of its invocations finished (not when dropped).
+        # Called with an event's id each time one of its invocations finished, or will never run
+        # because its workflow was unloaded (not when dropped or cancelled as the host stops).
         self.on_finished: Callable[[str], None] = lambda event_id: None
 
     # -- wiring -----------------------------------------------------------------------------
@@ -87,6 +88,8 @@ class Dispatcher:
             item = q.get_nowait()
             self._live.pop(item.invocation_id, None)
             self.metrics.dropped.labels(name, "unloaded").inc()
+            if not self._closed:
+                self.on_finished(item.event.id)
             if item.done is not None and not item.done.done():
                 item.done.set_exception(UnknownWorkflow(f"{name}: {reason}"))
 
@@ -201,6 +204,8 @@ class Dispatcher:
             except asyncio.CancelledError:
                 if item.done is not None and not item.done.done():
                     item.done.cancel()
+                if not self._closed:  # its workflow was unloaded: it runs nowhere
+                    self.on_finished(item.event.id)
                 raise
             finally:
                 self._live.pop(item.invocation_id, None)

@@ -151,6 +151,7 @@ class HandOver:
     async def take_over(self) -> None:
         """Emit the pending events the old leader's record does not cover, then lead."""
         self.role = Role.TAKING_OVER
+        self.ledger = self.ledger.fresh()
         pending, self._pending = list(self._pending), deque()
         record = self._record
         fired = skipped = 0

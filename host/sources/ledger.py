@@ -45,6 +45,14 @@ class Ledger:
         self._events: dict[str, tuple[str, str]] = {}  # event id -> (stream, position)
         self._invocations: dict[str, int] = {}  # event id -> invocations not finished
 
+    def fresh(self) -> Ledger:
+        """A ledger with the positions reached and nothing open: a new leadership's, whose events
+        of an earlier leadership (still running, or never to finish) no longer count."""
+        ledger = Ledger()
+        for name, known in self._streams.items():
+            ledger.reach(name, known.reached)
+        return ledger
+
     def reached(self, stream: str) -> str:
         known = self._streams.get(stream)
         return known.reached if known is not None else ""

@@ -283,3 +283,21 @@ async def test_a_draining_leader_holds_new_events_and_records_what_finishes_befo
     gate.stand_by()  # the dropped one never finished: the release's record stops below it
     assert HandledRecord.from_annotations(gate.annotations()) == HandledRecord({PODS: "11"})
     assert gate.pending == 1
+
+
+async def test_an_event_of_an_earlier_leadership_that_never_finished_does_not_hold_the_next_one_back() -> None:
+    sink = Sink()
+    gate = standby(sink)
+    gate.observed(HandledRecord({PODS: "10"}).annotations())
+    await gate.take_over()
+    [stuck] = see(gate, PODS, "11", "never-finishes")
+    gate.queued(stuck.id, 1)
+    gate.stand_by()  # the lease lost; that invocation is cancelled as the host stops, unreported
+    see(gate, PODS, "12", "held")
+    gate.observed(HandledRecord({PODS: "11"}).annotations())  # the other leader ran 11
+    await gate.take_over()
+    assert sink.emitted == ["held"]
+    gate.queued(sink.ids[-1], 0)
+    [live] = see(gate, PODS, "13", "live")
+    gate.queued(live.id, 0)
+    assert HandledRecord.from_annotations(gate.annotations()) == HandledRecord({PODS: "13"})

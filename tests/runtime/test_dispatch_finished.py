@@ -1,0 +1,95 @@
+"""`Dispatcher.on_finished`, what the leader's handled record is built from: called once per
+invocation that finished, and for the invocations of a workflow that was unloaded (they run
+nowhere), never for those the host drops or cancels as it stops (the next leader runs them)."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from host.model.events import Event
+from host.runtime.app import Host
+from host.workflows.registry import WorkflowDir
+from tests.conftest import make_config
+from tests.kube.support import eventually
+
+WORKFLOW = """
+import { defineWorkflow } from "@wfhost/sdk";
+export default defineWorkflow({
+  name: "NAME",
+  triggers: [{ on: "pod.crashLoop" }],
+  capabilities: [],
+  async run(ctx, event) {
+    await new Promise((resolve) => setTimeout(resolve, MS));
+  },
+});
+"""
+
+
+def workflow(name: str, ms: int) -> str:
+    return textwrap.dedent(WORKFLOW).replace("NAME", name).replace("MS", str(ms))
+
+
+@pytest.fixture
+async def host(tmp_path: Path) -> AsyncIterator[Host]:
+    custom = tmp_path / "custom"
+    custom.mkdir()
+    (custom / "quick.ts").write_text(workflow("quick", 1))
+    (custom / "slow.ts").write_text(workflow("slow", 60_000))
+    builtin = tmp_path / "builtin"
+    builtin.mkdir()
+    config = make_config(
+        tmp_path,
+        api={"enabled": False},
+        workflows={"builtinDirectory": str(builtin)},
+        customWorkflows={"typescript": {"enabled": True, "volume": {"mountPath": str(custom)}}},
+        triggers={"perSubjectIntervalSeconds": 0},
+        sandbox={"stateDir": str(tmp_path / "state"), "concurrencyPerWorkflow": 1, "shutdownGraceSeconds": 0},
+    )
+    running = Host(config, with_cluster=False)
+    await running.start(watch=False)
+    assert sorted(w.name for w in running.registry.workflows()) == ["quick", "slow"]
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+def crash(name: str) -> Event:
+    return Event(kind="pod.crashLoop", object={"metadata": {"name": name}})
+
+
+async def test_each_finished_invocation_is_reported_once_and_an_unloaded_workflows_too(
+    host: Host, tmp_path: Path
+) -> None:
+    finished: Counter[str] = Counter()
+    host.dispatcher.on_finished = lambda event_id: finished.update([event_id])
+    events = [crash(f"pod-{i}") for i in range(3)]
+    for event in events:
+        assert sorted(await host.submit(event)) == ["quick", "slow"]
+    # quick runs all three; slow runs the first for a minute, the other two wait in its queue.
+    await eventually(lambda: all(finished[e.id] == 1 for e in events), timeout=60, what="quick's three")
+    await asyncio.sleep(0.5)
+    assert all(finished[e.id] == 1 for e in events)
+
+    (tmp_path / "custom" / "slow.ts").unlink()
+    await host.registry.rescan(WorkflowDir(tmp_path / "custom", "custom"))
+    assert [w.name for w in host.registry.workflows()] == ["quick"]
+    # Unloaded: the running one cancelled and the two queued dropped, each reported as done.
+    await eventually(lambda: all(finished[e.id] == 2 for e in events), timeout=10, what="slow's three")
+
+
+async def test_what_the_host_drops_or_cancels_as_it_stops_is_not_reported(host: Host) -> None:
+    finished: Counter[str] = Counter()
+    host.dispatcher.on_finished = lambda event_id: finished.update([event_id])
+    events = [crash(f"pod-{i}") for i in range(3)]
+    for event in events:
+        await host.submit(event)
+    await eventually(lambda: all(finished[e.id] == 1 for e in events), timeout=60, what="quick's three")
+    await host.dispatcher.close(grace=0)
+    assert all(finished[e.id] == 1 for e in events)  # slow's running one and its queue: nothing
