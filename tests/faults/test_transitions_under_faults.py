@@ -377,9 +377,9 @@ def test_2000_transitions_through_cuts_bursts_a_restart_and_a_410_each_fire_exac
 
         for step in range(1, ROUNDS + 1):
             if step == GONE_IN_ROUND:
-                # Hold the host back (its next two requests: 429, Retry-After 4), write the round
+                # Hold the host back (its next 3 requests: 429, Retry-After 4: 12 s), write the round
                 # while it is away, then compact its resourceVersion away: it comes back to a 410.
-                faults.hold(2, retry_after=4)
+                faults.hold(3, retry_after=4)
                 proxy.cut_connections()
                 _write_round(core, step, pool)
                 timings["compacted_at_revision"] = plane.expire()
@@ -416,6 +416,9 @@ def test_2000_transitions_through_cuts_bursts_a_restart_and_a_410_each_fire_exac
         "bursts": faults.bursts,
         "proxy": stats.as_dict(),
         "throttled_waits": {str(k): v for k, v in waits.items()},
+        "gone": [
+            r.get("detail") for r in records if r.get("event") == "resource version expired, re-listing"
+        ],
         "host": {k: v for k, v in messages.items() if "watch" in k or "listing" in k},
     }
     print(json.dumps(report, indent=1))
