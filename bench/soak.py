@@ -6,13 +6,14 @@ One local cluster (`host.localcluster.LocalCluster`, builtin control plane, no k
 process, and `wfhost run --config` as a child process against it, exactly as deployed (its API
 on a free port with a token). Two custom workflows, no built-ins:
 
-- `soak-findings` on `pod.update`: reads the pod back through `ctx.k8s.getPod` and reports a
+- `soak-findings` on `pod.update` and `pod.crashLoop`: reads the pod back through `ctx.k8s.getPod` and reports a
   finding with a title of its own per event (so the deduplication keeps none back);
 - `soak-alerts` on `alert`: reports a finding per alert.
 
 Every second the driver writes `--rate` label patches spread over `--pods` long-lived pods,
-creates one pod with a name never used before and deletes the one created `--pods` seconds ago
-(so every per-pod cache sees names come and go), and every fifth second posts an Alertmanager
+creates one pod with a name never used before, writes its status as a container in
+CrashLoopBackOff (a `pod.crashLoop`), and deletes the one created `--pods` seconds ago (so every
+per-pod cache sees names come and go), and every fifth second posts an Alertmanager
 v4 batch of five alerts to `/api/v1/alerts`. The findings store keeps 1000 findings (retention
 by count), so its size levels off within the first minutes; the queue is deep enough that
 nothing is dropped at this rate.
@@ -61,7 +62,7 @@ TOKEN = "soak-token"
 FINDINGS = """import { defineWorkflow, podRefOf } from "@wfhost/sdk";
 export default defineWorkflow({
   name: "soak-findings",
-  triggers: [{ on: "pod.update" }],
+  triggers: [{ on: "pod.update" }, { on: "pod.crashLoop" }],
   capabilities: ["k8s.read", "findings.report"],
   async run(ctx, event) {
     const ref = podRefOf(event);
@@ -83,6 +84,13 @@ export default defineWorkflow({
   },
 });
 """
+
+# A container the kubelet restarted three times and now backs off (the status a real kubelet writes).
+CRASHLOOP = {"status": {"phase": "Running", "containerStatuses": [{
+    "name": "app", "image": "soak:1", "imageID": "", "ready": False, "restartCount": 3, "started": False,
+    "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s restarting failed container"}},
+    "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}},
+}]}}
 
 
 @dataclass
@@ -166,6 +174,11 @@ def verdict(samples: list[Sample]) -> dict[str, Any]:
         "fd_change": fd_change,
         "rss_range_mb": [min(rss), max(rss)] if rss else [],
         "fd_range": [min(fds), max(fds)] if fds else [],
+        # Beside the verdict, not in it: the Deno children's PSS swings with each V8 collection.
+        "deno_pss_slope_mb_per_min": round(slope_per_minute(ts, [s.deno_pss_mb for s in window]), 3),
+        "deno_pss_range_mb": [min(s.deno_pss_mb for s in window), max(s.deno_pss_mb for s in window)] if window else [],
+        "tasks_range": [min(s.tasks for s in window), max(s.tasks for s in window)] if window else [],
+        "queue_depth_max": max((s.queue_depth for s in window), default=0),
         "tolerance": {"rss_mb": RSS_TOLERANCE_MB, "fds": FD_TOLERANCE},
         "growth": grew,
         "summary": ("GROWTH" if grew else "no growth")
@@ -179,7 +192,7 @@ class Driver:
     def __init__(self, cluster: LocalCluster, api: str, *, rate: int, pods: int) -> None:
         self.cluster, self.api, self.rate, self.pods = cluster, api, rate, pods
         self.stop = threading.Event()
-        self.written = {"patches": 0, "created": 0, "deleted": 0, "alerts": 0}
+        self.written = {"patches": 0, "created": 0, "crashloops": 0, "deleted": 0, "alerts": 0}
         self.errors: list[str] = []
         self._thread = threading.Thread(target=self._run, name="soak-driver", daemon=True)
 
@@ -223,6 +236,8 @@ class Driver:
                 core.create_namespaced_pod("default", {"metadata": {"name": f"churn-{second}"},
                                                        "spec": {"containers": [{"name": "app", "image": "soak:1"}]}})
                 self.written["created"] += 1
+                core.patch_namespaced_pod_status(f"churn-{second}", "default", CRASHLOOP)
+                self.written["crashloops"] += 1
                 if second >= self.pods:
                     core.delete_namespaced_pod(f"churn-{second - self.pods}", "default", grace_period_seconds=0)
                     self.written["deleted"] += 1

@@ -13,6 +13,7 @@ import pytest
 from bench._counter import Counter
 from bench.e2e_throughput import summarize
 from bench.report import Row, table
+from bench.soak import Sample, verdict
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.timeout(180)
@@ -122,3 +123,36 @@ def test_the_counter_answers_arm_stat_and_done_on_its_report_pipe() -> None:
     assert [d["reply"] for d in docs] == ["armed", "done", "stat"]
     assert docs[1]["count"] == 2 and docs[1]["failed"] == 1 and docs[1]["first"] <= docs[1]["last"]
     assert docs[2]["count"] == 3
+
+
+SOAK_SAMPLE_KEYS = {"t", "rss_mb", "fds", "tasks", "queue_depth", "workers_warm", "findings_stored", "invocations",
+                    "events_seen", "deno_children", "deno_pss_mb"}
+
+
+def _samples(rss: list[float], fds: list[int]) -> list[Sample]:
+    return [Sample(t=5.0 * i, rss_mb=r, fds=f, tasks=20, queue_depth=0, workers_warm=2, findings_stored=0,
+                   invocations=i, events_seen=i, deno_children=2, deno_pss_mb=60.0)
+            for i, (r, f) in enumerate(zip(rss, fds, strict=True))]
+
+
+def test_the_soak_verdict_sees_growth_only_past_its_tolerance_over_the_last_two_thirds() -> None:
+    # Growth in the first third (warming up) does not count; a rise across the window does.
+    warm = [80.0 + i for i in range(10)] + [100.0] * 20
+    assert verdict(_samples(warm, [20] * 30))["growth"] is False
+    rising = [100.0 + 0.5 * i for i in range(30)]
+    found = verdict(_samples(rising, [20] * 30))
+    assert found["growth"] is True and found["rss_slope_mb_per_min"] == pytest.approx(6.0)
+    leaking_fds = verdict(_samples([100.0] * 30, [20 + i // 3 for i in range(30)]))
+    assert leaking_fds["growth"] is True and leaking_fds["fd_change"] > 2
+
+
+def test_the_recorded_soak_has_every_sample_and_the_verdict_its_samples_give() -> None:
+    doc = json.loads((REPO / "bench" / "soak.json").read_text())
+    assert set(doc["machine"]) >= MACHINE_KEYS - {"kopf"}
+    assert doc["settings"]["minutes"] >= 10  # the acceptance: a soak of minutes
+    samples = doc["samples"]
+    assert len(samples) >= doc["settings"]["minutes"] * 60 / doc["settings"]["interval_s"] * 0.9
+    for sample in samples:
+        assert set(sample) == SOAK_SAMPLE_KEYS
+    assert samples[-1]["invocations"] > 1000 and samples[-1]["findings_stored"] > 0
+    assert verdict([Sample(**s) for s in samples]) == doc["verdict"]

@@ -69,7 +69,7 @@ def outcomes(running: RunningHost, event_ids: set[str]) -> dict[str, str]:
     return {r.event_id: r.outcome for r in running.host.dispatcher.results if r.event_id in event_ids}
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(payload())
 def test_a_webhook_payload_is_accepted_whole_or_refused_naming_the_field(running_host: RunningHost,
                                                                            doc: dict[str, Any]) -> None:
