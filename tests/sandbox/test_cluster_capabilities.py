@@ -21,8 +21,8 @@ from host.capabilities.routes import build_router
 from host.config import DebugConfig
 from host.debug.backend import DebugBackend
 from host.kube.client import KubeClient
-from host.logs import configure_logging
 from host.localcluster import LocalCluster, LocalClusterSettings
+from host.logs import configure_logging
 from host.model.events import Event, Subject
 from host.rpc import ErrorCode
 from tests.sandbox.conftest import Arena, ArenaFactory, reply_of
