@@ -26,7 +26,7 @@ TOP_KEYS = ("version", "groupKey", "truncatedAlerts", "status", "receiver", "gro
 ODD_TEXT = st.text(max_size=40) | st.sampled_from(["", "\u0000", "🔥" * 20, "ünïcødé", "a\nb", "\u202e", "\ufeff"])
 TIMESTAMPS = st.sampled_from(["2026-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "2026-13-45T99:99:99Z", "yesterday",
                               "", "2026-01-01T00:00:00.123456789+14:00", "9999-12-31T23:59:59Z", "1970-01-01"])
-ANY = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | ODD_TEXT,
+ANY = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | ODD_TEXT,
                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(ODD_TEXT, inner, max_size=3),
                    max_leaves=10)
 LABELS = st.dictionaries(ODD_TEXT, ODD_TEXT, max_size=5)
