@@ -56,6 +56,15 @@ class Model(BaseModel):
         extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
     )
 
+    @field_validator("*")
+    @classmethod
+    def _no_nul_in_a_path(cls, value: Any) -> Any:
+        """A path with a NUL byte names no file: refused here, naming its key, not at first use
+        (where `open` raised a bare ValueError, "embedded null byte", with no key in it)."""
+        if isinstance(value, Path) and "\x00" in str(value):
+            raise ValueError("a path cannot contain a NUL byte")
+        return value
+
 
 class TriggerBinding(Model):
     """An extra trigger bound to a workflow from config (on top of the triggers it declares)."""

@@ -105,6 +105,17 @@ def test_broken_files_get_a_config_error_that_says_what_is_wrong(tmp_path: Path,
     assert says in str(info.value)
 
 
+@pytest.mark.parametrize(("data", "key"), [
+    ({"sandbox": {"stateDir": "/tmp/a\x00b"}}, "sandbox.stateDir"),
+    ({"api": {"tokenFile": "/run/token\x00"}}, "api.tokenFile"),
+    ({"cluster": {"kubeconfig": "\x00"}}, "cluster.kubeconfig"),
+    ({"customWorkflows": {"typescript": {"volume": {"mountPath": "/w\x00"}}}}, "customWorkflows.typescript.volume.mountPath"),
+])
+def test_a_path_with_a_nul_byte_is_refused_naming_its_key(data: dict[str, Any], key: str) -> None:
+    message = refusal(lambda: parse_config(data))
+    assert message is not None and f"{key}: Value error, a path cannot contain a NUL byte" in message
+
+
 def test_the_defaults_written_out_as_yaml_load_back_unchanged(tmp_path: Path) -> None:
     f = tmp_path / "config.yaml"
     f.write_text(yaml.safe_dump(DEFAULTS))
