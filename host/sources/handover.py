@@ -109,6 +109,8 @@ class HandOver:
 
     def handled(self, stream: str, position: str) -> None:
         """Every event of `stream` up to `position` was admitted (and, leading, emitted)."""
+        if self.role is Role.DRAINING:
+            return  # what it held is the next leader's: the record must not pass it
         self.ledger.reach(stream, position)
         self._moved()
 

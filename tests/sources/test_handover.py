@@ -285,6 +285,22 @@ async def test_a_draining_leader_holds_new_events_and_records_what_finishes_befo
     assert gate.pending == 1
 
 
+async def test_a_draining_leaders_record_never_covers_a_change_it_held() -> None:
+    sink = Sink()
+    gate = standby(sink)
+    gate.observed(HandledRecord({PODS: "10"}).annotations())
+    await gate.take_over()
+    [done] = see(gate, PODS, "11", "done")
+    gate.queued(done.id, 0)
+    gate.drain()
+    assert see(gate, PODS, "12", "held-at-the-sigterm") == []
+    see(gate, PODS, "13")  # a change without events, after it
+    gate.stand_by()
+    record = HandledRecord.from_annotations(gate.annotations())
+    assert record is not None and not record.covers(PODS, "12")
+    assert record == HandledRecord({PODS: "11"})
+
+
 async def test_an_event_of_an_earlier_leadership_that_never_finished_does_not_hold_the_next_one_back() -> None:
     sink = Sink()
     gate = standby(sink)
