@@ -87,6 +87,11 @@ class Metrics:
             "Events a standby holds that the leader's record does not cover yet (set when scraped)",
             registry=self.registry,
         )
+        self.handover_pending_bytes = Gauge(
+            "wfhost_handover_pending_bytes",
+            "Bytes of JSON those pending events take (bounded; set when scraped)",
+            registry=self.registry,
+        )
         self.handover_unfinished = Gauge(
             "wfhost_handover_unfinished_events",
             "Events the leader emitted whose invocations have not all finished, so its record stays below "
@@ -95,7 +100,7 @@ class Metrics:
         )
         self.handover_dropped = Gauge(
             "wfhost_handover_pending_dropped",
-            "Events a standby dropped past its bound of pending events, this run (set when scraped)",
+            "Events a standby dropped past its bounds of pending events (count, bytes), this run (set when scraped)",
             registry=self.registry,
         )
         self.handover_fired = Gauge(

@@ -224,6 +224,7 @@ class Host:
         self.metrics.workers_warm.set(len(self.env.warm))
         if self.handover is not None:
             self.metrics.handover_pending.set(self.handover.pending)
+            self.metrics.handover_pending_bytes.set(self.handover.pending_bytes)
             self.metrics.handover_unfinished.set(self.handover.ledger.open_events)
             self.metrics.handover_dropped.set(self.handover.dropped)
             self.metrics.handover_fired.set(self.handover.fired_at_takeover)

@@ -7,7 +7,9 @@ with the events of each change depends on the replica's role:
 - **standby**: they are kept as *pending*, with their stream and position (the change's
   resourceVersion). Each time the elector reads the Lease, the leader's `HandledRecord` drops the
   pending events it covers, so what stays is what this replica saw and the leader has not yet
-  recorded as handled (bounded by `MAX_PENDING`, the oldest dropped and logged).
+  recorded as handled. They are kept as their compact JSON, not as objects (a pod update carries
+  the pod twice, and parsed it takes several times its JSON's size), and bounded by count
+  (`MAX_PENDING`) and by bytes (`MAX_PENDING_BYTES`), the oldest dropped and logged.
 - **taking over**: the pending events the old leader's last record does not cover are emitted
   (these are the transitions of the gap); then the replica leads. A replica whose watch lagged
   behind the old leader's drops the changes it digests later that the record still covers.
@@ -42,6 +44,7 @@ from typing import NamedTuple
 
 import structlog
 
+from host import wirejson
 from host.model.events import Event
 from host.sources.handled import HandledRecord
 from host.sources.ledger import Ledger
@@ -49,6 +52,7 @@ from host.sources.ledger import Ledger
 log = structlog.get_logger(__name__)
 
 MAX_PENDING = 20_000
+MAX_PENDING_BYTES = 64 * 1024 * 1024  # of JSON: with the chart's 2Gi limit, room for the rest
 DROP_LOG_EVERY = 1000
 
 Emit = Callable[[Event], Awaitable[None]]
@@ -64,18 +68,33 @@ class Role(enum.Enum):
 class _Pending(NamedTuple):
     stream: str
     position: str
-    event: Event
+    kind: str
+    wire: bytes  # the event's compact JSON: `Event.wire()`, read back at take-over
+
+    @classmethod
+    def of(cls, stream: str, position: str, event: Event) -> _Pending:
+        return cls(stream, position, event.kind, wirejson.dumps_line(event.wire()))
+
+    def event(self) -> Event:
+        return Event.model_validate(wirejson.loads(self.wire))
 
 
 class HandOver:
     """Holds a standby's events until it leads; records what the leader handled. See the module."""
 
     def __init__(
-        self, emit: Emit, *, on_handled: Callable[[], None] = lambda: None, max_pending: int = MAX_PENDING
+        self,
+        emit: Emit,
+        *,
+        on_handled: Callable[[], None] = lambda: None,
+        max_pending: int = MAX_PENDING,
+        max_pending_bytes: int = MAX_PENDING_BYTES,
     ) -> None:
         self._emit = emit
         self.on_handled = on_handled
         self.max_pending = max_pending
+        self.max_pending_bytes = max_pending_bytes
+        self.pending_bytes = 0
         self.role = Role.STANDBY
         self._pending: deque[_Pending] = deque()
         self.ledger = Ledger()
@@ -98,13 +117,19 @@ class HandOver:
                 self.ledger.open(stream, position, event.id)
             return events
         for event in events:
-            self._pending.append(_Pending(stream, position, event))
-        while len(self._pending) > self.max_pending:
+            item = _Pending.of(stream, position, event)
+            self._pending.append(item)
+            self.pending_bytes += len(item.wire)
+        while self._pending and (
+            len(self._pending) > self.max_pending or self.pending_bytes > self.max_pending_bytes
+        ):
             lost = self._pending.popleft()
+            self.pending_bytes -= len(lost.wire)
             self.dropped += 1
             if self.dropped % DROP_LOG_EVERY == 1:  # the first, then one line per thousand
                 log.warning("handover.pending_dropped", stream=lost.stream, position=lost.position,
-                            event_kind=lost.event.kind, max_pending=self.max_pending, dropped=self.dropped)
+                            event_kind=lost.kind, max_pending=self.max_pending,
+                            max_pending_bytes=self.max_pending_bytes, dropped=self.dropped)
         return []
 
     def handled(self, stream: str, position: str) -> None:
@@ -142,6 +167,7 @@ class HandOver:
         self._record = record
         if self._pending:
             self._pending = deque(p for p in self._pending if not record.covers(p.stream, p.position))
+            self.pending_bytes = sum(len(p.wire) for p in self._pending)
 
     def annotations(self) -> dict[str, str]:
         """The record to write into the Lease now (empty when there is none yet)."""
@@ -155,6 +181,7 @@ class HandOver:
         self.role = Role.TAKING_OVER
         self.ledger = self.ledger.fresh()
         pending, self._pending = list(self._pending), deque()
+        self.pending_bytes = 0
         record = self._record
         fired = skipped = 0
         floors = dict(record.marks) if record is not None else {}
@@ -162,8 +189,9 @@ class HandOver:
             if record is None or record.covers(item.stream, item.position):
                 skipped += 1
             else:
-                self.ledger.open(item.stream, item.position, item.event.id, floor=floors.get(item.stream, ""))
-                await self._emit(item.event)
+                event = item.event()
+                self.ledger.open(item.stream, item.position, event.id, floor=floors.get(item.stream, ""))
+                await self._emit(event)
                 fired += 1
             floors[item.stream] = item.position  # the change before the next one of its stream
         self.fired_at_takeover, self.skipped_at_takeover = fired, skipped

@@ -317,3 +317,38 @@ async def test_an_event_of_an_earlier_leadership_that_never_finished_does_not_ho
     [live] = see(gate, PODS, "13", "live")
     gate.queued(live.id, 0)
     assert HandledRecord.from_annotations(gate.annotations()) == HandledRecord({PODS: "13"})
+
+
+async def test_a_pending_event_comes_back_at_take_over_exactly_as_it_was_seen() -> None:
+    pod = {"metadata": {"name": "web-1", "namespace": "shop", "uid": "u-1", "resourceVersion": "11"},
+           "status": {"phase": "Running", "containerStatuses": [{"name": "app", "restartCount": 4}]}}
+    seen = Event(kind="pod.crashLoop", subject={"kind": "Pod", "namespace": "shop", "name": "web-1", "uid": "u-1"},
+                 pod=pod, object=pod, old_object={**pod, "status": {"phase": "Pending"}}, changes=["status"],
+                 container="app", reason="CrashLoopBackOff", message="back-off 10s \u2028 é", restart_count=4,
+                 resource="v1/Pod")
+    emitted: list[Event] = []
+
+    async def keep(ev: Event) -> None:
+        emitted.append(ev)
+
+    gate = HandOver(keep)
+    assert gate.admit(PODS, "11", [seen]) == []
+    gate.observed(HandledRecord({PODS: "10"}).annotations())
+    await gate.take_over()
+    assert [ev.model_dump() for ev in emitted] == [seen.model_dump()]
+    assert emitted[0].wire() == seen.wire()
+
+
+async def test_a_standby_bounds_its_pending_events_by_bytes_and_drops_the_oldest() -> None:
+    sink = Sink()
+    one = len(json.dumps(event("e0").wire(), separators=(",", ":"))) + 1
+    gate = standby(sink, max_pending_bytes=3 * one + one // 2)
+    for i in range(6):
+        see(gate, PODS, str(10 + i), f"e{i}")
+    assert (gate.pending, gate.dropped) == (3, 3)
+    assert gate.pending_bytes <= gate.max_pending_bytes
+    gate.observed(HandledRecord({PODS: "13"}).annotations())  # prunes e3: the bytes follow
+    assert (gate.pending, gate.pending_bytes) == (2, 2 * one)
+    await gate.take_over()
+    assert sink.emitted == ["e4", "e5"]
+    assert gate.pending_bytes == 0
