@@ -1,17 +1,20 @@
-"""The Go and Node.js debug actions' cost on their target, measured as bench/agent_cost.py does
+"""The Go, Node.js and Java debug actions' cost on their target, measured as bench/agent_cost.py does
 for the Python ones: work per CPU-second and per wall second while the action runs, against
 the target's own baseline, and the longest gap between two units of work (how long it stood
 still).
 
     .venv/bin/python bench/runtime_cost.py [--rounds 3] [--duration 5]
 
-Each target (a Go program with net/http/pprof, a Node.js script) runs a loop of small units of
-work (a map, a string, a 1 KiB buffer) and prints every 0.2 s how many units it finished per
-CPU-second of the whole process (getrusage / process.cpuUsage) and per wall second, and its
-longest gap. Every round runs the target twice, with the action and as a control that only
+Each target (a Go program with net/http/pprof, a Node.js script, a Java program) runs a loop of
+small units of work (a map, a string, a 1 KiB buffer) and prints every 0.2 s how many units it
+finished per CPU-second of the whole process (getrusage / process.cpuUsage / the JVM's process
+CPU time) and per wall second, and its longest gap. Every round runs the target twice, with the action and as a control that only
 waits as long, after a 12 s warm-up (the Node.js loop's rate falls by a quarter over its first
-~10 s, then holds), and divides: the ratios compare the target with itself at the same age. Needs
-`go` and `node`; prints one JSON line per action with medians over rounds.
+~10 s, then holds; the JVM's JIT settles in it too), and divides: the ratios compare the target
+with itself at the same age. The JVM also logs its safepoints (`-Xlog:safepoint`): the time its
+Java threads stood still in them during the action, less the control's, does not depend on how
+busy the machine is. Needs `go`, and `node` and a JDK (`javac`) for theirs; prints one
+JSON line per action with medians over rounds.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import argparse
 import json
 import os
 import queue
+import re
 import shutil
 import statistics
 import subprocess
@@ -129,6 +133,64 @@ function batch() {
 batch();
 """
 
+JAVA_TARGET = r"""
+import java.lang.management.ManagementFactory;
+import java.util.HashMap;
+import java.util.Map;
+
+public class Cost {
+    static long sink;
+    static final java.util.List<byte[]> KEPT = new java.util.ArrayList<>();  // the live heap asked for
+
+    static int work(int i) {
+        Map<String, Integer> record = new HashMap<>();
+        record.put("id", i);
+        record.put("next", i + 1);
+        String text = record.get("id") + "-" + record.get("next");
+        byte[] buffer = new byte[1024];
+        return text.length() + buffer.length;
+    }
+
+    static double cpu() {
+        com.sun.management.OperatingSystemMXBean os =
+            (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        return os.getProcessCpuTime() / 1e9;
+    }
+
+    public static void main(String[] args) {
+        int keptMiB = args.length > 0 ? Integer.parseInt(args[0]) : 0;
+        for (int k = 0; k < keptMiB * 1024; k++) {
+            KEPT.add(new byte[1024]);
+        }
+        System.out.println("ready " + ProcessHandle.current().pid());
+        System.out.flush();
+        long done = 0;
+        int i = 0;
+        long start = System.nanoTime(), last = start;
+        double cpu0 = cpu();
+        double maxGap = 0;
+        while (true) {
+            sink += work(i++);
+            done++;
+            long now = System.nanoTime();
+            maxGap = Math.max(maxGap, (now - last) / 1e9);
+            last = now;
+            double wall = (now - start) / 1e9;
+            if (wall >= 0.2) {
+                double cpu1 = cpu();
+                System.out.printf("{\"t\": %.6f, \"perCpuSecond\": %.1f, \"perWallSecond\": %.1f, \"maxGapMs\": %.3f}%n",
+                    System.currentTimeMillis() / 1000.0, done / (cpu1 - cpu0), done / wall, maxGap * 1000);
+                System.out.flush();
+                done = 0;
+                maxGap = 0;
+                start = now;
+                cpu0 = cpu1;
+            }
+        }
+    }
+}
+"""
+
 
 def _reader(proc: subprocess.Popen[str], lines: queue.Queue[str]) -> None:
     assert proc.stdout is not None
@@ -149,12 +211,30 @@ def _windows(lines: queue.Queue[str], since: float, until: float) -> list[dict[s
                 out.append(row)
 
 
+SAFEPOINT_LOG = "{safepoints}"  # replaced in a target's argv by a fresh log file's path
+_SAFEPOINT = re.compile(r'^\[(?P<uptime>[\d.]+)s\].*Safepoint "(?P<name>\w+)".*Total: (?P<total>\d+) ns')
+
+
+def _safepoints(log: Path, since: float, until: float) -> list[tuple[str, float]]:
+    """(operation, milliseconds at the safepoint) for the safepoints logged between the two
+    uptimes (seconds since the JVM started)."""
+    found: list[tuple[str, float]] = []
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        match = _SAFEPOINT.match(line)
+        if match is not None and since <= float(match["uptime"]) <= until:
+            found.append((match["name"], int(match["total"]) / 1e6))
+    return found
+
+
 WARMUP_SECONDS = 12.0  # the Node.js loop's rate settles (falls by a quarter) over its first ~10 s
 
 
 def _run(argv: list[str], action: list[str] | None, *, seconds: float = 0.0, baseline: float = 3.0) -> dict[str, Any]:
     """Start the target, take a baseline, run the action (or just wait `seconds`), and give the
     windows' rates relative to the baseline, during the action and after it."""
+    log = Path(tempfile.mkstemp(prefix="wfhost-safepoints-", suffix=".log")[1])
+    argv = [arg.replace(SAFEPOINT_LOG, str(log)) for arg in argv]
+    started = time.time()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     lines: queue.Queue[str] = queue.Queue()
     try:
@@ -179,6 +259,9 @@ def _run(argv: list[str], action: list[str] | None, *, seconds: float = 0.0, bas
     finally:
         proc.kill()
         proc.wait()
+        # Only a JVM writes the log: None for the others.
+        stops = _safepoints(log, began - started - 0.5, ended - started + 1.0) if log.stat().st_size else None
+        log.unlink()
     base = [r for r in rows if r["t"] < began]
     # Windows ending inside the action (or the first one after it, for actions under a window).
     during = [r for r in rows if began + 0.2 <= r["t"] <= ended] or [r for r in rows if began < r["t"] <= ended + 0.2]
@@ -195,6 +278,7 @@ def _run(argv: list[str], action: list[str] | None, *, seconds: float = 0.0, bas
         "maxGapMs": max(r["maxGapMs"] for r in during),
         "baselineMaxGapMs": max(r["maxGapMs"] for r in base),
         "seconds": ended - began,
+        "safepoints": stops,
     }
 
 
@@ -211,6 +295,26 @@ def _measure(argv: list[str], action: list[str]) -> dict[str, Any]:
         "maxGapMs": acted["maxGapMs"],
         "controlMaxGapMs": control["maxGapMs"],
         "agentSeconds": acted["seconds"],
+        **(
+            _safepoint_cost(acted["safepoints"], control["safepoints"])
+            if acted["safepoints"] is not None and control["safepoints"] is not None
+            else {}
+        ),
+    }
+
+
+def _safepoint_cost(acted: list[tuple[str, float]], control: list[tuple[str, float]]) -> dict[str, Any]:
+    """The safepoints only the action's run had (the thread dump's, the histogram's, JFR's), and
+    all of them against the control's (GCs of the loop included)."""
+    own = {name for name, _ in control}
+    extra = [(name, ms) for name, ms in acted if name not in own]
+    longest = max(extra, key=lambda stop: stop[1], default=None)
+    return {
+        "actionSafepointMs": sum(ms for _, ms in extra),
+        "longestActionSafepointMs": longest[1] if longest else 0.0,
+        "longestActionSafepoint": longest[0] if longest else None,
+        "allSafepointMs": sum(ms for _, ms in acted),
+        "controlAllSafepointMs": sum(ms for _, ms in control),
     }
 
 
@@ -242,6 +346,17 @@ def main() -> None:
             cases[f"nodeprofile --duration {args.duration} --interval 100"] = (
                 [node, str(work / "cost.js")], ["nodeprofile", "--duration", str(args.duration), "--interval", "100"]
             )
+        javac, java = shutil.which("javac"), shutil.which("java")
+        if javac is not None and java is not None:
+            (work / "Cost.java").write_text(JAVA_TARGET, encoding="utf-8")
+            subprocess.run([javac, "-d", str(work), str(work / "Cost.java")], check=True)
+            jvm = [java, "-Xmx512m", f"-Xlog:safepoint:file={SAFEPOINT_LOG}:uptime", "-cp", str(work), "Cost"]
+            cases["javathreads"] = (jvm, ["javathreads"])
+            cases["javaheap (live: full GC first)"] = (jvm, ["javaheap"])
+            cases["javaheap --all"] = (jvm, ["javaheap", "--all"])
+            cases["javaheap (live), 200 MiB kept alive"] = ([*jvm, "200"], ["javaheap"])
+            cases["javaheap --all, 200 MiB kept alive"] = ([*jvm, "200"], ["javaheap", "--all"])
+            cases[f"javaprofile --duration {args.duration}"] = (jvm, ["javaprofile", "--duration", str(args.duration)])
         cases["network (sockets + 1 name + 1 connect)"] = (
             [str(work / "cost")], ["network", "--resolve", "localhost", "--connect", "127.0.0.1:1"]
         )
@@ -249,11 +364,15 @@ def main() -> None:
             if args.only not in name:
                 continue
             rounds = [_measure(argv, action) for _ in range(args.rounds)]
-            summary = {
+            summary: dict[str, Any] = {
                 key: round(statistics.median(r[key] for r in rounds if r[key] is not None), 3)
                 for key in rounds[0]
-                if any(r[key] is not None for r in rounds)
+                if any(isinstance(r[key], float | int) for r in rounds)
             }
+            if any("longestActionSafepoint" in r for r in rounds):
+                summary["longestActionSafepoints"] = sorted(
+                    {r["longestActionSafepoint"] for r in rounds if r["longestActionSafepoint"]}
+                )
             print(json.dumps({"action": name, **summary}), flush=True)
 
 
