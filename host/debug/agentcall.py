@@ -1,8 +1,10 @@
-"""What both mechanisms share: which container of the pod is the target, and one `wfhost-agent`
-run through `pods/exec` whose single JSON reply becomes the action's result or a `DebugError`."""
+"""What both mechanisms share: which container of the pod is the target, the wait for the agent's
+container to run, and one `wfhost-agent` run through `pods/exec` whose single JSON reply becomes
+the action's result or a `DebugError`."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -14,6 +16,35 @@ from host.errors import DebugError, Forbidden, KubeError
 from host.kube.client import KubeClient
 
 log = structlog.get_logger(__name__)
+
+
+PULL_FAILURES = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName"})
+
+
+async def wait_running(
+    read_state: Callable[[], Awaitable[dict[str, Any]]], *, what: str, image: str, timeout: float
+) -> None:
+    """Poll `read_state` (the agent container's `state`, from the pod's status) until it runs.
+
+    Raises `image_pull` when the image cannot be pulled, `debug_container_exited` when the
+    container ended first, `timeout` past `timeout` seconds; `what` names the container."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = await read_state()
+        if "running" in state:
+            return
+        waiting = state.get("waiting") or {}
+        reason = waiting.get("reason")
+        if reason in PULL_FAILURES:
+            raise DebugError(f"cannot pull the debug image {image}: {reason}: {waiting.get('message', '')}".strip(),
+                             code="image_pull", details={"reason": reason})
+        if "terminated" in state:
+            term = state["terminated"] or {}
+            raise DebugError(f"{what} ended before the action ({term.get('reason')}, code {term.get('exitCode')})",
+                             code="debug_container_exited")
+        if time.monotonic() > deadline:
+            raise DebugError(f"{what} did not start within {timeout:g}s", code="timeout")
+        await asyncio.sleep(0.2)
 
 
 def target_container(pod: dict[str, Any], container: str | None) -> str:

@@ -11,13 +11,12 @@ capability, SYS_PTRACE, which py-spy, gdb (memray, debugpy) need to attach to th
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import structlog
 
 from host.config import DebugConfig
-from host.debug.agentcall import call_agent, target_container
+from host.debug.agentcall import call_agent, target_container, wait_running
 from host.debug.podsecurity import refusal_message, rejection
 from host.errors import DebugError, Forbidden, KubeError, NotFound
 from host.kube.client import KubeClient
@@ -125,26 +124,11 @@ class DebugBackend:
         return debug_name
 
     async def _wait_running(self, namespace: str, name: str, debug_name: str) -> None:
-        deadline = time.monotonic() + self.config.container_start_timeout_seconds
-        while True:
-            pod = await self._pod(namespace, name)
-            state = _status(pod, debug_name).get("state") or {}
-            if "running" in state:
-                return
-            waiting = state.get("waiting") or {}
-            reason = waiting.get("reason")
-            if reason in ("ErrImagePull", "ImagePullBackOff", "InvalidImageName"):
-                raise DebugError(
-                    f"cannot pull the debug image {self.config.image}: {reason}: {waiting.get('message', '')}".strip(),
-                    code="image_pull", details={"reason": reason})
-            if "terminated" in state:
-                term = state["terminated"]
-                raise DebugError(f"the debug container {debug_name} exited ({term.get('reason')}, "
-                                 f"code {term.get('exitCode')})", code="debug_container_exited")
-            if time.monotonic() > deadline:
-                raise DebugError(f"the debug container {debug_name} did not start within "
-                                 f"{self.config.container_start_timeout_seconds:g}s", code="timeout")
-            await asyncio.sleep(0.2)
+        async def state() -> dict[str, Any]:
+            return dict(_status(await self._pod(namespace, name), debug_name).get("state") or {})
+
+        await wait_running(state, what=f"the debug container {debug_name}", image=self.config.image,
+                           timeout=self.config.container_start_timeout_seconds)
 
     # -- actions ----------------------------------------------------------------------------
     async def run(self, namespace: str, name: str, container: str | None, args: list[str],

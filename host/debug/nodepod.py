@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from typing import Any
 import structlog
 
 from host.config import DebugConfig
-from host.debug.agentcall import call_agent, target_container
+from host.debug.agentcall import call_agent, target_container, wait_running
 from host.errors import DebugError, Forbidden, KubeError, NotFound
 from host.kube.client import KubeClient
 
@@ -45,7 +44,6 @@ SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/
 NETWORK_ACTIONS = frozenset({"network", "goprofile", "nodeprofile"})
 # Actions that must share the pod's network namespace for their whole run.
 EPHEMERAL_ONLY = frozenset({"debugger"})
-_PULL_FAILURES = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName")
 
 
 def own_namespace(config: DebugConfig) -> str:
@@ -171,26 +169,16 @@ class NodePodBackend:
         return name
 
     async def _wait_running(self, namespace: str, name: str) -> None:
-        deadline = time.monotonic() + self.config.container_start_timeout_seconds
-        while True:
+        async def state() -> dict[str, Any]:
             pod = await self._pod(namespace, name)
             statuses = pod.get("status", {}).get("containerStatuses") or [{}]
-            state = statuses[0].get("state") or {}
-            if "running" in state:
-                return
-            waiting = state.get("waiting") or {}
-            reason = waiting.get("reason")
-            if reason in _PULL_FAILURES:
-                raise DebugError(
-                    f"cannot pull the debug image {self.config.image}: {reason}: {waiting.get('message', '')}".strip(),
-                    code="image_pull", details={"reason": reason})
-            if "terminated" in state or pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
-                raise DebugError(f"the debug node pod {namespace}/{name} ended before the action "
-                                 f"({pod.get('status', {}).get('reason') or state})", code="debug_container_exited")
-            if time.monotonic() > deadline:
-                raise DebugError(f"the debug node pod {namespace}/{name} did not start within "
-                                 f"{self.config.container_start_timeout_seconds:g}s", code="timeout")
-            await asyncio.sleep(0.2)
+            found = dict(statuses[0].get("state") or {})
+            if "terminated" not in found and pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
+                found["terminated"] = {"reason": pod.get("status", {}).get("reason") or pod["status"]["phase"]}
+            return found
+
+        await wait_running(state, what=f"the debug node pod {namespace}/{name}", image=self.config.image,
+                           timeout=self.config.container_start_timeout_seconds)
 
     async def run(self, namespace: str, name: str, container: str | None, args: list[str],
                   *, timeout: float | None = None) -> dict[str, Any]:
