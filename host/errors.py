@@ -37,6 +37,7 @@ tests/test_errors.py walks the package and checks this drawing against the class
     ├── ApiError                    localcluster.status: the stand-in API server's answer with a Status
     ├── InvalidQuantity             localcluster.quantity: not a Kubernetes quantity (also ValueError)
     ├── _DecodeError                localcluster.decoding: a body that does not decode into its kind
+    ├── LoopNotRunning              localcluster.loopthread: a coroutine for a loop thread that is not running (also RuntimeError)
     ├── ApiRefused                  localcluster.kubelet.remote_api: a write refused for good
     ├── _Transient                  localcluster.kubelet.remote_api: a failure worth retrying
     ├── ContainerStartError         localcluster.kubelet.process: the container's process did not start

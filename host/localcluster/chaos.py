@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from host.localcluster.loopthread import LoopThread
+
 log = structlog.get_logger(__name__)
 
 MAX_HEAD_BYTES = 64 * 1024
@@ -97,8 +99,7 @@ class ChaosProxy:
         self._failures = _Failures()
         self._lock = threading.Lock()
         self._open: set[asyncio.Transport] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._runner = LoopThread("chaos-proxy")
         self._server: asyncio.Server | None = None
         self._cutter: asyncio.Task[None] | None = None
 
@@ -117,36 +118,27 @@ class ChaosProxy:
 
     def cut_connections(self) -> int:
         """Abort every open connection now (both sides); returns how many were open."""
-        loop = self._loop
-        if loop is None:
+        if not self._runner.running:
             return 0
-        return asyncio.run_coroutine_threadsafe(self._cut(), loop).result(_START_TIMEOUT_SECONDS)
+        return self._runner.call(self._cut(), timeout=_START_TIMEOUT_SECONDS)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> ChaosProxy:
-        if self._thread is not None:
+        if self._runner.running:
             return self
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        self._thread = threading.Thread(target=loop.run_forever, name="chaos-proxy", daemon=True)
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), loop).result(_START_TIMEOUT_SECONDS)
+        self._runner.start()
+        self._runner.call(self._start(), timeout=_START_TIMEOUT_SECONDS)
         log.info("chaos.started", url=self.url, upstream=self.upstream)
         return self
 
     def stop(self) -> None:
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
+        if not self._runner.running:
             return
         try:
-            asyncio.run_coroutine_threadsafe(self._stop(), loop).result(_START_TIMEOUT_SECONDS)
+            self._runner.call(self._stop(), timeout=_START_TIMEOUT_SECONDS)
         finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(_START_TIMEOUT_SECONDS)
-            loop.close()
-            self._loop = None
-            self._thread = None
+            self._runner.stop(timeout=_START_TIMEOUT_SECONDS)
         log.info("chaos.stopped", url=self.url, **self.stats.as_dict())
 
     def __enter__(self) -> ChaosProxy:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -18,6 +17,7 @@ from typing import Any, TypeVar
 import kubernetes
 
 from host.localcluster import kubeconfig
+from host.localcluster.loopthread import LoopThread
 from host.localcluster.server import ClusterServer
 from host.localcluster.settings import LocalClusterSettings
 
@@ -56,8 +56,7 @@ class LocalCluster(KubeClients):
         if kubelet is not None:
             self.settings.kubelet = kubelet
         self.server = ClusterServer(self.settings)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._runner = LoopThread("localcluster")
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._clients: list[Any] = []
         self.kubeconfig_path: Path = Path()
@@ -66,14 +65,11 @@ class LocalCluster(KubeClients):
 
     def start(self) -> LocalCluster:
         """Start serving (again, after `stop()`: same port, same objects)."""
-        if self._thread is not None:
+        if self._runner.running:
             return self
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        self._thread = threading.Thread(target=loop.run_forever, name="localcluster", daemon=True)
-        self._thread.start()
+        self._runner.start()
         try:
-            asyncio.run_coroutine_threadsafe(self.server.start(), loop).result(_START_TIMEOUT_SECONDS)
+            self._runner.call(self.server.start(), timeout=_START_TIMEOUT_SECONDS)
         except BaseException:
             self.close()
             raise
@@ -84,18 +80,15 @@ class LocalCluster(KubeClients):
 
     def stop(self) -> None:
         """Stop serving and kill every process the kubelet started; objects are kept for `start()`."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
+        if not self._runner.running:
             return
         try:
-            asyncio.run_coroutine_threadsafe(self.server.stop(), loop).result(_STOP_TIMEOUT_SECONDS)
+            self._runner.call(self.server.stop(), timeout=_STOP_TIMEOUT_SECONDS)
         finally:
-            asyncio.run_coroutine_threadsafe(cancel_leftovers(), loop).result(_STOP_TIMEOUT_SECONDS)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(_STOP_TIMEOUT_SECONDS)
-            loop.close()
-            self._loop = None
-            self._thread = None
+            try:
+                self._runner.call(cancel_leftovers(), timeout=_STOP_TIMEOUT_SECONDS)
+            finally:
+                self._runner.stop(timeout=_STOP_TIMEOUT_SECONDS)
 
     def close(self) -> None:
         """Stop, close the clients handed out, and remove the kubeconfig; safe to call twice."""
@@ -144,14 +137,10 @@ class LocalCluster(KubeClients):
 
     def call(self, action: Callable[[ClusterServer], T]) -> T:
         """Run `action(server)` on the server's loop and return its result."""
-        loop = self._loop
-        if loop is None:
-            raise RuntimeError("the local cluster is not running")
-
         async def run() -> T:
             return action(self.server)
 
-        return asyncio.run_coroutine_threadsafe(run(), loop).result(_STOP_TIMEOUT_SECONDS)
+        return self._runner.call(run(), timeout=_STOP_TIMEOUT_SECONDS)
 
     def drop_watches(self, *, abrupt: bool = True) -> int:
         """End every open watch stream (connection reset when `abrupt`); returns how many were open."""
