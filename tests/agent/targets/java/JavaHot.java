@@ -2,7 +2,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 // A JVM for the Java actions: a hot method on a thread named "wfhost-burner", an allocating loop
-// on "wfhost-allocator" keeping a bounded list of Order objects, and with "deadlock" as its first
+// on "wfhost-allocator" keeping a ring of 20,000 live Order objects, and with "deadlock" as its first
 // argument two threads, "locker-a" and "locker-b", deadlocked on two monitors ("lock-deadlock":
 // "ledger-a" and "ledger-b" on two ReentrantLocks). Prints "ready" once every thread runs.
 public class JavaHot {
@@ -33,9 +33,13 @@ public class JavaHot {
         List<Order> kept = new ArrayList<>();
         long id = 0;
         while (true) {
-            kept.add(new Order(id++));
-            if (kept.size() > 20_000) {
-                kept.clear();
+            // A ring of 20,000 live orders: the oldest is replaced, so a heap histogram taken at
+            // any moment finds them all alive.
+            Order order = new Order(id++);
+            if (kept.size() < 20_000) {
+                kept.add(order);
+            } else {
+                kept.set((int) (id % 20_000), order);
             }
             if (id % 1000 == 0) {
                 sleepQuietly(1);
