@@ -200,6 +200,10 @@ class KubernetesControlPlane:
                 f"--audit-log-path={self.audit_log}",
                 "--audit-log-format=json",
                 f"--watch-cache={str(self.watch_cache).lower()}",
+                # On SIGTERM, end open watches within a second (clients re-watch elsewhere, or
+                # after a restart) instead of waiting for them: without it the process stays until
+                # its stop's SIGKILL, 10 s later, whenever a watch is open.
+                "--shutdown-watch-termination-grace-period=1s",
                 "--v=0",
             ]
             self._spawn(exe, "kube-apiserver", self._apiserver_args)
