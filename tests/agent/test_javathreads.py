@@ -137,14 +137,17 @@ def test_a_jvm_in_its_own_pid_and_mount_namespace_is_reached_through_its_tmp(
     )
     outer = spawn([java, *JVM_FLAGS, "-cp", "/mnt/classes", "JavaHot"], prefix=unshare)
     (jvm,) = [p for p in psutil.Process(outer.pid).children(recursive=True) if p.name() == "java"]
-    nspid = int(Path(f"/proc/{jvm.pid}/status").read_text().split("NSpid:")[1].split("\n")[0].split()[-1])
-    assert nspid != jvm.pid
+    try:
+        nspid = int(Path(f"/proc/{jvm.pid}/status").read_text().split("NSpid:")[1].split("\n")[0].split()[-1])
+        assert nspid != jvm.pid
 
-    result = run_agent("javathreads", "--pid", str(jvm.pid)).result
+        result = run_agent("javathreads", "--pid", str(jvm.pid)).result
 
-    assert _thread(result, "wfhost-burner")["state"] == "RUNNABLE"
-    assert Path(f"/proc/{jvm.pid}/root/tmp/.java_pid{nspid}").is_socket()
-    assert not Path(f"/tmp/.java_pid{nspid}").exists() or nspid == jvm.pid
+        assert _thread(result, "wfhost-burner")["state"] == "RUNNABLE"
+        assert Path(f"/proc/{jvm.pid}/root/tmp/.java_pid{nspid}").is_socket()
+        assert not Path(f"/tmp/.java_pid{nspid}").exists() or nspid == jvm.pid
+    finally:
+        jvm.kill()  # stopping unshare would leave the JVM, its namespace's init, running
 
 
 def test_a_jvm_started_with_attach_disabled_is_refused_clearly_and_not_signalled(
