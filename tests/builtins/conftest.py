@@ -12,6 +12,7 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,37 @@ def pod_manifest(name: str, command: list[str]) -> dict[str, Any]:
     }
 
 
+@asynccontextmanager
+async def host_with_pods(
+    lc: LocalCluster | RealCluster, root: Path, pods: dict[str, list[str]], *, default_port: int = 0,
+    **workflows: dict[str, Any],
+) -> AsyncIterator[BuiltinsEnv]:
+    """The real host with the built-ins (`workflows` as in `builtins_config`) on `lc`, and `pods`
+    (name -> command) running in NAMESPACE; the host is stopped on the way out."""
+    config = builtins_config(root, lc.kubeconfig_path, **workflows)
+    host = Host(config)
+    await host.start(watch=False)
+    try:
+        core = lc.core_v1()
+        if isinstance(lc, RealCluster):
+            await asyncio.to_thread(lc.ensure_namespace, NAMESPACE)
+        else:
+            await asyncio.to_thread(core.create_namespace, {"metadata": {"name": NAMESPACE}})
+        for name, command in pods.items():
+            await asyncio.to_thread(core.create_namespaced_pod, NAMESPACE, pod_manifest(name, command))
+        await _wait_running(host, list(pods))
+        yield BuiltinsEnv(cluster=lc, host=host, config=config, default_port=default_port)
+    finally:
+        await host.stop()
+
+
+def attachment_named(finding: Finding, name: str) -> bytes:
+    """The bytes of the finding's attachment called `name` (fails listing the names it has)."""
+    found = [a for a in finding.attachments if a.name == name]
+    assert found, f"no {name} in {[a.name for a in finding.attachments]}"
+    return found[0].data
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=CONTROL_PLANES)
 async def env(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> AsyncIterator[BuiltinsEnv]:
     """The six built-ins end to end, on the builtin stand-in and on the real control plane."""
@@ -143,21 +175,8 @@ async def env(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureR
     with open_cluster(request.param, request) as lc:
         # The chart's defaults, except the two a test cannot wait for or rely on: a 60 s memory
         # window, and port 5678, which something else on the machine may hold.
-        config = builtins_config(
-            root, lc.kubeconfig_path,
+        async with host_with_pods(
+            lc, root, PODS, default_port=port,
             pythonMemoryAnalysis={"defaultDuration": 2}, pythonDebugger={"defaultPort": port},
-        )
-        host = Host(config)
-        await host.start(watch=False)
-        try:
-            core = lc.core_v1()
-            if isinstance(lc, RealCluster):
-                await asyncio.to_thread(lc.ensure_namespace, NAMESPACE)
-            else:
-                await asyncio.to_thread(core.create_namespace, {"metadata": {"name": NAMESPACE}})
-            for name, command in PODS.items():
-                await asyncio.to_thread(core.create_namespaced_pod, NAMESPACE, pod_manifest(name, command))
-            await _wait_running(host, list(PODS))
-            yield BuiltinsEnv(cluster=lc, host=host, config=config, default_port=port)
-        finally:
-            await host.stop()
+        ) as built:
+            yield built

@@ -4,27 +4,22 @@ Python pod; the process list points JVMs to java-profiler."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 
-from host.model.findings import Finding
-from host.runtime.app import Host
 from tests.agent.conftest import build_java
 from tests.builtins.conftest import (
-    NAMESPACE,
     SLEEPER,
     BuiltinsEnv,
-    _wait_running,
-    builtins_config,
+    attachment_named,
+    host_with_pods,
     only,
-    pod_manifest,
     table_text,
 )
-from tests.clusters import CONTROL_PLANES, RealCluster, open_cluster
+from tests.clusters import CONTROL_PLANES, open_cluster
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -47,32 +42,14 @@ async def env(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureR
     root = tmp_path_factory.mktemp("java")
     with open_cluster(request.param, request) as lc:
         off = {"enabled": False}
-        config = builtins_config(
-            root, lc.kubeconfig_path,
+        async with host_with_pods(
+            lc, root, pods,
             javaProfiler={"defaultDuration": 2},
             pythonProfiler=off, pythonMemoryAnalysis=off, debuggerStackTrace=off, pythonProcessInspector=off,
             pythonDebugger=off, goProfiler=off, nodeProfiler=off, networkCheck=off,
-        )
-        host = Host(config)
-        await host.start(watch=False)
-        try:
-            core = lc.core_v1()
-            if isinstance(lc, RealCluster):
-                await asyncio.to_thread(lc.ensure_namespace, NAMESPACE)
-            else:
-                await asyncio.to_thread(core.create_namespace, {"metadata": {"name": NAMESPACE}})
-            for name, command in pods.items():
-                await asyncio.to_thread(core.create_namespaced_pod, NAMESPACE, pod_manifest(name, command))
-            await _wait_running(host, list(pods))
-            yield BuiltinsEnv(cluster=lc, host=host, config=config, default_port=0)
-        finally:
-            await host.stop()
+        ) as built:
+            yield built
 
-
-def attachment(finding: Finding, name: str) -> bytes:
-    found = [a for a in finding.attachments if a.name == name]
-    assert found, f"no {name} in {[a.name for a in finding.attachments]}"
-    return found[0].data
 
 
 async def test_the_process_list_points_a_jvm_to_java_profiler(env: BuiltinsEnv) -> None:
@@ -93,9 +70,9 @@ async def test_java_profiler_reports_the_deadlock_the_hot_method_and_the_allocat
     assert {"locker-a", "locker-b"} <= {str(row[0]) for row in blocked.rows}
     assert "**The JVM found 1 deadlock**" in finding.body
     assert "`locker-a` waiting to lock monitor" in finding.body and "held by `locker-b`" in finding.body
-    assert b"JavaHot.burnCpu" in attachment(finding, "flamegraph.svg")
-    assert attachment(finding, "recording.jfr")[:4] == b"FLR\0"
-    assert b'"locker-a"' in attachment(finding, "threads.txt")
+    assert b"JavaHot.burnCpu" in attachment_named(finding, "flamegraph.svg")
+    assert attachment_named(finding, "recording.jfr")[:4] == b"FLR\0"
+    assert b'"locker-a"' in attachment_named(finding, "threads.txt")
 
 
 async def test_java_profiler_adds_the_heap_histogram_when_asked(env: BuiltinsEnv) -> None:
@@ -103,7 +80,7 @@ async def test_java_profiler_adds_the_heap_histogram_when_asked(env: BuiltinsEnv
     heap = finding.tables[-1]
     assert heap.title.startswith("Heap by class (live objects, ")
     assert "JavaHot$Order" in {str(row[1]) for row in heap.rows}
-    assert attachment(finding, "histogram.txt").startswith(b" num ")
+    assert attachment_named(finding, "histogram.txt").startswith(b" num ")
 
 
 async def test_java_profiler_on_a_jvm_that_refuses_attach_says_why(env: BuiltinsEnv) -> None:

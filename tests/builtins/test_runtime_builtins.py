@@ -4,7 +4,6 @@ server with a slow endpoint; and the clear findings for pods of another runtime.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import socket
 import sys
@@ -13,21 +12,17 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from host.model.findings import Finding
-from host.runtime.app import Host
 from tests.agent.conftest import TARGETS, build_go
 from tests.builtins.conftest import (
-    NAMESPACE,
     SLEEPER,
     BuiltinsEnv,
-    _wait_running,
-    builtins_config,
+    attachment_named,
     free_port,
+    host_with_pods,
     only,
-    pod_manifest,
     table_text,
 )
-from tests.clusters import CONTROL_PLANES, RealCluster, open_cluster
+from tests.clusters import CONTROL_PLANES, open_cluster
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -52,31 +47,13 @@ async def env(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureR
     pods = _pods()
     root = tmp_path_factory.mktemp("runtimes")
     with open_cluster(request.param, request) as lc:
-        config = builtins_config(
-            root, lc.kubeconfig_path,
+        async with host_with_pods(
+            lc, root, pods,
             goProfiler={"defaultDuration": 2}, nodeProfiler={"defaultDuration": 2},
             networkCheck={"timeoutSeconds": 3},
-        )
-        host = Host(config)
-        await host.start(watch=False)
-        try:
-            core = lc.core_v1()
-            if isinstance(lc, RealCluster):
-                await asyncio.to_thread(lc.ensure_namespace, NAMESPACE)
-            else:
-                await asyncio.to_thread(core.create_namespace, {"metadata": {"name": NAMESPACE}})
-            for name, command in pods.items():
-                await asyncio.to_thread(core.create_namespaced_pod, NAMESPACE, pod_manifest(name, command))
-            await _wait_running(host, list(pods))
-            yield BuiltinsEnv(cluster=lc, host=host, config=config, default_port=0)
-        finally:
-            await host.stop()
+        ) as built:
+            yield built
 
-
-def attachment(finding: Finding, name: str) -> bytes:
-    found = [a for a in finding.attachments if a.name == name]
-    assert found, f"no {name} in {[a.name for a in finding.attachments]}"
-    return found[0].data
 
 
 async def test_the_process_list_names_each_runtime(env: BuiltinsEnv) -> None:
@@ -95,8 +72,8 @@ async def test_go_profiler_finds_the_hot_function_and_the_blocked_goroutines(env
     assert ["chan receive", "3"] in [[str(cell) for cell in row] for row in states.rows]
     assert "main.waitForOrders" in {str(row[3]) for row in blocked.rows}
     assert "It is the only Go process in the container." in finding.body
-    assert b"main.burnCPU" in attachment(finding, "flamegraph.svg")
-    assert attachment(finding, "cpu.pb.gz")[:2] == b"\x1f\x8b"
+    assert b"main.burnCPU" in attachment_named(finding, "flamegraph.svg")
+    assert attachment_named(finding, "cpu.pb.gz")[:2] == b"\x1f\x8b"
 
 
 async def test_go_profiler_on_a_program_without_pprof_says_how_to_enable_it(env: BuiltinsEnv) -> None:
@@ -124,7 +101,7 @@ async def test_node_profiler_profiles_through_the_inspector_and_closes_it(env: B
     assert str(finding.tables[0].rows[0][1]) == "burnCpu"
     assert "opened with SIGUSR1 on 127.0.0.1:9229 for the profile and closed again" in finding.body
     assert finding.severity == "info"
-    assert b"burnCpu" in attachment(finding, "flamegraph.svg")
+    assert b"burnCpu" in attachment_named(finding, "flamegraph.svg")
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", 9229)) != 0  # the pods share this machine's network
 
