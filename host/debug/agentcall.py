@@ -12,10 +12,20 @@ from typing import Any
 
 import structlog
 
-from host.errors import DebugError, Forbidden, KubeError
+from host.errors import DebugError, Forbidden, KubeError, NotFound
 from host.kube.client import KubeClient
 
 log = structlog.get_logger(__name__)
+
+
+async def read_pod(kube: KubeClient, namespace: str, name: str) -> dict[str, Any]:
+    """The pod as the API server has it now; `pod_gone` when it is not there, `kube_error` else."""
+    try:
+        return await kube.get_pod(namespace, name)
+    except NotFound as exc:
+        raise DebugError(f"pod {namespace}/{name} is gone", code="pod_gone") from exc
+    except KubeError as exc:
+        raise DebugError(f"cannot read pod {namespace}/{name}: {exc}", code="kube_error") from exc
 
 
 PULL_FAILURES = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName"})

@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 
 from host.config import DebugConfig
-from host.debug.agentcall import call_agent, target_container, wait_running
+from host.debug.agentcall import call_agent, read_pod, target_container, wait_running
 from host.debug.podsecurity import refusal_message, rejection
 from host.errors import DebugError, Forbidden, KubeError, NotFound
 from host.kube.client import KubeClient
@@ -50,12 +50,7 @@ class DebugBackend:
 
     # -- the debug container ----------------------------------------------------------------
     async def _pod(self, namespace: str, name: str) -> dict[str, Any]:
-        try:
-            return await self.kube.get_pod(namespace, name)
-        except NotFound as exc:
-            raise DebugError(f"pod {namespace}/{name} is gone", code="pod_gone") from exc
-        except KubeError as exc:
-            raise DebugError(f"cannot read pod {namespace}/{name}: {exc}", code="kube_error") from exc
+        return await read_pod(self.kube, namespace, name)
 
     async def ensure_container(self, namespace: str, name: str, container: str | None) -> tuple[str, str]:
         """The running debug container for this target container: (target container, debug container)."""
