@@ -523,7 +523,8 @@ class FindingsStore:
             metrics.findings_retention_deleted.labels(reason).inc(count)
             for sink, n in dropped.items():
                 metrics.findings_deliveries_dropped.labels(sink, "retention").inc(n)
-            log.info("findings.retention_deleted", reason=reason, findings=count)
+            # At the count cap that is one line per finding stored: the metric is what to watch.
+            log.debug("findings.retention_deleted", reason=reason, findings=count)
             if dropped:
                 log.warning("findings.undelivered_deleted", reason=reason, pending=dropped,
                             hint="a sink was down longer than findings.store retention keeps findings")

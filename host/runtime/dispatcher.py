@@ -207,6 +207,16 @@ class Dispatcher:
                 if not self._closed:  # its workflow was unloaded: it runs nowhere
                     self.on_finished(item.event.id)
                 raise
+            except Exception as exc:  # a host defect: logged, reported, and the queue goes on
+                # `invoke` turns everything a workflow does into a result; what escapes it is our own
+                # bug. Ending this task would stop the workflow's queue for good, silently.
+                log.error("dispatch.invocation_crashed", workflow=name, invocation=item.invocation_id,
+                          event_kind=item.event.kind, exc_info=True)
+                self.metrics.invocations.labels(name, "crashed").inc()
+                result = InvocationResult(id=item.invocation_id, workflow=name, event_id=item.event.id,
+                                          event_kind=item.event.kind, outcome="crashed",
+                                          error=f"host error: {type(exc).__name__}: {exc}",
+                                          error_name=type(exc).__name__)
             finally:
                 self._live.pop(item.invocation_id, None)
                 self._running -= 1

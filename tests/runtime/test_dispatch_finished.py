@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from host.model.events import Event
 from host.runtime.app import Host
@@ -93,3 +94,34 @@ async def test_what_the_host_drops_or_cancels_as_it_stops_is_not_reported(host: 
     await eventually(lambda: all(finished[e.id] == 1 for e in events), timeout=60, what="quick's three")
     await host.dispatcher.close(grace=0)
     assert all(finished[e.id] == 1 for e in events)  # slow's running one and its queue: nothing
+
+
+async def test_a_host_defect_in_one_invocation_is_logged_and_reported_and_the_queue_goes_on(
+    host: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: the registry raises (a bug of ours, not the workflow's) for one lookup."""
+    real_get = host.registry.get
+    broken = {"left": 1}
+
+    def get_once_broken(name: str) -> object:
+        if name == "quick" and broken["left"]:
+            broken["left"] -= 1
+            raise RuntimeError("injected defect")
+        return real_get(name)
+
+    monkeypatch.setattr(host.registry, "get", get_once_broken)
+    finished: Counter[str] = Counter()
+    host.dispatcher.on_finished = lambda event_id: finished.update([event_id])
+    first, second = crash("pod-a"), crash("pod-b")
+    with structlog.testing.capture_logs() as logs:
+        _, waiting = host.trigger("quick", first, {}, wait=True)
+        assert waiting is not None
+        failed = await asyncio.wait_for(waiting, 30)  # without the guard: never answered
+        assert failed.outcome == "crashed" and failed.error == "host error: RuntimeError: injected defect"
+        _, waiting = host.trigger("quick", second, {}, wait=True)
+        assert waiting is not None
+        ok = await asyncio.wait_for(waiting, 30)
+    assert ok.outcome == "ok", ok
+    assert finished[first.id] == 1 and finished[second.id] == 1
+    [line] = [e for e in logs if e["event"] == "dispatch.invocation_crashed"]
+    assert line["workflow"] == "quick" and line["log_level"] == "error"
