@@ -5,11 +5,8 @@
 The same assembly as `wfhost run --config` (host.cli.cmd_run: config, logging, `Host`, `Service`
 with its API, stopped by SIGTERM), plus one thing: each finished invocation of `--workflow` is
 noted by a `bench._counter.Counter` (one time read and a counter increment per invocation, as
-the kopf operator's handler does), wrapped around the dispatcher's `_run`. `{"reply": "ready"}`
+the kopf operator's handler does), through the dispatcher's `result_listeners`. `{"reply": "ready"}`
 goes out once the host is ready (leading, every wanted watch past its baseline).
-
-The host has no public hook for "an invocation finished"; wrapping `Dispatcher._run` is the
-least intrusive stand-in (see docs/performance.md).
 """
 
 from __future__ import annotations
@@ -24,20 +21,17 @@ from typing import Any
 from bench._counter import Counter, from_environment
 from host.config import load_config
 from host.logs import configure_logging
+from host.model.invocation import InvocationResult
 from host.runtime.app import Host
 from host.service import Service, run_until_signalled
 
 
 def count_invocations(host: Host, workflow: str, counter: Counter) -> None:
-    run = host.dispatcher._run
-
-    async def counted(name: str, item: Any) -> Any:
-        result = await run(name, item)
-        if name == workflow:
+    def counted(result: InvocationResult) -> None:
+        if result.workflow == workflow:
             counter.note(result.outcome == "ok")
-        return result
 
-    host.dispatcher._run = counted  # type: ignore[method-assign]
+    host.dispatcher.result_listeners.append(counted)
 
 
 def time_submits(host: Host, counter: Counter) -> None:

@@ -62,6 +62,9 @@ class Dispatcher:
         # Called with an event's id each time one of its invocations finished, or will never run
         # because its workflow was unloaded (not when dropped or cancelled as the host stops).
         self.on_finished: Callable[[str], None] = lambda event_id: None
+        # Each called with every invocation's result as it finished, `crashed` ones included
+        # (metrics, benchmarks, tests: `dispatcher.result_listeners.append(fn)`).
+        self.result_listeners: list[Callable[[InvocationResult], None]] = []
 
     # -- wiring -----------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -223,6 +226,7 @@ class Dispatcher:
                 if self._running == 0:
                     self._drained.set()
             self.on_finished(item.event.id)
+            self._tell(result)
             if item.done is not None and not item.done.done():
                 item.done.set_result(result)
 
@@ -243,3 +247,7 @@ class Dispatcher:
         self.results.append(result)
         del self.results[:-1000]
         return result
+
+    def _tell(self, result: InvocationResult) -> None:
+        for listen in self.result_listeners:
+            listen(result)

@@ -112,6 +112,8 @@ async def test_a_host_defect_in_one_invocation_is_logged_and_reported_and_the_qu
     monkeypatch.setattr(host.registry, "get", get_once_broken)
     finished: Counter[str] = Counter()
     host.dispatcher.on_finished = lambda event_id: finished.update([event_id])
+    told: list[tuple[str, str, str]] = []
+    host.dispatcher.result_listeners.append(lambda r: told.append((r.workflow, r.event_id, r.outcome)))
     first, second = crash("pod-a"), crash("pod-b")
     with structlog.testing.capture_logs() as logs:
         _, waiting = host.trigger("quick", first, {}, wait=True)
@@ -123,5 +125,6 @@ async def test_a_host_defect_in_one_invocation_is_logged_and_reported_and_the_qu
         ok = await asyncio.wait_for(waiting, 30)
     assert ok.outcome == "ok", ok
     assert finished[first.id] == 1 and finished[second.id] == 1
+    assert told == [("quick", first.id, "crashed"), ("quick", second.id, "ok")]  # the public hook sees both
     [line] = [e for e in logs if e["event"] == "dispatch.invocation_crashed"]
     assert line["workflow"] == "quick" and line["log_level"] == "error"
