@@ -146,6 +146,8 @@ class Host:
         await self._stop_schedules()
         if self.handover is not None:
             self.handover.stand_by()  # the sources keep watching, their events held
+            # What it queued and did not start stays above its record: the next leader runs it.
+            self.dispatcher.drop_recorded(reason="stopped leading")
         else:
             await self._stop_sources()
 
@@ -177,7 +179,7 @@ class Host:
             self.sources.want(self._wants())
 
     async def _emit(self, event: Event) -> None:
-        queued = await self.dispatcher.submit(event)
+        queued = await self.dispatcher.submit(event, recorded=self.handover is not None)
         if self.handover is not None:
             self.handover.queued(event.id, len(queued))
 

@@ -37,6 +37,7 @@ class _Item:
     done: asyncio.Future[InvocationResult] | None = None
     cancel: CancelRequest = field(default_factory=CancelRequest)
     workflow: str = ""  # set when queued
+    recorded: bool = False  # from the gated sources: the leader's handled record covers it once it finished
 
 
 class Dispatcher:
@@ -119,6 +120,29 @@ class Dispatcher:
             self._stop_queue(name, reason="host stopping")
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    def drop_recorded(self, *, reason: str) -> int:
+        """Drop the queued invocations of recorded events (running ones finish); returns how many.
+
+        A replica that stopped leading calls it: its handled record stays below these events, so
+        the next leader fires them, and running them here as well would run them twice. They are
+        not reported to `on_finished`; other queued work (API triggers, alerts) stays."""
+        dropped = 0
+        for name, q in self._queues.items():
+            kept: list[_Item] = []
+            while not q.empty():
+                item = q.get_nowait()
+                if item.recorded:
+                    self._live.pop(item.invocation_id, None)
+                    self.metrics.dropped.labels(name, "not_leading").inc()
+                    dropped += 1
+                else:
+                    kept.append(item)
+            for item in kept:
+                q.put_nowait(item)
+        if dropped:
+            log.info("dispatch.dropped_recorded", invocations=dropped, reason=reason)
+        return dropped
+
     def cancel(self, invocation_id: str, *, reason: str = "by request") -> bool:
         """Stop a queued or running invocation; False when none with that id is queued or running.
 
@@ -155,8 +179,11 @@ class Dispatcher:
         return q.qsize() if q is not None else 0
 
     # -- intake -----------------------------------------------------------------------------
-    async def submit(self, event: Event) -> list[str]:
-        """An event from a source: queue every matching workflow that the rate limit lets through."""
+    async def submit(self, event: Event, *, recorded: bool = False) -> list[str]:
+        """An event from a source: queue every matching workflow that the rate limit lets through.
+
+        `recorded`: the event came through the hand-over gate, so what of it has not run when this
+        replica stops leading is the next leader's to run (`drop_recorded`)."""
         if self._closed:
             return []
         self.metrics.events_seen.labels(event.kind).inc()
@@ -167,7 +194,7 @@ class Dispatcher:
                 log.debug("dispatch.rate_limited", workflow=name, event_kind=event.kind)
                 continue
             try:
-                self._enqueue(name, _Item(event=event, overrides={}))
+                self._enqueue(name, _Item(event=event, overrides={}, recorded=recorded))
             except QueueFull:
                 continue
             queued.append(name)

@@ -128,3 +128,25 @@ async def test_a_host_defect_in_one_invocation_is_logged_and_reported_and_the_qu
     assert told == [("quick", first.id, "crashed"), ("quick", second.id, "ok")]  # the public hook sees both
     [line] = [e for e in logs if e["event"] == "dispatch.invocation_crashed"]
     assert line["workflow"] == "quick" and line["log_level"] == "error"
+
+
+async def test_a_replica_that_stops_leading_drops_what_it_queued_from_the_sources_and_keeps_the_rest(
+    host: Host,
+) -> None:
+    """The next leader fires these (they are above this replica's record); running them here too
+    would fire them twice. An API trigger queued behind them is not the record's, so it stays."""
+    finished: Counter[str] = Counter()
+    host.dispatcher.on_finished = lambda event_id: finished.update([event_id])
+    events = [crash(f"pod-{i}") for i in range(3)]
+    for event in events:
+        assert "slow" in await host.dispatcher.submit(event, recorded=True)
+    await eventually(lambda: all(finished[e.id] == 1 for e in events), timeout=60, what="quick's three")
+    asked, _ = host.trigger("slow", crash("asked-for"), {}, wait=False)
+    assert host.dispatcher.depth("slow") == 3  # the first of the three runs (a minute), two wait, and the API's
+    assert host.dispatcher.drop_recorded(reason="test") == 2
+    assert host.dispatcher.depth("slow") == 1 and host.dispatcher.live(asked) is not None
+    sample = host.metrics.registry.get_sample_value(
+        "wfhost_invocations_dropped_total", {"workflow": "slow", "reason": "not_leading"})
+    assert sample == 2
+    await asyncio.sleep(0.3)
+    assert all(finished[e.id] == 1 for e in events)  # the dropped are not reported as finished
