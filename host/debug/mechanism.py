@@ -6,11 +6,15 @@
 - `nodePod`: always a short-lived pod on the target's node (`nodepod.py`).
 - `auto`: the ephemeral container, and the node pod only when Pod Security rejected it (no other
   error falls back). The result then carries `mechanism.note`, which the debug capability hands
-  to the invocation so its findings say how the agent reached the pod.
+  to the invocation so its findings say how the agent reached the pod. A namespace whose Pod
+  Security refused the container is remembered for `REFUSAL_MEMORY_SECONDS`: its next actions go
+  to the node pod at once instead of paying a refused patch each (a relabelled namespace is
+  tried again after that).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any, Protocol
 
 import structlog
@@ -22,6 +26,8 @@ from host.errors import DebugError
 from host.kube.client import KubeClient
 
 log = structlog.get_logger(__name__)
+
+REFUSAL_MEMORY_SECONDS = 300.0
 
 
 class ActionRunner(Protocol):
@@ -42,7 +48,9 @@ class Debugger:
         self.mechanism = config.mechanism
         self.ephemeral = DebugBackend(kube, config)
         self.node_pods = NodePodBackend(kube, config)
-        self.fallbacks = 0
+        self.fallbacks = 0  # actions `auto` ran from a node pod
+        self.ephemeral_refusals = 0  # times Pod Security refused the ephemeral container
+        self._refused: dict[str, tuple[float, str]] = {}  # namespace -> (when, Pod Security level)
 
     async def close(self) -> None:
         await self.ephemeral.close()
@@ -52,15 +60,29 @@ class Debugger:
         """The action's result; with `auto` after a Pod Security rejection, `mechanism.note` says so."""
         if self.mechanism == "nodePod":
             return await self.node_pods.run(namespace, name, container, args, timeout=timeout)
-        try:
-            return await self.ephemeral.run(namespace, name, container, args, timeout=timeout)
-        except DebugError as exc:
-            if self.mechanism != "auto" or exc.code != "pod_security":
-                raise
-            level = str(exc.details.get("level") or "?")
-            log.info("debug.fell_back_to_node_pod", pod=f"{namespace}/{name}", level=level, action=args[0])
-            self.fallbacks += 1
-            result = await self.node_pods.run(namespace, name, container, args, timeout=timeout)
+        level = self._remembered_refusal(namespace) if self.mechanism == "auto" else None
+        if level is None:
+            try:
+                return await self.ephemeral.run(namespace, name, container, args, timeout=timeout)
+            except DebugError as exc:
+                if self.mechanism != "auto" or exc.code != "pod_security":
+                    raise
+                level = str(exc.details.get("level") or "?")
+                self.ephemeral_refusals += 1
+                self._refused[namespace] = (time.monotonic(), level)
+        log.info("debug.fell_back_to_node_pod", pod=f"{namespace}/{name}", level=level, action=args[0])
+        self.fallbacks += 1
+        result = await self.node_pods.run(namespace, name, container, args, timeout=timeout)
         node = str(result["mechanism"]["node"])
         note = fallback_note(namespace, level, own_namespace(self.config), node)
         return {**result, "mechanism": {**result["mechanism"], "fellBackFrom": "ephemeralContainer", "note": note}}
+
+    def _remembered_refusal(self, namespace: str) -> str | None:
+        """The Pod Security level that refused the container in `namespace` lately, if one did."""
+        seen = self._refused.get(namespace)
+        if seen is None:
+            return None
+        if time.monotonic() - seen[0] > REFUSAL_MEMORY_SECONDS:
+            del self._refused[namespace]
+            return None
+        return seen[1]

@@ -116,6 +116,7 @@ async def test_auto_falls_back_to_a_node_pod_and_the_python_profile_names_the_ho
     (svg,) = [a for a in profile["artifacts"] if a["mediaType"] == "image/svg+xml"]
     assert svg["data"]
     assert debugger.fallbacks == 2 and debugger.node_pods.pods_created == 2
+    assert debugger.ephemeral_refusals == 1  # the second action knew the namespace refuses it
     pod = await kube.get_pod(BASELINE, "guarded")
     assert not pod["spec"].get("ephemeralContainers")  # nothing was added to the target
     await _no_node_pods_left(kube)
