@@ -23,8 +23,8 @@ def _escaped(_: object, __: str, event: structlog.types.EventDict) -> structlog.
     return event
 
 
-def configure_logging(*, format: Format = "auto", level: str = "info", stream: TextIO | None = None) -> None:
-    out = stream or sys.stderr
+def processors_for(format: Format, out: TextIO) -> list[structlog.types.Processor]:
+    """The processor chain for `format` ("auto" decided by where `out` goes), renderer last."""
     if format == "auto":
         in_cluster = "KUBERNETES_SERVICE_HOST" in os.environ
         format = "json" if in_cluster or not out.isatty() else "console"
@@ -35,16 +35,21 @@ def configure_logging(*, format: Format = "auto", level: str = "info", stream: T
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
         escape = [_escaped]
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,
+        *escape,
+        renderer,
+    ]
+
+
+def configure_logging(*, format: Format = "auto", level: str = "info", stream: TextIO | None = None) -> None:
+    out = stream or sys.stderr
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.StackInfoRenderer(),
-            structlog.processors.format_exc_info,
-            *escape,
-            renderer,
-        ],
+        processors=processors_for(format, out),
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS.get(level, logging.INFO)),
         logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=True,

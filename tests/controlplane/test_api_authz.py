@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import json
 import os
 import subprocess
@@ -39,7 +38,6 @@ from kubernetes import client, config
 
 from host.api.server import PUBLIC
 from host.localcluster.controlplane.cluster import KubernetesControlPlane
-from host.logs import configure_logging
 from host.model.events import Subject
 from host.model.findings import Attachment, Finding
 from host.runtime.app import Host
@@ -47,6 +45,7 @@ from host.service import Service
 from tests.chart.support import NAMESPACE, fullname, render
 from tests.conftest import make_config
 from tests.controlplane.support import kubectl
+from tests.logged import logged_at
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
@@ -211,14 +210,12 @@ async def _publish(service: Service) -> dict[str, Finding]:
 def _audit_lines() -> Iterator[list[dict[str, Any]]]:
     """The audit lines logged meanwhile, as the host writes them in a cluster (JSON), even with the
     level at error, which filters out every other info line."""
-    out = io.StringIO()
     lines: list[dict[str, Any]] = []
-    configure_logging(format="json", level="error", stream=out)
-    try:
-        yield lines
-    finally:
-        configure_logging(format="console", level="warning")
-        lines += [json.loads(line) for line in out.getvalue().splitlines() if '"audit.api_action"' in line]
+    with logged_at("error") as out:
+        try:
+            yield lines
+        finally:
+            lines += [json.loads(line) for line in out.getvalue().splitlines() if '"audit.api_action"' in line]
 
 
 def _sample_path(canonical: str) -> str:
