@@ -265,3 +265,5 @@ class RpcConnection:
             await self._send(Response(id=req_id, error=ErrorObject(code=err.code, message=err.message, data=err.data)))
         except ConnectionClosed:
             log.debug("rpc.reply_after_close_dropped", peer=self._name, id=req_id)
+        except ProtocolFault as fault:  # the peer's own id cannot be echoed (a lone surrogate): no answer
+            log.warning("rpc.reply_unencodable", peer=self._name, id=ascii(req_id), error=str(fault))

@@ -62,3 +62,28 @@ async def test_a_result_json_cannot_carry_is_an_error_reply_not_a_request_left_h
     assert info.value.code == ErrorCode.INTERNAL_ERROR
     assert info.value.message == f"{method}: the result cannot be written as JSON"
     assert await asyncio.wait_for(left.request("echo", {"n": 1}), 5) == {"n": 1}
+
+
+async def test_a_request_whose_own_id_cannot_be_echoed_gets_no_answer_and_the_connection_goes_on() -> None:
+    """Found by tests/sandbox/test_fuzz.py: the error reply to `"id": "\\ud800"` cannot be written
+    either; it was an exception in a task nobody awaited. Now it is logged and dropped."""
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    a, b = socket.socketpair()
+    ra, wa = await asyncio.open_connection(sock=a)
+    conn = RpcConnection(ra, wa, Handler(), max_message_bytes=1 << 16, name="host")
+    conn.start()
+    rb, wb = await asyncio.open_connection(sock=b)
+    try:
+        wb.write(b'{"jsonrpc":"2.0","id":"\\ud800","method":"no-such","params":{}}\n')
+        wb.write(b'{"jsonrpc":"2.0","id":"\\ud800","method":"surrogate","params":{}}\n')
+        wb.write(b'{"jsonrpc":"2.0","id":2,"method":"echo","params":{"n":2}}\n')
+        await wb.drain()
+        line = await asyncio.wait_for(rb.readline(), 5)
+        assert line == b'{"jsonrpc":"2.0","id":2,"result":{"n":2}}\n'
+        await asyncio.sleep(0.1)
+        assert errors == [] and not conn.closed
+    finally:
+        wb.close()
+        await conn.close()
