@@ -32,7 +32,7 @@ from pathlib import Path
 import structlog
 
 from host.agent.errors import AttachUnavailable, ProcessExited, ProtocolError
-from host.agent.procs import Target
+from host.agent.procs import Target, process_status
 
 log = structlog.get_logger(__name__)
 
@@ -68,11 +68,7 @@ class Reply:
 
 def read_ids(target: Target) -> JvmIds:
     """The JVM's pid in its namespace, effective uid/gid, and whether it catches SIGQUIT."""
-    try:
-        text = Path(f"/proc/{target.pid}/status").read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError as exc:
-        raise ProcessExited(f"process {target.pid} exited", details={"pid": target.pid}) from exc
-    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    fields = process_status(target.pid)
     nspids = fields.get("NSpid", str(target.pid)).split()
     uids, gids = fields["Uid"].split(), fields["Gid"].split()
     caught = int(fields.get("SigCgt", "0").strip() or "0", 16)

@@ -218,18 +218,18 @@ def resolve_target(pid: int, runtime: Runtime | None = "python") -> Target:
     return Target(pid=pid, process=proc, runtime=found, root_fd=root_fd)
 
 
+def process_status(pid: int) -> dict[str, str]:
+    """The fields of `/proc/PID/status` (name -> value, stripped); ProcessExited when it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError as exc:
+        raise ProcessExited(f"process {pid} exited", details={"pid": pid}) from exc
+    return {name: value.strip() for name, _, value in (line.partition(":") for line in text.splitlines()) if _}
+
+
 def ensure_not_traced(target: Target) -> None:
     """Raise TargetBusy when another tracer (a debugger, another py-spy) is attached."""
-    try:
-        with open(f"/proc/{target.pid}/status", encoding="utf-8") as status:
-            for line in status:
-                if line.startswith("TracerPid:"):
-                    tracer = int(line.split()[1])
-                    break
-            else:
-                tracer = 0
-    except FileNotFoundError as exc:
-        raise ProcessExited(f"process {target.pid} exited", details={"pid": target.pid}) from exc
+    tracer = int(process_status(target.pid).get("TracerPid") or "0")
     if tracer:
         try:
             tracer_name = psutil.Process(tracer).name()
