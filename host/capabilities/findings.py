@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +11,7 @@ from pydantic.alias_generators import to_camel
 
 from host.capabilities.context import CallContext
 from host.capabilities.router import CapabilityRouter
+from host.expiring import ExpiringCache
 from host.model.events import Subject
 from host.model.findings import (
     ATTACHMENT_NAME,
@@ -87,23 +87,20 @@ class Deduper:
 
     def __init__(self, window: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.window = window
-        self._clock = clock
-        self._seen: OrderedDict[tuple[str, str], tuple[float, str]] = OrderedDict()
+        self._seen: ExpiringCache[tuple[str, str], str] = ExpiringCache(
+            seconds=window, entries=self.MAX_KEYS, clock=clock)
         self.suppressed = 0
 
     def seen(self, workflow: str, key: str) -> str | None:
         """The id of the finding already reported under `key` within the window, if any."""
         hit = self._seen.get((workflow, key))
-        if hit is None or self._clock() - hit[0] >= self.window:
+        if hit is None:
             return None
         self.suppressed += 1
-        return hit[1]
+        return hit
 
     def remember(self, workflow: str, key: str, finding_id: str) -> None:
-        self._seen[(workflow, key)] = (self._clock(), finding_id)
-        self._seen.move_to_end((workflow, key))
-        while len(self._seen) > self.MAX_KEYS:
-            self._seen.popitem(last=False)
+        self._seen.put((workflow, key), finding_id)
 
 
 def _with_notes(body: str, notes: list[str]) -> str:

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, Protocol
 
 import structlog
@@ -23,6 +22,7 @@ from host.config import DebugConfig
 from host.debug.backend import DebugBackend
 from host.debug.nodepod import NodePodBackend, own_namespace
 from host.errors import DebugError
+from host.expiring import ExpiringCache
 from host.kube.client import KubeClient
 
 log = structlog.get_logger(__name__)
@@ -50,7 +50,8 @@ class Debugger:
         self.node_pods = NodePodBackend(kube, config)
         self.fallbacks = 0  # actions `auto` ran from a node pod
         self.ephemeral_refusals = 0  # times Pod Security refused the ephemeral container
-        self._refused: dict[str, tuple[float, str]] = {}  # namespace -> (when, Pod Security level)
+        # namespace -> the Pod Security level that refused the container there lately
+        self._refused: ExpiringCache[str, str] = ExpiringCache(seconds=REFUSAL_MEMORY_SECONDS, entries=10_000)
 
     async def close(self) -> None:
         await self.ephemeral.close()
@@ -60,7 +61,7 @@ class Debugger:
         """The action's result; with `auto` after a Pod Security rejection, `mechanism.note` says so."""
         if self.mechanism == "nodePod":
             return await self.node_pods.run(namespace, name, container, args, timeout=timeout)
-        level = self._remembered_refusal(namespace) if self.mechanism == "auto" else None
+        level = self._refused.get(namespace) if self.mechanism == "auto" else None
         if level is None:
             try:
                 return await self.ephemeral.run(namespace, name, container, args, timeout=timeout)
@@ -69,20 +70,10 @@ class Debugger:
                     raise
                 level = str(exc.details.get("level") or "?")
                 self.ephemeral_refusals += 1
-                self._refused[namespace] = (time.monotonic(), level)
+                self._refused.put(namespace, level)
         log.info("debug.fell_back_to_node_pod", pod=f"{namespace}/{name}", level=level, action=args[0])
         self.fallbacks += 1
         result = await self.node_pods.run(namespace, name, container, args, timeout=timeout)
         node = str(result["mechanism"]["node"])
         note = fallback_note(namespace, level, own_namespace(self.config), node)
         return {**result, "mechanism": {**result["mechanism"], "fellBackFrom": "ephemeralContainer", "note": note}}
-
-    def _remembered_refusal(self, namespace: str) -> str | None:
-        """The Pod Security level that refused the container in `namespace` lately, if one did."""
-        seen = self._refused.get(namespace)
-        if seen is None:
-            return None
-        if time.monotonic() - seen[0] > REFUSAL_MEMORY_SECONDS:
-            del self._refused[namespace]
-            return None
-        return seen[1]

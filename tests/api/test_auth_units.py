@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from host.api.auth.access import Authorizer, debug_checks, read_checks
-from host.api.auth.cache import AnswerCache
 from host.api.auth.identity import STATIC_PRINCIPAL, Authenticator, AuthError, Principal, bearer
 from host.config import KubernetesAuthConfig
 from host.errors import ConfigError
+from host.expiring import ExpiringCache
 from host.runtime.app import Host
 from host.service import build_api
 from tests.conftest import make_config
@@ -29,7 +29,7 @@ class Clock:
 
 def test_an_answer_is_kept_for_its_window_and_not_a_moment_longer() -> None:
     clock = Clock()
-    cache: AnswerCache[str, bool] = AnswerCache(seconds=10, entries=100, clock=clock)
+    cache: ExpiringCache[str, bool] = ExpiringCache(seconds=10, entries=100, clock=clock)
     cache.put("a", True)
     clock.now += 9.99
     assert cache.get("a") is True
@@ -39,13 +39,13 @@ def test_an_answer_is_kept_for_its_window_and_not_a_moment_longer() -> None:
 
 
 def test_a_refusal_is_kept_as_an_allow_is() -> None:
-    cache: AnswerCache[str, bool] = AnswerCache(seconds=10, entries=100, clock=Clock())
+    cache: ExpiringCache[str, bool] = ExpiringCache(seconds=10, entries=100, clock=Clock())
     cache.put("no", False)
     assert cache.get("no") is False  # False, not "not cached" (None)
 
 
 def test_the_cache_holds_at_most_its_bound_dropping_the_oldest() -> None:
-    cache: AnswerCache[int, int] = AnswerCache(seconds=60, entries=3, clock=Clock())
+    cache: ExpiringCache[int, int] = ExpiringCache(seconds=60, entries=3, clock=Clock())
     for i in range(5):
         cache.put(i, i)
     assert len(cache) == 3
@@ -56,7 +56,7 @@ def test_the_cache_holds_at_most_its_bound_dropping_the_oldest() -> None:
 
 
 def test_a_zero_window_keeps_nothing() -> None:
-    cache: AnswerCache[str, bool] = AnswerCache(seconds=0, entries=10, clock=Clock())
+    cache: ExpiringCache[str, bool] = ExpiringCache(seconds=0, entries=10, clock=Clock())
     cache.put("a", True)
     assert cache.get("a") is None and len(cache) == 0
 

@@ -20,10 +20,10 @@ from typing import Any
 
 import structlog
 
-from host.api.auth.cache import AnswerCache
 from host.api.auth.identity import AuthError, Principal, Reviewer
 from host.config import KubernetesAuthConfig
 from host.errors import KubeError
+from host.expiring import ExpiringCache
 
 log = structlog.get_logger(__name__)
 
@@ -80,7 +80,7 @@ class Authorizer:
 
     def __init__(self, reviewer: Reviewer | None, config: KubernetesAuthConfig) -> None:
         self.reviewer = reviewer
-        self.cache: AnswerCache[tuple[Principal, Check], bool] = AnswerCache(
+        self.cache: ExpiringCache[tuple[Principal, Check], bool] = ExpiringCache(
             seconds=config.cache_seconds, entries=config.cache_entries
         )
         self.reviews = 0  # SubjectAccessReviews asked

@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 import structlog
 
-from host.api.auth.cache import AnswerCache
 from host.config import KubernetesAuthConfig
 from host.errors import KubeError, WfhostError
+from host.expiring import ExpiringCache
 
 log = structlog.get_logger(__name__)
 
@@ -92,7 +92,7 @@ class Authenticator:
         self.static_token = static_token
         self.reviewer = reviewer
         self.audiences = list(config.audiences)
-        self.cache: AnswerCache[bytes, Principal | str] = AnswerCache(
+        self.cache: ExpiringCache[bytes, Principal | str] = ExpiringCache(
             seconds=config.cache_seconds, entries=config.cache_entries
         )
         self.reviews = 0  # TokenReviews asked (the cache's effect shows in it)

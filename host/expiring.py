@@ -1,4 +1,9 @@
-"""`AnswerCache`: review answers kept for a short time, at most `entries` of them, oldest out first."""
+"""`ExpiringCache`: values kept for a short time, at most `entries` of them, oldest out first.
+
+The API's review answers (`host.api.auth`), the findings deduper's window
+(`host.capabilities.findings`) and the debug mechanism's memory of Pod Security refusals
+(`host.debug.mechanism`) are each one.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-class AnswerCache(Generic[K, V]):
+class ExpiringCache(Generic[K, V]):
     """A bounded map whose entries expire `seconds` after they were put; `seconds` 0 keeps nothing."""
 
     def __init__(self, *, seconds: float, entries: int, clock: Callable[[], float] = time.monotonic) -> None:
